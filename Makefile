@@ -1,0 +1,45 @@
+# BrokerCRM: `make run` runs the product on an embedded default; `make test` runs the suite on PostgreSQL + Redis.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PYTHONUNBUFFERED := 1
+
+.PHONY: run test install migrate seed bench clean browser-deps
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+# Web (uvicorn, ASGI), a Celery worker and beat; Ctrl-C stops all three.
+run: seed
+	@scripts/run.sh $(PORT)
+
+browser-deps:
+	@command -v chromium >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# The whole suite against throwaway PostgreSQL 15 and Redis on private loopback ports.
+test: install browser-deps
+	@scripts/test-services.sh start
+	@source var/test-services.env && $(BIN)/python -m pytest; status=$$?; scripts/test-services.sh stop; exit $$status
+
+bench: install
+	@scripts/test-services.sh start
+	@source var/test-services.env && scripts/bench.sh; status=$$?; scripts/test-services.sh stop; exit $$status
+
+clean:
+	rm -rf var/*.sqlite3* var/cache var/broker var/celerybeat-schedule

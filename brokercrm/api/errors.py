@@ -1,0 +1,146 @@
+"""One exception handler: every API error has the body {"code", "detail", "fields"?} of API.md."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(exceptions.APIException):
+    """Raise from a view with an explicit code: `raise ApiError(409, "duplicate_customer", "…")`."""
+
+    def __init__(self, status_code: int, code: str, detail: str, fields: dict | None = None, headers=None):
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.code = code
+        self.fields = fields
+        self.extra_headers = headers or {}
+
+
+_DEFAULT_CODES = {
+    400: "validation_error",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
+    body = {"code": code, "detail": detail}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def _flatten(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            if isinstance(value, dict):
+                for sub, msgs in _flatten(value).items():
+                    out[f"{key}.{sub}"] = msgs
+            elif isinstance(value, list):
+                out[key] = [str(v) if not isinstance(v, dict) else str(v) for v in value]
+            else:
+                out[key] = [str(value)]
+        return out
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(v) for v in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def domain_error_response(exc) -> Response | None:
+    """Map a domain error (any exception with `code` and `detail`, optional `status`/`fields`) to a response."""
+    code = getattr(exc, "code", None)
+    detail = getattr(exc, "detail", None)
+    if not isinstance(code, str) or detail is None or isinstance(exc, exceptions.APIException):
+        return None
+    status_code = getattr(exc, "status", None) or _STATUS_BY_CODE.get(code, 400)
+    response = Response(error_body(code, str(detail), getattr(exc, "fields", None)), status=status_code)
+    for key, value in (getattr(exc, "headers", None) or {}).items():
+        response[key] = value
+    return response
+
+
+# Codes whose status is fixed by API.md, so domain errors need not repeat it.
+_STATUS_BY_CODE = {
+    "privilege_escalation": 403,
+    "maker_checker": 403,
+    "approval_level_insufficient": 403,
+    "export_not_allowed": 403,
+    "invalid_affiliate": 403,
+    "not_found": 404,
+    "duplicate_customer": 409,
+    "invalid_transition": 409,
+    "concurrent_change": 409,
+    "insufficient_funds": 409,
+    "account_frozen": 409,
+    "conflict": 409,
+    "autologin_expired": 410,
+    "autologin_used": 410,
+    "too_large": 413,
+    "rate_limited": 429,
+}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, TransitionNotAllowed):
+        return Response(error_body("invalid_transition", str(exc) or "That status change is not allowed."), status=409)
+    if isinstance(exc, ConcurrentTransition):
+        return Response(
+            error_body("concurrent_change", "Someone else changed this at the same time; reload and retry."),
+            status=409,
+        )
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(error_body("validation_error", "Invalid input.", fields), status=400)
+    domain = domain_error_response(exc)
+    if domain is not None:
+        return domain
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    status_code = response.status_code
+    if isinstance(exc, ApiError):
+        response.data = error_body(exc.code, str(exc.detail), exc.fields)
+        for key, value in exc.extra_headers.items():
+            response[key] = value
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body("validation_error", "Invalid input.", _flatten(exc.detail))
+        return response
+    if isinstance(exc, exceptions.ParseError):
+        response.data = error_body("malformed_json", f"The request body could not be parsed: {exc.detail}")
+        return response
+    if isinstance(exc, exceptions.Throttled):
+        response.data = error_body("rate_limited", "Too many requests; retry after the Retry-After seconds.")
+        return response
+    code = _DEFAULT_CODES.get(status_code, "error")
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        code = "not_authenticated" if isinstance(exc, exceptions.NotAuthenticated) else "authentication_failed"
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    if isinstance(detail, dict | list):
+        detail = "; ".join(f"{k}: {v}" for k, v in _flatten(detail).items())
+    response.data = error_body(code, str(detail))
+    return response

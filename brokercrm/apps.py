@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BrokercrmConfig(AppConfig):
+    name = "brokercrm"
+    verbose_name = "Platform"

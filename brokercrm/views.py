@@ -1,0 +1,83 @@
+"""Platform-wide endpoints: health, staff token auth."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import connection
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from .api.errors import ApiError
+from .api.schema import ERRORS
+
+
+class HealthView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={200: inline_serializer("Health", {"status": serializers.CharField(),
+                                                       "database": serializers.CharField(),
+                                                       "redis": serializers.CharField()}),
+                   503: ERRORS[503]}
+    )
+    def get(self, request):
+        body = {"status": "ok", "database": "ok", "redis": "not_configured"}
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception:
+            body.update(status="error", database="error")
+        if settings.REDIS_URL:
+            import redis
+
+            try:
+                redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
+                body["redis"] = "ok"
+            except Exception:
+                body.update(status="error", redis="error")
+        return Response(body, status=200 if body["status"] == "ok" else 503)
+
+
+class AuthThrottle(AnonRateThrottle):
+    scope = "auth"
+
+
+class TokenView(APIView):
+    """Exchange staff email and password for an API token; DELETE revokes the caller's token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthThrottle]
+
+    class Input(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(trim_whitespace=False)
+
+    @extend_schema(
+        request=Input,
+        responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()}), 400: ERRORS[400],
+                   401: ERRORS[401], 429: ERRORS[429]},
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request._request, email=data.validated_data["email"].lower(),
+                            password=data.validated_data["password"])
+        if user is None or not user.is_active:
+            raise ApiError(401, "invalid_credentials", "The email or password is wrong, or the account is locked.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class TokenRevokeView(APIView):
+    @extend_schema(request=None, responses={204: None, 401: ERRORS[401]})
+    def delete(self, request):
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=204)

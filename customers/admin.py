@@ -1,0 +1,59 @@
+from django.contrib import admin
+
+from teams import pii
+
+from .models import Activity, Customer, CustomerGroup
+
+
+@admin.register(CustomerGroup)
+class CustomerGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "description"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    """Read-only in the admin; scoped by visible_to and PII masked for the viewer, like every other door."""
+
+    list_filter = ["source", "retention_class", "country"]
+    search_fields = ["first_name", "last_name"]
+    exclude = ["email", "phone", "password", "email_canonical"]
+
+    def _pii_columns(self, request):
+        # Closures over the request: the admin instance is shared between requests, so no state on self.
+        def email(obj):
+            return pii.show_email(obj.email, request.user)
+
+        def phone(obj):
+            return pii.show_phone(obj.phone, request.user)
+
+        return email, phone
+
+    def get_list_display(self, request):
+        return ["id", "first_name", "last_name", *self._pii_columns(request), "country", "source",
+                "sales_status", "kyc_status", "finance_status", "retention_class"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return list(self._pii_columns(request))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "customer", "verb", "summary"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

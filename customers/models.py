@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+from guardian.models import UserObjectPermissionBase
+
+from .pipelines import PIPELINES, FinanceStatus, KycStatus, SalesStatus
+
+
+class Source(models.TextChoices):
+    ORGANIC = "organic"
+    AFFILIATE = "affiliate"
+    PROMO = "promo"
+    IMPORT = "import"
+    BACKOFFICE = "backoffice"
+
+
+class RetentionClass(models.TextChoices):
+    ACTIVE = "active"
+    CHURNING = "churning"
+    DORMANT = "dormant"
+
+
+class CustomerGroup(models.Model):
+    """A segment customers join at registration (per path, promo code or import row)."""
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerQuerySet(models.QuerySet):
+    """Visibility lives here: every view, page, export, search, SSE check and job starts from these."""
+
+    def _scoped(self, user, scope: str, grant_codename: str) -> "CustomerQuerySet":
+        from teams.selectors import team_paths_for
+
+        if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_superuser or scope == "all":
+            return self
+        granted = Q(
+            pk__in=CustomerUserObjectPermission.objects.filter(
+                user=user, permission__codename=grant_codename
+            ).values("content_object_id")
+        )
+        if scope == "team":
+            q = Q()
+            for path in team_paths_for(user=user):
+                q |= Q(team__path__startswith=path)
+            q |= Q(assigned_to=user)
+            return self.filter(q | granted)
+        if scope == "own":
+            return self.filter(Q(assigned_to=user) | granted)
+        return self.filter(granted)
+
+    def visible_to(self, user) -> "CustomerQuerySet":
+        """Customers `user` may see: own = assigned to them; team = in their team subtrees; all; plus grants."""
+        role = getattr(user, "role", None)
+        return self._scoped(user, role.customer_view_scope if role else "none", "view_customer")
+
+    def editable_by(self, user) -> "CustomerQuerySet":
+        """Customers `user` may change, by their edit scope (none/own/team/all) plus explicit change grants.
+
+        Always a subset of what they may see."""
+        role = getattr(user, "role", None)
+        editable = self._scoped(user, role.customer_edit_scope if role else "none", "change_customer")
+        if user is not None and getattr(user, "is_superuser", False):
+            return editable
+        return editable.filter(pk__in=self.visible_to(user).values("pk"))
+
+
+def _pipeline_transitions(fields: dict[str, FSMField]) -> dict[str, object]:
+    """Generate one django-fsm transition method per (pipeline, target) from `pipelines.PIPELINES`."""
+    methods: dict[str, object] = {}
+    for pipeline in PIPELINES.values():
+        for target, sources in pipeline.moves.items():
+
+            def move(self) -> None:
+                """Guards only; side effects live in customers.services.customer_transition."""
+
+            move.__name__ = f"{pipeline.name}_to_{target}"
+            methods[move.__name__] = transition(
+                field=fields[pipeline.field],
+                source="*" if "*" in sources else list(sources),
+                target=target,
+                permission=pipeline.permission,
+            )(move)
+    return methods
+
+
+class Customer(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+    """A retail client of the broker: identity, origin, ownership, pipeline statuses and retention class."""
+
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+    email = models.CharField(max_length=254, help_text="As given at registration.")
+    email_canonical = models.CharField(max_length=254, editable=False, help_text="Lower-cased, +tag-free key.")
+    phone = models.CharField(max_length=20, blank=True, db_index=True, help_text="E.164.")
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2.")
+    locale = models.CharField(max_length=16, default="en")
+    password = models.CharField(max_length=128, blank=True)
+
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.ORGANIC)
+    group = models.ForeignKey(CustomerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
+    affiliate_lead_id = models.CharField(max_length=100, null=True, blank=True)
+    marketing_consent = models.BooleanField(default=False)
+
+    assigned_to = models.ForeignKey(
+        "teams.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_customers"
+    )
+    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="customers")
+
+    possible_duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="possible_duplicates"
+    )
+    duplicate_score = models.PositiveSmallIntegerField(default=0)
+
+    sales_status = FSMField(default=SalesStatus.NEW, choices=SalesStatus.choices, protected=True, max_length=20)
+    kyc_status = FSMField(default=KycStatus.NOT_SUBMITTED, choices=KycStatus.choices, protected=True, max_length=20)
+    finance_status = FSMField(
+        default=FinanceStatus.NO_DEPOSIT, choices=FinanceStatus.choices, protected=True, max_length=20
+    )
+    retention_class = models.CharField(
+        max_length=10, choices=RetentionClass.choices, default=RetentionClass.ACTIVE, db_index=True
+    )
+
+    registered_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    last_deposit_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    locals().update(_pipeline_transitions({"sales_status": sales_status, "kyc_status": kyc_status,
+                                           "finance_status": finance_status}))
+
+    class Meta:
+        ordering = ["-registered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email_canonical"],
+                name="customer_email_canonical_unique",
+                violation_error_message="A customer with this email already exists.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["affiliate_lead_id"], name="customer_aff_lead_idx"),
+            models.Index(fields=["assigned_to", "-registered_at"], name="customer_assigned_idx"),
+            models.Index(fields=["team", "-registered_at"], name="customer_team_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name} (#{self.pk})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def set_password(self, raw: str | None) -> None:
+        self.password = make_password(raw) if raw else ""
+
+    def check_password(self, raw: str) -> bool:
+        return bool(self.password) and check_password(raw, self.password)
+
+    def status_of(self, pipeline: str) -> str:
+        return getattr(self, PIPELINES[pipeline].field)
+
+
+class CustomerUserObjectPermission(UserObjectPermissionBase):
+    """An explicit per-object grant (django-guardian, direct foreign key): sharing one customer with one agent."""
+
+    content_object = models.ForeignKey(Customer, on_delete=models.CASCADE)
+
+
+class Activity(models.Model):
+    """One thing that happened to a customer, for the activity feed. Append-only.
+
+    `data` never holds raw email or phone: renderers mask per viewer from the customer row instead."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
+    actor = models.ForeignKey("teams.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    verb = models.CharField(max_length=64)
+    summary = models.CharField(max_length=255, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at", "-id"], name="activity_customer_keyset"),
+            models.Index(fields=["-created_at", "-id"], name="activity_keyset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verb} on customer #{self.customer_id}"

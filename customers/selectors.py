@@ -1,0 +1,67 @@
+"""Reads of customers: every one starts from `Customer.objects.visible_to(user)`."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Prefetch, Q, QuerySet
+
+from teams import pii
+from teams.constants import PiiLevel
+
+from .models import Customer, RetentionClass
+from .pipelines import FinanceStatus, KycStatus, SalesStatus
+
+
+class CustomerFilterSet(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search")
+    assigned_to = django_filters.NumberFilter(field_name="assigned_to_id")
+    team = django_filters.NumberFilter(method="filter_team")
+    sales_status = django_filters.ChoiceFilter(choices=SalesStatus.choices)
+    kyc_status = django_filters.ChoiceFilter(choices=KycStatus.choices)
+    finance_status = django_filters.ChoiceFilter(choices=FinanceStatus.choices)
+    retention = django_filters.ChoiceFilter(field_name="retention_class", choices=RetentionClass.choices)
+
+    class Meta:
+        model = Customer
+        fields: list[str] = []
+
+    def filter_team(self, queryset, name, value):
+        from teams.models import Team
+
+        team = Team.objects.filter(pk=value).first()
+        return queryset.filter(team__path__startswith=team.path) if team else queryset.none()
+
+    def filter_search(self, queryset, name, value):
+        """Names and ids always; email and phone only for viewers who see that field in full.
+
+        Matching a masked or hidden field would reveal it, one guess at a time."""
+        value = value.strip()
+        if not value:
+            return queryset
+        user = self.request.user if self.request else None
+        q = Q(first_name__icontains=value) | Q(last_name__icontains=value)
+        if value.isdigit():
+            q |= Q(pk=int(value)) | Q(accounts__login=int(value))
+        if pii.email_level(user) == PiiLevel.FULL:
+            q |= Q(email__icontains=value) | Q(email_canonical__icontains=value.lower())
+        if pii.phone_level(user) == PiiLevel.FULL:
+            digits = "".join(ch for ch in value if ch.isdigit())
+            if len(digits) >= 4:
+                q |= Q(phone__contains=digits)
+        return queryset.filter(q).distinct()
+
+
+def customer_list(*, user, filters: dict | None = None, request=None) -> QuerySet[Customer]:
+    from ledger.models import TradingAccount
+
+    qs = (
+        Customer.objects.visible_to(user)
+        .select_related("assigned_to", "team", "group")
+        .prefetch_related(Prefetch("accounts", queryset=TradingAccount.objects.order_by("login")))
+    )
+    return CustomerFilterSet(filters or {}, qs, request=request).qs
+
+
+def customer_get(*, user, customer_id: int) -> Customer:
+    """One visible customer, or Customer.DoesNotExist (out of scope looks exactly like unknown)."""
+    return customer_list(user=user).get(pk=customer_id)

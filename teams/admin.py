@@ -1,0 +1,43 @@
+from django.contrib import admin
+
+from .models import AuditLog, Role, Team, User
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "path", "parent", "lead"]
+    search_fields = ["name"]
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    list_display = ["name", "customer_view_scope", "customer_edit_scope", "pii_email", "pii_phone",
+                    "can_export_pii", "approval_level"]
+
+    def has_add_permission(self, request):
+        return False  # roles are granted through the API, where the privilege-escalation guard runs
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ["email", "first_name", "last_name", "role", "team", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    readonly_fields = ["role", "password", "last_login", "date_joined", "is_superuser", "groups", "user_permissions"]
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action", "object_type", "object_id"]
+    list_filter = ["action", "object_type"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..constants import EditScope, PiiLevel, ApprovalLevel, ViewScope
+from ..models import AuditLog, Role, Team, User
+
+
+class PermissionOut(serializers.Serializer):
+    code = serializers.CharField()
+    category = serializers.CharField()
+    description = serializers.CharField()
+
+
+class RoleOut(serializers.ModelSerializer):
+    class Meta:
+        model = Role
+        fields = ["id", "name", "permissions", "customer_view_scope", "customer_edit_scope", "pii_email",
+                  "pii_phone", "can_export_pii", "approval_level", "created_at", "updated_at"]
+
+
+class RoleIn(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    permissions = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=True)
+    customer_view_scope = serializers.ChoiceField(ViewScope.choices)
+    customer_edit_scope = serializers.ChoiceField(EditScope.choices)
+    pii_email = serializers.ChoiceField(PiiLevel.choices)
+    pii_phone = serializers.ChoiceField(PiiLevel.choices)
+    can_export_pii = serializers.BooleanField(default=False)
+    approval_level = serializers.ChoiceField(ApprovalLevel.choices, default=ApprovalLevel.NONE)
+
+
+class TeamOut(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "parent", "path", "lead", "depth"]
+
+
+class TeamIn(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    parent = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), allow_null=True, required=False)
+    lead = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
+
+
+class UserOut(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "role", "team", "is_active", "date_joined"]
+
+
+class UserIn(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, write_only=True)
+    first_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all(), allow_null=True)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), allow_null=True, required=False)
+
+
+class UserPatch(serializers.Serializer):
+    password = serializers.CharField(trim_whitespace=False, write_only=True, required=False)
+    first_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all(), allow_null=True, required=False)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), allow_null=True, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class AuditOut(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="email", read_only=True)
+
+    class Meta:
+        model = AuditLog
+        fields = ["id", "actor", "action", "object_type", "object_id", "before", "after", "created_at"]

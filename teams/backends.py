@@ -1,0 +1,37 @@
+"""Django's permission checks (`user.has_perm`, django-fsm's `permission=`) answered from the user's role."""
+
+from __future__ import annotations
+
+from django.contrib.auth.backends import ModelBackend
+
+from .constants import PERMISSION_CODES
+
+
+class RoleBackend(ModelBackend):
+    """Authenticates staff by email and password; grants the catalog permissions of the user's role."""
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if user_obj.is_superuser:
+            return set(PERMISSION_CODES)
+        role = getattr(user_obj, "role", None)
+        return set(role.permission_set) if role else set()
+
+    def has_perm(self, user_obj, perm, obj=None):
+        if perm in PERMISSION_CODES:
+            return perm in self.get_all_permissions(user_obj)
+        # Django's own model permissions (the admin site) stay with superusers.
+        return user_obj.is_active and user_obj.is_superuser
+
+    def has_module_perms(self, user_obj, app_label):
+        return user_obj.is_active and user_obj.is_superuser
+
+
+def axes_username(request, credentials) -> str | None:
+    """django-axes counts failures per email: the API passes `email`, the login form passes `username`."""
+    credentials = credentials or {}
+    value = credentials.get("email") or credentials.get("username")
+    if value is None and request is not None:
+        value = request.POST.get("username") or request.POST.get("email")
+    return value.lower() if value else None
