@@ -103,3 +103,49 @@ def customer_update(*, customer: Customer, by, **data: Any) -> Customer:
 class PermissionError_(CustomerError):
     code = "permission_denied"
     status = 403
+
+
+class InvalidTransition(CustomerError):
+    code = "invalid_transition"
+    status = 409
+
+
+@transaction.atomic
+def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, reason: str = "",
+                        check_permission: bool = True) -> Customer:
+    """Move `customer` to status `to` in `pipeline` ("sales", "kyc", "finance").
+
+    Locks the row first, so two concurrent moves serialize: the loser sees the new status and gets
+    InvalidTransition if its move is no longer allowed. Moving to the current status is a no-op.
+    `by=None` is the system (e.g. the ledger's auto-freeze); staff callers need the pipeline's permission."""
+    from django_fsm import can_proceed, has_transition_perm
+
+    from .pipelines import PIPELINES
+
+    spec = PIPELINES.get(pipeline)
+    if spec is None:
+        raise CustomerError("Unknown pipeline.", fields={"pipeline": [f"One of: {', '.join(PIPELINES)}."]})
+    if to not in spec.statuses.values:
+        raise CustomerError("Unknown status.", fields={"to": [f"One of: {', '.join(spec.statuses.values)}."]})
+    base = Customer.objects if by is None else Customer.objects.visible_to(by)
+    locked = base.select_for_update(of=("self",)).filter(pk=customer.pk).first()
+    if locked is None:
+        raise CustomerNotFound("No such customer.")
+    current = getattr(locked, spec.field)
+    if current == to:
+        return locked
+    method = getattr(locked, f"{pipeline}_to_{to}", None)
+    if method is None or not can_proceed(method):
+        raise InvalidTransition(f"The {pipeline} status cannot move from {current} to {to}.")
+    if by is not None and check_permission:
+        if not has_transition_perm(method, by):
+            raise PermissionError_(f"Changing the {pipeline} status needs {spec.permission}.")
+        if not Customer.objects.editable_by(by).filter(pk=locked.pk).exists():
+            raise PermissionError_("This customer is outside your edit scope.")
+    method()
+    locked.save()
+    activity_record(customer=locked, verb="status.changed", by=by, summary=f"{pipeline}: {current} → {to}",
+                    data={"pipeline": pipeline, "from": current, "to": to, "reason": reason})
+    event_emit("status.changed", {"customer_id": locked.pk, "pipeline": pipeline, "from": current, "to": to,
+                                  "by": by.pk if by else None})
+    return locked

@@ -34,7 +34,7 @@ start() {
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log" --dir "$RUN"
   for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  cat > "$ROOT/var/test-services.env" <<ENV
+  cat > "${TEST_SERVICES_ENV:-$ROOT/var/test-services.env}" <<ENV
 export DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/brokercrm
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 ENV
@@ -44,7 +44,7 @@ ENV
 stop() {
   if [ -f "$RUN/redis.pid" ]; then kill "$(cat "$RUN/redis.pid")" 2>/dev/null || true; fi
   if [ -d "$RUN/pg" ]; then runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$RUN/pg" -m immediate stop >/dev/null 2>&1 || true; fi
-  rm -rf "$RUN" "$ROOT/var/test-services.env"
+  rm -rf "$RUN" "${TEST_SERVICES_ENV:-$ROOT/var/test-services.env}"
 }
 
 mkdir -p "$ROOT/var"

@@ -1,0 +1,3 @@
+"""Workspace pages of this app."""
+
+urlpatterns: list = []
