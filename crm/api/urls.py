@@ -1,3 +1,5 @@
+from django.urls import include, path
+
 from brokercrm.api.routers import Router
 
 from . import views
@@ -5,4 +7,8 @@ from . import views
 router = Router()
 router.register("customers", views.CustomerViewSet, basename="crm-customer")
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    # Trading accounts and their live SSE stream (crm.api.stream_urls).
+    path("", include("crm.api.stream_urls")),
+    *router.urls,
+]
