@@ -70,8 +70,12 @@ class TokenView(APIView):
         data.is_valid(raise_exception=True)
         user = authenticate(request._request, email=data.validated_data["email"].lower(),
                             password=data.validated_data["password"])
+        if getattr(request._request, "axes_locked_out", False):
+            cooloff = int(settings.AXES_COOLOFF_TIME * 3600)
+            raise ApiError(429, "rate_limited", "Too many failed logins for this account; try again later.",
+                           headers={"Retry-After": str(cooloff)})
         if user is None or not user.is_active:
-            raise ApiError(401, "invalid_credentials", "The email or password is wrong, or the account is locked.")
+            raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

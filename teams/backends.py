@@ -35,3 +35,24 @@ def axes_username(request, credentials) -> str | None:
     if value is None and request is not None:
         value = request.POST.get("username") or request.POST.get("email")
     return value.lower() if value else None
+
+
+def axes_lockout_response(request, original_response=None, credentials=None):
+    """Locked-out logins: the API's JSON error (429 with Retry-After); the login page re-renders with a message."""
+    from django.conf import settings
+    from django.http import JsonResponse
+    from django.shortcuts import render
+
+    retry_after = str(int(settings.AXES_COOLOFF_TIME * 3600))
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"code": "rate_limited", "detail": "Too many failed logins for this account; try again later."},
+            status=429,
+        )
+    else:
+        from crm.forms import LoginForm
+
+        form = LoginForm(request)
+        response = render(request, "workspace/login.html", {"form": form, "locked": True}, status=429)
+    response["Retry-After"] = retry_after
+    return response

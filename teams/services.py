@@ -140,7 +140,8 @@ def role_update(*, by: User, role: Role, **data: Any) -> Role:
 
 @transaction.atomic
 def user_create(
-    *, by: User, email: str, password: str, first_name: str = "", last_name: str = "", role: Role | None, team: Team | None
+    *, by: User, email: str, password: str, first_name: str = "", last_name: str = "", role: Role | None = None,
+    team: Team | None = None,
 ) -> User:
     """Create a staff user. Giving a role beyond the creator's own is privilege_escalation."""
     if role is not None:
