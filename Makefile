@@ -35,7 +35,7 @@ browser-deps:
 # The whole suite against throwaway PostgreSQL 15 and Redis on private loopback ports.
 test: install browser-deps
 	@scripts/test-services.sh start
-	@source var/test-services.env && $(BIN)/python -m pytest; status=$$?; scripts/test-services.sh stop; exit $$status
+	@source var/test-services.env && $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; scripts/test-services.sh stop; exit $$status
 
 bench: install
 	@scripts/test-services.sh start
