@@ -42,8 +42,9 @@ def test_two_web_and_two_worker_processes_share_state(demo):
 
         key = f"scale-out:{uuid.uuid4()}"
         with app.connection_for_write(broker) as conn:
-            ids = [app.send_task("brokercrm.worker_ping", kwargs={"key": key}, connection=conn).id
-                   for _ in range(40)]
+            # Each task holds its worker for a moment, so a worker that starts a little later still gets work.
+            ids = [app.send_task("brokercrm.worker_ping", kwargs={"key": key, "hold_seconds": 0.3},
+                                 connection=conn).id for _ in range(40)]
         deadline = time.monotonic() + 60
         seen: dict = {}
         while time.monotonic() < deadline and len(seen) < len(ids):
