@@ -156,6 +156,7 @@ if REDIS_URL:
 else:
     (VAR_DIR / "cache").mkdir(parents=True, exist_ok=True)
     (VAR_DIR / "broker").mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "broker-control").mkdir(parents=True, exist_ok=True)
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -166,6 +167,7 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
+        "control_folder": str(VAR_DIR / "broker-control"),
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
