@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from brokercrm.admin import ReadOnlyAdmin
 from teams import pii
 
 from .models import Activity, Customer, CustomerGroup
@@ -11,7 +12,7 @@ class CustomerGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ReadOnlyAdmin):
     """Read-only in the admin; scoped by visible_to and PII masked for the viewer, like every other door."""
 
     list_filter = ["source", "retention_class", "country"]
@@ -38,22 +39,10 @@ class CustomerAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "customer", "verb", "summary"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(customer__in=Customer.objects.visible_to(request.user))

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from brokercrm.admin import ReadOnlyAdmin
+
 from .models import AuditLog, Role, Team, User
 
 
@@ -29,15 +31,6 @@ class UserAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
