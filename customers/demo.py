@@ -8,8 +8,10 @@ import phonenumbers
 
 from ledger.services import account_open
 
-from .models import Customer, CustomerGroup, Source
-from .services import activity_record, email_canonical
+from .models import Affiliate, Customer, CustomerGroup, PromoCode, RegistrationPath, Source
+from .services import _hash_secret, activity_record, affiliate_create, email_canonical
+
+PATH_GROUPS = {"organic": "Standard", "affiliate": "Affiliates", "promo": "Promo", "import": "Imported"}
 
 FIRST = ["John", "Emma", "Liam", "Olivia", "Noah", "Ava", "Lucas", "Mia", "Mateo", "Sofia", "Omar", "Leila",
          "Yusuf", "Hannah", "Pedro", "Ines", "Tom", "Chloe", "Ivan", "Nina"]
@@ -35,6 +37,14 @@ def seed(ctx: dict, log) -> None:
     for name in ("Standard", "Promo", "Affiliates", "Imported", "VIP"):
         CustomerGroup.objects.get_or_create(name=name)
     standard = CustomerGroup.objects.get(name="Standard")
+    for source, group in PATH_GROUPS.items():
+        RegistrationPath.objects.update_or_create(source=source,
+                                                  defaults={"default_group": CustomerGroup.objects.get(name=group)})
+    PromoCode.objects.get_or_create(code="DEMO100", defaults={"group": CustomerGroup.objects.get(name="Promo")})
+    if not Affiliate.objects.filter(code="aff_demo").exists():
+        affiliate_create(code="aff_demo", name="Demo Affiliate", api_key="demo-affiliate-key",
+                         group=CustomerGroup.objects.get(name="Affiliates"))
+    Affiliate.objects.filter(code="aff_demo").update(api_key_hash=_hash_secret("demo-affiliate-key"))
     owners = [
         (users["agent"], teams["uk"]),
         (users["agent_uk2"], teams["uk"]),
@@ -47,14 +57,15 @@ def seed(ctx: dict, log) -> None:
     created = 0
     for i in range(60):
         first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
-        email = f"{first.lower()}.{last.lower()}{i}@example.com"
+        email = f"{first.lower()}.{last.lower()}{i}@example.com" if i else "john.doe@example.com"
         if Customer.objects.filter(email_canonical=email_canonical(email)).exists():
             continue
         country = COUNTRIES[i % len(COUNTRIES)]
         agent, team = owners[i % len(owners)]
         customer = Customer(
             first_name=first, last_name=last, email=email, email_canonical=email_canonical(email),
-            phone=demo_phone(country, i), country=country, locale={"AE": "ar", "IL": "he", "BR": "pt-BR"}.get(country, "en"),
+            # The product sheet's example number (a range reserved for fiction) for the first demo customer.
+            phone=demo_phone(country, i) if i else "+447700900000", country=country, locale={"AE": "ar", "IL": "he", "BR": "pt-BR"}.get(country, "en"),
             source=rng.choice([Source.ORGANIC, Source.AFFILIATE, Source.PROMO]), group=standard,
             assigned_to=agent, team=team, marketing_consent=bool(i % 3),
         )

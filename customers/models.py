@@ -38,6 +38,106 @@ class CustomerGroup(models.Model):
         return self.name
 
 
+class RegistrationPath(models.Model):
+    """Per-source registration settings: default group, which fraud gates run, allowed countries, rate limit."""
+
+    source = models.CharField(max_length=12, choices=Source.choices, unique=True)
+    enabled = models.BooleanField(default=True)
+    default_group = models.ForeignKey(CustomerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    check_disposable = models.BooleanField(default=True)
+    check_duplicates = models.BooleanField(default=True)
+    allowed_countries = models.JSONField(default=list, blank=True, help_text="ISO codes; empty allows every country.")
+    rate_limit = models.CharField(max_length=20, default="20/min", help_text="Per client address, e.g. 20/min.")
+
+    class Meta:
+        ordering = ["source"]
+
+    def __str__(self) -> str:
+        return self.source
+
+
+class FraudSettings(models.Model):
+    """The one row of fraud-gate settings: duplicate weights and thresholds, disposable-domain lists."""
+
+    weight_affiliate_lead_id = models.PositiveSmallIntegerField(default=10)
+    weight_email = models.PositiveSmallIntegerField(default=4)
+    weight_phone = models.PositiveSmallIntegerField(default=3)
+    weight_country = models.PositiveSmallIntegerField(default=1)
+    reject_threshold = models.PositiveSmallIntegerField(default=4)
+    flag_threshold = models.PositiveSmallIntegerField(default=3)
+    blocked_domains = models.JSONField(default=list, blank=True)
+    allowed_domains = models.JSONField(default=list, blank=True)
+    strict_phone_validation = models.BooleanField(
+        default=True, help_text="Refuse numbers phonenumbers does not consider valid (else: only possible ones)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "fraud settings"
+
+    def __str__(self) -> str:
+        return "Fraud settings"
+
+    @classmethod
+    def current(cls) -> "FraudSettings":
+        return cls.objects.order_by("pk").first() or cls.objects.create()
+
+
+class PromoCode(models.Model):
+    """A code that puts a registering customer into a group; case-insensitive, windowed, counted uses."""
+
+    code = models.CharField(max_length=40)
+    group = models.ForeignKey(CustomerGroup, on_delete=models.PROTECT, related_name="promo_codes")
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(models.functions.Upper("code"), name="promo_code_ci_unique",
+                                    violation_error_message="A promo code with this code exists."),
+            models.CheckConstraint(condition=Q(max_uses__isnull=True) | Q(uses__lte=models.F("max_uses")),
+                                   name="promo_uses_within_max"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Affiliate(models.Model):
+    """A partner registering customers server-to-server with an API key (stored hashed)."""
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    api_key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    group = models.ForeignKey(CustomerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AutologinToken(models.Model):
+    """A single-use, 72-hour link into the client area for an affiliate registration; only its hash is stored."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="autologin_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"autologin for customer #{self.customer_id}"
+
+
 class CustomerQuerySet(models.QuerySet):
     """Visibility lives here: every view, page, export, search, SSE check and job starts from these."""
 
@@ -112,7 +212,9 @@ class Customer(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.ORGANIC)
     group = models.ForeignKey(CustomerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
+    affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
     affiliate_lead_id = models.CharField(max_length=100, null=True, blank=True)
+    promo_code = models.ForeignKey(PromoCode, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
     marketing_consent = models.BooleanField(default=False)
 
     assigned_to = models.ForeignKey(

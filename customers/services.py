@@ -149,3 +149,193 @@ def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, 
     event_emit("status.changed", {"customer_id": locked.pk, "pipeline": pipeline, "from": current, "to": to,
                                   "by": by.pk if by else None})
     return locked
+
+
+# --- registration -----------------------------------------------------------------------------------------------
+
+AUTOLOGIN_TTL_HOURS = 72
+
+
+class DuplicateCustomer(CustomerError):
+    code = "duplicate_customer"
+    status = 409
+
+
+def _hash_secret(raw: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def affiliate_authenticate(*, api_key: str | None):
+    """The active affiliate whose API key this is (compared by hash), or None."""
+    from .models import Affiliate
+
+    if not api_key:
+        return None
+    return Affiliate.objects.filter(api_key_hash=_hash_secret(api_key), is_active=True).select_related("group").first()
+
+
+def affiliate_create(*, code: str, name: str, api_key: str, group=None, by=None):
+    """Create an affiliate; only the SHA-256 of its API key is stored (keys are long random strings)."""
+    from .models import Affiliate
+
+    return Affiliate.objects.create(code=code, name=name, api_key_hash=_hash_secret(api_key), group=group)
+
+
+def _promo_claim(code: str):
+    """Lock the promo code row and count one use; refuses unknown, inactive, outside the window or exhausted."""
+    from django.db.models import F
+    from django.db.models.functions import Upper
+
+    from .models import PromoCode
+
+    now = timezone.now()
+    promo = (PromoCode.objects.select_for_update().annotate(ucode=Upper("code"))
+             .filter(ucode=code.strip().upper()).first())
+    invalid = CustomerError("This promo code is not valid.", fields={"promo_code": ["Unknown, expired or used up."]})
+    invalid.code = "invalid_promo_code"
+    if promo is None or not promo.is_active:
+        raise invalid
+    if (promo.valid_from and now < promo.valid_from) or (promo.valid_until and now >= promo.valid_until):
+        raise invalid
+    if promo.max_uses is not None and promo.uses >= promo.max_uses:
+        raise invalid
+    PromoCode.objects.filter(pk=promo.pk).update(uses=F("uses") + 1)
+    return promo
+
+
+def autologin_issue(*, customer: Customer) -> tuple[str, "datetime"]:
+    """A fresh single-use autologin token (72 hours); returns the raw token, which is never stored."""
+    import secrets
+    from datetime import timedelta
+
+    from .models import AutologinToken
+
+    raw = secrets.token_urlsafe(32)
+    expires = timezone.now() + timedelta(hours=AUTOLOGIN_TTL_HOURS)
+    AutologinToken.objects.create(customer=customer, token_hash=_hash_secret(raw), expires_at=expires)
+    return raw, expires
+
+
+class AutologinGone(CustomerError):
+    status = 410
+
+
+@transaction.atomic
+def autologin_redeem(*, token: str) -> Customer:
+    """Use an autologin token once: 410 autologin_used or autologin_expired otherwise (unknown = used up)."""
+    from .models import AutologinToken
+
+    row = AutologinToken.objects.select_for_update().filter(token_hash=_hash_secret(token)).select_related(
+        "customer").first()
+    if row is None or row.used_at is not None:
+        error = AutologinGone("This login link was already used.")
+        error.code = "autologin_used"
+        raise error
+    if timezone.now() >= row.expires_at:
+        error = AutologinGone("This login link has expired.")
+        error.code = "autologin_expired"
+        raise error
+    row.used_at = timezone.now()
+    row.save(update_fields=["used_at"])
+    Customer.objects.filter(pk=row.customer_id).update(last_login_at=row.used_at, last_activity_at=row.used_at)
+    activity_record(customer=row.customer, verb="customer.login", summary="Signed in with the affiliate autologin")
+    return row.customer
+
+
+def registration_path(source: str):
+    from .models import RegistrationPath
+
+    path, _ = RegistrationPath.objects.get_or_create(source=source)
+    return path
+
+
+@transaction.atomic
+def customer_register(*, data: dict[str, Any], source: str, affiliate=None, by=None) -> tuple[Customer, dict]:
+    """Register a customer through one of the paths (organic, affiliate, promo), running that path's gates.
+
+    Steps: path settings (enabled, allowed countries) → country, phone, email → disposable gate → promo claim
+    (locked, counted exactly) → duplicate score (reject ≥ 4, flag = 3 by default) → create with a hashed,
+    validated password, a trading account and activity → `customer.registered` after commit. Concurrent
+    registrations of one email meet the unique constraint on the canonical email: one wins, the other is 409.
+    Returns the customer and extras (autologin for affiliates)."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError
+
+    from ledger.services import account_open
+
+    from . import gates
+    from .models import FraudSettings
+
+    path = registration_path(source)
+    if not path.enabled:
+        raise CustomerError(f"Registration through {source} is closed.", fields={"source": ["Closed."]})
+    fraud = FraudSettings.current()
+    country = gates.validate_country(data["country"])
+    if path.allowed_countries and country not in path.allowed_countries:
+        raise CustomerError("Registrations from this country are not accepted.",
+                            fields={"country": ["Not accepted for this registration path."]})
+    phone = gates.normalize_phone(data["phone"], country, strict=fraud.strict_phone_validation)
+    email = data["email"].strip()
+    canonical = gates.canonical_email(email)
+    if path.check_disposable and gates.is_disposable_email(email, fraud=fraud):
+        raise gates.GateError("disposable_email", "Disposable email addresses are not accepted.",
+                              fields={"email": ["Use a permanent email address."]})
+
+    group = path.default_group
+    promo = None
+    if data.get("promo_code"):
+        promo = _promo_claim(data["promo_code"])
+        group = promo.group
+    elif source == "promo":
+        raise CustomerError("A promo registration needs a promo code.", fields={"promo_code": ["Required."]})
+    if affiliate is not None and affiliate.group_id and not promo:
+        group = affiliate.group
+
+    match = None
+    if path.check_duplicates:
+        key = gates.DedupeKey(canonical, phone, country, data.get("affiliate_lead_id") or None)
+        match = gates.duplicate_score(key, fraud=fraud)
+        if match and gates.duplicate_decision(match.score, fraud=fraud) == "reject":
+            raise DuplicateCustomer("A customer with these details already exists.")
+
+    customer = Customer(
+        first_name=data["first_name"].strip(), last_name=data["last_name"].strip(), email=email,
+        email_canonical=canonical, phone=phone, country=country, locale=data.get("locale") or "en",
+        source=source, group=group, affiliate=affiliate, affiliate_lead_id=data.get("affiliate_lead_id") or None,
+        promo_code=promo, marketing_consent=bool(data.get("marketing_consent", False)),
+    )
+    if match and gates.duplicate_decision(match.score, fraud=fraud) == "flag":
+        customer.possible_duplicate_of_id = match.customer_id
+        customer.duplicate_score = match.score
+    try:
+        validate_password(data["password"], customer)
+    except ValidationError as exc:
+        raise CustomerError("The password is too weak.", fields={"password": list(exc.messages)}) from None
+    customer.set_password(data["password"])
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        raise DuplicateCustomer("A customer with these details already exists.") from None
+    account_open(customer=customer, currency=data.get("currency") or "USD")
+    activity_record(customer=customer, verb="customer.registered", by=by,
+                    summary=f"Registered ({source})" + (f" with promo {promo.code}" if promo else ""),
+                    data={"source": source, "group": group.name if group else None})
+    if customer.possible_duplicate_of_id:
+        reasons = ", ".join(match.reasons)
+        activity_record(customer=customer, verb="customer.possible_duplicate",
+                        summary=f"Possible duplicate of #{match.customer_id} (score {match.score}: {reasons})",
+                        data={"of": match.customer_id, "score": match.score, "reasons": list(match.reasons)})
+        activity_record(customer=Customer(pk=match.customer_id), verb="customer.possible_duplicate",
+                        summary=f"Possible duplicate registered: #{customer.pk} (score {match.score})",
+                        data={"duplicate": customer.pk, "score": match.score})
+    extras: dict[str, Any] = {}
+    if affiliate is not None:
+        raw, expires = autologin_issue(customer=customer)
+        extras.update(autologin_token=raw, autologin_expires_at=expires)
+    event_emit("customer.registered", {"customer_id": customer.pk, "source": source,
+                                       "group": group.name if group else None, "country": country})
+    return customer, extras

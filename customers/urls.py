@@ -1,3 +1,11 @@
-"""Workspace pages of this app."""
+"""The client area (customers' realm)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("client/", views.client_home, name="client-home"),
+    path("client/login/", views.client_login, name="client-login"),
+    path("client/logout/", views.client_logout, name="client-logout"),
+]

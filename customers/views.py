@@ -1,0 +1,48 @@
+"""The minimal client area: sign in, profile, the deposit button and the presence heartbeat."""
+
+from __future__ import annotations
+
+from django import forms
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from .auth import customer_login, customer_logout, session_customer
+from .models import Customer
+from .presence import presence_touch
+from .services import activity_record, email_canonical
+
+
+class ClientLoginForm(forms.Form):
+    email = forms.EmailField()
+    password = forms.CharField(widget=forms.PasswordInput)
+
+
+@require_http_methods(["GET", "POST"])
+def client_login(request):
+    form = ClientLoginForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        customer = Customer.objects.filter(email_canonical=email_canonical(form.cleaned_data["email"])).first()
+        if customer and customer.check_password(form.cleaned_data["password"]):
+            customer_login(request, customer)
+            now = timezone.now()
+            Customer.objects.filter(pk=customer.pk).update(last_login_at=now, last_activity_at=now)
+            activity_record(customer=customer, verb="customer.login", summary="Signed in to the client area")
+            presence_touch(customer_id=customer.pk)
+            return redirect("client-home")
+        error = "The email or password is wrong."
+    return render(request, "client/login.html", {"form": form, "error": error})
+
+
+def client_home(request):
+    customer = session_customer(request)
+    if customer is None:
+        return redirect("client-login")
+    return render(request, "client/home.html", {"customer": customer, "accounts": customer.accounts.all()})
+
+
+@require_http_methods(["POST"])
+def client_logout(request):
+    customer_logout(request)
+    return redirect("client-login")
