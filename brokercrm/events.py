@@ -25,3 +25,17 @@ def event_emit(name: str, payload: dict[str, Any]) -> None:
                 log.error("event receiver %r failed for %s: %r", receiver, name, result)
 
     transaction.on_commit(send)
+
+
+def event_emit_many(name: str, payloads: list[dict[str, Any]]) -> None:
+    """Announce one `name` event per payload after commit, with one callback for the whole batch."""
+    if not payloads:
+        return
+
+    def send() -> None:
+        for payload in payloads:
+            for receiver, result in domain_event.send_robust(sender=name, name=name, payload=payload):
+                if isinstance(result, Exception):
+                    log.error("event receiver %r failed for %s: %r", receiver, name, result)
+
+    transaction.on_commit(send)

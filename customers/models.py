@@ -232,9 +232,9 @@ class Customer(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     finance_status = FSMField(
         default=FinanceStatus.NO_DEPOSIT, choices=FinanceStatus.choices, protected=True, max_length=20
     )
-    retention_class = models.CharField(
-        max_length=10, choices=RetentionClass.choices, default=RetentionClass.ACTIVE, db_index=True
-    )
+    # Not indexed on purpose: with free space on each page (fillfactor, see migrations) a retention run's
+    # updates are HOT and touch no index at all; filtering by class rides on other filters or a scan.
+    retention_class = models.CharField(max_length=10, choices=RetentionClass.choices, default=RetentionClass.ACTIVE)
 
     registered_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_login_at = models.DateTimeField(null=True, blank=True)

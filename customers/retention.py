@@ -18,7 +18,7 @@ from django.db.models import Case, DateTimeField, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from brokercrm.events import event_emit
+from brokercrm.events import event_emit_many
 
 from . import conf
 from .models import Activity, Customer, RetentionClass
@@ -34,29 +34,26 @@ def _thresholds(now: datetime) -> tuple[datetime, datetime]:
     return now - timedelta(days=conf.RETENTION_CHURNING_DAYS), now - timedelta(days=conf.RETENTION_DORMANT_DAYS)
 
 
+_SEEN = ("GREATEST(registered_at, COALESCE(last_activity_at, registered_at), COALESCE(last_login_at, registered_at), "
+         "COALESCE(last_deposit_at, registered_at))")
+
+# One statement per (from, to) pair: the previous class is known without a self-join, the updates are HOT
+# (no indexed column changes), and the activity rows are inserted by the same statement.
 _PG_SQL = """
 WITH changed AS (
-    UPDATE customers_customer AS c SET retention_class = %(target)s
-    FROM customers_customer AS o
-    WHERE o.id = c.id
-      AND c.retention_class <> %(target)s
-      AND GREATEST(c.registered_at, COALESCE(c.last_activity_at, c.registered_at),
-                   COALESCE(c.last_login_at, c.registered_at), COALESCE(c.last_deposit_at, c.registered_at))
-          {condition}
-    RETURNING c.id, o.retention_class AS previous
+    UPDATE customers_customer SET retention_class = %(target)s
+    WHERE retention_class = %(previous)s AND {seen} {condition}
+    RETURNING id
 ), logged AS (
     INSERT INTO customers_activity (customer_id, verb, summary, data, created_at)
-    SELECT id, 'retention.changed', previous || ' → ' || %(target)s,
-           json_build_object('from', previous, 'to', %(target)s)::jsonb, %(now)s
-    FROM changed
-    RETURNING customer_id
+    SELECT id, 'retention.changed', %(summary)s, %(data)s::jsonb, %(now)s FROM changed
 )
-SELECT changed.id, changed.previous FROM changed
+SELECT id FROM changed
 """
 
 _CONDITIONS = {
     RetentionClass.ACTIVE: ">= %(churning)s",
-    RetentionClass.CHURNING: "< %(churning)s AND GREATEST(c.registered_at, COALESCE(c.last_activity_at, c.registered_at), COALESCE(c.last_login_at, c.registered_at), COALESCE(c.last_deposit_at, c.registered_at)) >= %(dormant)s",
+    RetentionClass.CHURNING: "BETWEEN %(dormant)s AND %(churning_excl)s",
     RetentionClass.DORMANT: "< %(dormant)s",
 }
 
@@ -80,11 +77,20 @@ def retention_classify(*, now: datetime | None = None) -> RetentionResult:
     churning, dormant = _thresholds(now)
     changes: list[tuple[int, str, str]] = []
     if connection.vendor == "postgresql":
+        import json
+
+        churning_excl = churning - timedelta(microseconds=1)
         with connection.cursor() as cursor:
             for target, condition in _CONDITIONS.items():
-                cursor.execute(_PG_SQL.format(condition=condition),
-                               {"target": target, "churning": churning, "dormant": dormant, "now": now})
-                changes += [(pk, previous, target) for pk, previous in cursor.fetchall()]
+                for previous in RetentionClass.values:
+                    if previous == target:
+                        continue
+                    cursor.execute(_PG_SQL.format(seen=_SEEN, condition=condition), {
+                        "target": target, "previous": previous, "churning": churning, "dormant": dormant,
+                        "churning_excl": churning_excl, "now": now, "summary": f"{previous} → {target}",
+                        "data": json.dumps({"from": previous, "to": target}),
+                    })
+                    changes += [(pk, previous, target) for (pk,) in cursor.fetchall()]
     else:
         qs = Customer.objects.annotate(seen=_last_seen())
         targets = {
@@ -101,8 +107,8 @@ def retention_classify(*, now: datetime | None = None) -> RetentionResult:
                 batch_size=2000,
             )
             changes += [(pk, prev, target) for pk, prev in rows]
-    for pk, previous, target in changes:
-        event_emit("retention.changed", {"customer_id": pk, "from": previous, "to": target})
+    event_emit_many("retention.changed", [{"customer_id": pk, "from": previous, "to": target}
+                                          for pk, previous, target in changes])
     counts: dict[str, int] = {}
     for _, _, target in changes:
         counts[target] = counts.get(target, 0) + 1

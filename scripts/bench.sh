@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, each on a scratch PostgreSQL database of its own (DATABASE_URL's server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+: "${DATABASE_URL:?make bench starts PostgreSQL and sets DATABASE_URL}"
+server=${DATABASE_URL%/*}
+scratch() {
+  $BIN/python - "$server" "$1" <<'PY'
+import sys, psycopg
+with psycopg.connect(f"{sys.argv[1]}/postgres", autocommit=True) as c:
+    c.execute(f'DROP DATABASE IF EXISTS "{sys.argv[2]}"'); c.execute(f'CREATE DATABASE "{sys.argv[2]}"')
+PY
+  export DATABASE_URL="$server/$1"
+  $BIN/python manage.py migrate -v0
+}
+run() { echo; echo "== $*"; "$@"; }
+
+scratch bench_customers
+run $BIN/python manage.py bench_customers --yes --customers "${BENCH_CUSTOMERS:-1000000}"
+# Further benchmarks register themselves here (one scratch database each).
+for cmd in bench_activity bench_import bench_postings bench_sse; do
+  if $BIN/python manage.py help "$cmd" >/dev/null 2>&1; then
+    scratch "$cmd"
+    run $BIN/python manage.py "$cmd" --yes
+  fi
+done
