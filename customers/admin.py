@@ -3,7 +3,7 @@ from django.contrib import admin
 from brokercrm.admin import ReadOnlyAdmin
 from teams import pii
 
-from .models import Activity, Customer, CustomerGroup
+from .models import Activity, Affiliate, Customer, CustomerGroup, FraudSettings, PromoCode, RegistrationPath
 
 
 @admin.register(CustomerGroup)
@@ -46,3 +46,34 @@ class ActivityAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(customer__in=Customer.objects.visible_to(request.user))
+
+
+@admin.register(RegistrationPath)
+class RegistrationPathAdmin(admin.ModelAdmin):
+    list_display = ["source", "enabled", "default_group", "check_disposable", "check_duplicates", "rate_limit"]
+
+
+@admin.register(FraudSettings)
+class FraudSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "reject_threshold", "flag_threshold", "strict_phone_validation", "updated_at"]
+
+    def has_add_permission(self, request):
+        return not FraudSettings.objects.exists()
+
+
+@admin.register(PromoCode)
+class PromoCodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "group", "valid_from", "valid_until", "uses", "max_uses", "is_active"]
+    readonly_fields = ["uses"]
+    search_fields = ["code"]
+
+
+@admin.register(Affiliate)
+class AffiliateAdmin(admin.ModelAdmin):
+    """API keys are issued through POST /api/platform/affiliates (shown once); the admin never sees them."""
+
+    list_display = ["code", "name", "group", "is_active", "created_at"]
+    readonly_fields = ["api_key_hash"]
+
+    def has_add_permission(self, request):
+        return False
