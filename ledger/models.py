@@ -2,8 +2,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pgtrigger
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 LOGIN_OFFSET = 5_000_000
@@ -24,3 +28,201 @@ class TradingAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.login} ({self.currency})"
+
+
+class TxType(models.TextChoices):
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    CREDIT_IN = "credit_in"
+    CREDIT_OUT = "credit_out"
+    BONUS_IN = "bonus_in"
+    BONUS_OUT = "bonus_out"
+    CORRECTION_IN = "correction_in"
+    CORRECTION_OUT = "correction_out"
+    IB_PAYMENT = "ib_payment"
+    CHARGEBACK = "chargeback"
+    CHARGEBACK_REVERSAL = "chargeback_reversal"
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_OUT = "transfer_out"
+    FEE = "fee"
+    REFUND = "refund"
+
+
+class TxStatus(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    REVERSED = "reversed"
+
+
+class FxRate(models.Model):
+    """How many US dollars one unit of `currency` is worth; approval thresholds compare in USD."""
+
+    currency = models.CharField(max_length=3, unique=True)
+    usd_rate = models.DecimalField(max_digits=18, decimal_places=8)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["currency"]
+        constraints = [models.CheckConstraint(condition=Q(usd_rate__gt=0), name="fx_rate_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.currency}={self.usd_rate} USD"
+
+
+class ApprovalRule(models.Model):
+    """An amount band (USD, [min, max)) and the approval level an approver needs for it."""
+
+    min_amount_usd = models.DecimalField(**MONEY)
+    max_amount_usd = models.DecimalField(**MONEY, null=True, blank=True)
+    required_role = models.CharField(max_length=12)
+
+    class Meta:
+        ordering = ["min_amount_usd"]
+
+    def __str__(self) -> str:
+        return f"{self.min_amount_usd}–{self.max_amount_usd or '∞'}: {self.required_role}"
+
+
+class Transaction(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+    """One money movement on one trading account. Never edited or deleted: a correction is a new transaction.
+
+    Its ledger lines are written in the same database transaction as the move to `completed`."""
+
+    account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="transactions")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="transactions")
+    type = models.CharField(max_length=24, choices=TxType.choices)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    amount_usd = models.DecimalField(**MONEY)
+    status = FSMField(default=TxStatus.PENDING_APPROVAL, choices=TxStatus.choices, protected=True, max_length=20)
+    required_role = models.CharField(max_length=12, blank=True)
+    comment = models.CharField(max_length=500, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    provider = models.CharField(max_length=20, blank=True)
+    provider_reference = models.CharField(max_length=120, blank=True)
+    related = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="tx_amount_positive",
+                                   violation_error_message="Amounts are positive; the type gives the direction."),
+            models.UniqueConstraint(fields=["created_by", "idempotency_key"], name="tx_idempotency_unique",
+                                    condition=Q(idempotency_key__isnull=False)),
+        ]
+        indexes = [models.Index(fields=["account", "status"], name="tx_account_status")]
+        triggers = [pgtrigger.Protect(name="tx_never_deleted", operation=pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.amount} {self.currency} (#{self.pk}, {self.status})"
+
+    S = TxStatus
+
+    @transition(field=status, source=S.PENDING_APPROVAL, target=S.APPROVED)
+    def approve(self) -> None:
+        """Guards only; ledger.services.transaction_approve decides and posts."""
+
+    @transition(field=status, source=S.PENDING_APPROVAL, target=S.REJECTED)
+    def reject(self) -> None:
+        pass
+
+    @transition(field=status, source=[S.PENDING_APPROVAL, S.APPROVED], target=S.CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+    @transition(field=status, source=[S.APPROVED, S.PENDING_APPROVAL], target=S.PROCESSING)
+    def process(self) -> None:
+        pass
+
+    @transition(field=status, source=[S.APPROVED, S.PROCESSING], target=S.COMPLETED)
+    def complete(self) -> None:
+        pass
+
+    @transition(field=status, source=[S.APPROVED, S.PROCESSING], target=S.FAILED)
+    def fail(self) -> None:
+        pass
+
+    @transition(field=status, source=S.COMPLETED, target=S.REVERSED)
+    def reverse(self) -> None:
+        pass
+
+
+class LedgerLine(models.Model):
+    """One side of a double-entry posting. Every completed transaction writes lines that sum to zero.
+
+    A line is on a trading account's `balance` or `credit`, or on a house book (`house:cash`, `house:bonus`, …).
+    Append-only: the database refuses UPDATE and DELETE."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(TradingAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="lines")
+    book = models.CharField(max_length=32, help_text="balance, credit, or a house book such as house:cash")
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "book"], name="line_account_book")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(account__isnull=False) & Q(book__in=["balance", "credit"]))
+                | (Q(account__isnull=True) & Q(book__startswith="house:")),
+                name="line_book_matches_account",
+            ),
+        ]
+        triggers = [pgtrigger.Protect(name="line_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.book} {self.amount} {self.currency}"
+
+
+class PaymentRoute(models.Model):
+    """Which provider takes a deposit: by country (and optionally currency and amount band), by priority."""
+
+    class Provider(models.TextChoices):
+        BRIDGERPAY = "bridgerpay"
+        PRAXIS = "praxis"
+        SANDBOX = "sandbox"
+
+    country = models.CharField(max_length=2, blank=True, help_text="ISO code; blank matches every country.")
+    currency = models.CharField(max_length=3, blank=True)
+    min_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    max_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    priority = models.PositiveSmallIntegerField(default=10, help_text="Lower first; the next one is the fallback.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.country or '*'} {self.currency or '*'} → {self.provider} (p{self.priority})"
+
+
+class ProviderNotification(models.Model):
+    """Every provider callback received, for idempotency (event_id unique) and the audit trail."""
+
+    provider = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=200)
+    order_id = models.CharField(max_length=120, db_index=True)
+    status = models.CharField(max_length=30)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="notification_once")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.order_id} {self.status}"

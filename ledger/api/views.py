@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from brokercrm.api.schema import errors
+from customers.models import Customer
+from teams.permissions import ActionPermissions, require
+
+from .. import services
+from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction
+from .serializers import (
+    ApprovalRuleSerializer,
+    FxRateSerializer,
+    PaymentRouteSerializer,
+    RejectIn,
+    TransactionIn,
+    TransactionOut,
+)
+
+
+class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Transactions of the customers in the caller's view scope."""
+
+    serializer_class = TransactionOut
+    permission_classes = [ActionPermissions]
+    action_permissions = {"list": "finance.view_transactions", "retrieve": "finance.view_transactions",
+                          "approve": "finance.approve_transactions", "reject": "finance.approve_transactions"}
+
+    def get_queryset(self):
+        qs = (Transaction.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
+              .select_related("account", "created_by", "approved_by"))
+        params = self.request.query_params
+        for key in ("status", "type", "customer"):
+            if params.get(key):
+                qs = qs.filter(**{key: params[key]})
+        return qs
+
+    @extend_schema(request=TransactionIn, responses={201: TransactionOut, 200: TransactionOut,
+                                                     **errors(400, 401, 403, 404, 409)})
+    def create(self, request):
+        data = TransactionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx, created = services.transaction_create(by=request.user, **data.validated_data)
+        return Response(TransactionOut(tx).data, status=201 if created else 200)
+
+    @extend_schema(request=None, responses={200: TransactionOut, **errors(401, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        tx = services.transaction_approve(tx=self.get_object(), by=request.user)
+        return Response(TransactionOut(tx).data)
+
+    @extend_schema(request=RejectIn, responses={200: TransactionOut, **errors(400, 401, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        data = RejectIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx = services.transaction_reject(tx=self.get_object(), by=request.user, reason=data.validated_data["reason"])
+        return Response(TransactionOut(tx).data)
+
+
+class ApprovalRulesView(APIView):
+    """The withdrawal approval tiers (USD bands → required role)."""
+
+    permission_classes = [require("finance.view_transactions")]
+
+    @extend_schema(responses={200: ApprovalRuleSerializer(many=True), **errors(401, 403)})
+    def get(self, request):
+        return Response(ApprovalRuleSerializer(ApprovalRule.objects.all(), many=True).data)
+
+    @extend_schema(request=ApprovalRuleSerializer(many=True),
+                   responses={200: ApprovalRuleSerializer(many=True), **errors(400, 401, 403)})
+    def put(self, request):
+        if not request.user.holds("finance.manage_payment_routes"):
+            return Response({"code": "permission_denied", "detail": "Needs finance.manage_payment_routes."},
+                            status=403)
+        data = ApprovalRuleSerializer(data=request.data, many=True)
+        data.is_valid(raise_exception=True)
+        rules = services.approval_rules_replace(rules=data.validated_data, by=request.user)
+        return Response(ApprovalRuleSerializer(rules, many=True).data)
+
+
+class UnfreezeIn(RejectIn):
+    pass
+
+
+class UnfreezeView(APIView):
+    permission_classes = [require("pipelines.change_finance_status")]
+
+    @extend_schema(request=UnfreezeIn, responses={200: None, **errors(400, 401, 403, 404, 409)})
+    def post(self, request, customer_id: int):
+        data = UnfreezeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = Customer.objects.visible_to(request.user).filter(pk=customer_id).first()
+        if customer is None:
+            return Response({"code": "not_found", "detail": "Not found."}, status=404)
+        customer = services.customer_unfreeze(customer=customer, by=request.user, reason=data.validated_data["reason"])
+        return Response({"id": customer.pk, "finance_status": customer.finance_status})
+
+
+class FxRateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = FxRateSerializer
+    queryset = FxRate.objects.all()
+    permission_classes = [ActionPermissions]
+    action_permissions = {"list": "finance.view_transactions", "*": "finance.manage_payment_routes"}
+    pagination_class = None
+
+    @extend_schema(request=FxRateSerializer, responses={200: FxRateSerializer, **errors(400, 401, 403)})
+    def create(self, request):
+        data = FxRateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rate = services.fx_rate_set(by=request.user, **data.validated_data)
+        return Response(FxRateSerializer(rate).data)
+
+
+class PaymentRouteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                          mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = PaymentRouteSerializer
+    queryset = PaymentRoute.objects.all()
+    permission_classes = [ActionPermissions]
+    action_permissions = {"*": "finance.manage_payment_routes"}
+    pagination_class = None
