@@ -44,6 +44,9 @@ class Pipeline:
     permission: str
     # target -> allowed sources ("*" = any status but the target)
     moves: dict[str, tuple[str, ...]]
+    # Sales statuses belong to whoever owns the customer (edit scope); KYC and finance are run by compliance and
+    # finance, who see customers they do not edit: their permission and visibility suffice.
+    needs_edit_scope: bool = False
 
     def allowed_targets(self, current: str) -> list[str]:
         return [t for t, sources in self.moves.items() if t != current and ("*" in sources or current in sources)]
@@ -57,6 +60,7 @@ PIPELINES: dict[str, Pipeline] = {
         field="sales_status",
         statuses=SalesStatus,
         permission="pipelines.change_sales_status",
+        needs_edit_scope=True,
         moves={
             S.CONTACTED: (S.NEW, S.NO_ANSWER, S.CALLBACK),
             S.NO_ANSWER: (S.NEW, S.CONTACTED, S.CALLBACK),

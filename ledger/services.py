@@ -46,8 +46,8 @@ def to_money(value) -> Decimal:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise LedgerError("Not an amount.", fields={"amount": ["A decimal number such as 100.00."]}) from None
-    if not amount.is_finite():
-        raise LedgerError("Not an amount.", fields={"amount": ["A finite decimal number."]})
+    if not amount.is_finite() or abs(amount) >= Decimal(10) ** 16:
+        raise LedgerError("Not an amount.", fields={"amount": ["A finite decimal number below 10^16."]})
     if amount != amount.quantize(CENT):
         raise LedgerError("Too many decimal places.", fields={"amount": ["At most 2 decimal places."]})
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
