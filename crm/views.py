@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.views.generic import DetailView, ListView, TemplateView
 
+from brokercrm.workspace import WorkspaceMixin
 from customers import selectors as customer_selectors
 from customers.models import Customer
 from customers.presence import presence_online
@@ -16,19 +15,6 @@ from customers.presence import presence_online
 class StaffLoginView(auth_views.LoginView):
     template_name = "workspace/login.html"
     redirect_authenticated_user = True
-
-
-class WorkspaceMixin(LoginRequiredMixin):
-    required_permission: str | None = None
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        if not hasattr(request.user, "holds"):
-            raise PermissionDenied
-        if self.required_permission and not request.user.holds(self.required_permission):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
 
 class DashboardView(WorkspaceMixin, TemplateView):

@@ -1,3 +1,9 @@
-"""Workspace pages of this app."""
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("approvals/", views.ApprovalQueueView.as_view(), name="approvals"),
+    path("approvals/<int:pk>/<str:verb>", views.ApprovalActionView.as_view(), name="approval-action"),
+    path("payments/sandbox/<str:order_id>", views.sandbox_cashier, name="sandbox-cashier"),
+]

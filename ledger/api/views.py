@@ -123,3 +123,53 @@ class PaymentRouteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixi
     permission_classes = [ActionPermissions]
     action_permissions = {"*": "finance.manage_payment_routes"}
     pagination_class = None
+
+
+# --- payments ------------------------------------------------------------------------------------------------------
+
+from django.http import HttpResponse  # noqa: E402
+from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+from rest_framework import serializers  # noqa: E402
+
+from customers.auth import CustomerSessionAuthentication, IsCustomer  # noqa: E402
+
+from .. import payments  # noqa: E402
+
+
+class DepositIn(serializers.Serializer):
+    amount = serializers.CharField(max_length=32)
+    currency = serializers.CharField(max_length=3, min_length=3)
+
+
+class DepositOut(serializers.Serializer):
+    transaction_id = serializers.IntegerField()
+    provider = serializers.CharField()
+    redirect_url = serializers.CharField()
+
+
+class CustomerDepositView(APIView):
+    """A signed-in customer starts a deposit; the route for their country picks the provider."""
+
+    authentication_classes = [CustomerSessionAuthentication]
+    permission_classes = [IsCustomer]
+
+    @extend_schema(request=DepositIn, responses={201: DepositOut, **errors(400, 401, 403)})
+    def post(self, request):
+        data = DepositIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx, provider, url = payments.deposit_start(customer=request.user.customer, **data.validated_data)
+        return Response({"transaction_id": tx.pk, "provider": provider, "redirect_url": url}, status=201)
+
+
+@csrf_exempt
+def provider_webhook(request, provider: str):
+    """Provider callbacks: signature-checked, idempotent, final states never move backwards."""
+    if request.method != "POST":
+        return HttpResponse(b'{"code": "method_not_allowed", "detail": "POST only."}', status=405,
+                            content_type="application/json")
+    status, headers, body = payments.webhook_receive(provider_name=provider, headers=request.headers,
+                                                     body=request.body)
+    response = HttpResponse(body, status=status)
+    for key, value in headers.items():
+        response[key] = value
+    return response

@@ -1,0 +1,100 @@
+"""Workspace pages of the ledger: the compliance approval queue; the sandbox cashier of the embedded default."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+from django.contrib import messages
+from django.db.models import Sum
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views import View
+from django.views.generic import ListView
+
+from brokercrm.workspace import WorkspaceMixin
+from customers.auth import session_customer
+from customers.models import Customer
+
+from . import conf, payments, services
+from .models import Transaction, TxStatus
+from .providers.sandbox import sign
+
+
+class ApprovalQueueView(WorkspaceMixin, ListView):
+    """Pending transactions the viewer may act on, with what a compliance officer needs to decide."""
+
+    template_name = "workspace/approvals.html"
+    required_permission = "finance.approve_transactions"
+    context_object_name = "pending"
+
+    def get_queryset(self):
+        return (Transaction.objects.filter(status=TxStatus.PENDING_APPROVAL,
+                                           customer__in=Customer.objects.visible_to(self.request.user))
+                .select_related("customer", "account", "created_by").order_by("created_at"))
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        since = timezone.now() - timedelta(days=30)
+        ids = [tx.customer_id for tx in ctx["pending"]]
+        deposits = dict(Transaction.objects.filter(customer_id__in=ids, type="deposit", status="completed",
+                                                   created_at__gte=since)
+                        .values_list("customer_id").annotate(total=Sum("amount")))
+        chargebacks = set(Transaction.objects.filter(customer_id__in=ids, type="chargeback")
+                          .values_list("customer_id", flat=True))
+        rows = []
+        for tx in ctx["pending"]:
+            flags = []
+            if tx.customer.finance_status == "frozen":
+                flags.append("frozen")
+            if tx.customer.possible_duplicate_of_id:
+                flags.append("possible duplicate")
+            if tx.customer_id in chargebacks:
+                flags.append("chargeback history")
+            recent = deposits.get(tx.customer_id) or 0
+            if tx.type == "withdrawal" and tx.amount > recent:
+                flags.append("withdraws more than deposited in 30 days")
+            if tx.created_by_id == self.request.user.pk:
+                flags.append("created by you (maker-checker)")
+            rows.append({"tx": tx, "recent_deposits": recent, "flags": flags,
+                         "available": services.available_balance(tx.account) + tx.amount})
+        ctx["rows"] = rows
+        return ctx
+
+
+class ApprovalActionView(WorkspaceMixin, View):
+    required_permission = "finance.approve_transactions"
+
+    def post(self, request, pk: int, verb: str):
+        tx = Transaction.objects.filter(pk=pk, customer__in=Customer.objects.visible_to(request.user)).first()
+        if tx is None:
+            raise Http404
+        try:
+            if verb == "approve":
+                services.transaction_approve(tx=tx, by=request.user)
+                messages.success(request, f"Transaction #{pk} approved.")
+            else:
+                services.transaction_reject(tx=tx, by=request.user, reason=request.POST.get("reason", ""))
+                messages.success(request, f"Transaction #{pk} rejected.")
+        except services.LedgerError as error:
+            messages.error(request, f"#{pk}: {error.detail}")
+        return redirect("approvals")
+
+
+def sandbox_cashier(request, order_id: str):
+    """The embedded default's cashier page: approve or decline the deposit; posts a signed callback."""
+    provider = payments.provider_get("sandbox")
+    tx = Transaction.objects.filter(pk=int(order_id[1:]) if order_id[1:].isdigit() else 0, provider="sandbox").first()
+    customer = session_customer(request)
+    if provider is None or tx is None or customer is None or tx.customer_id != customer.pk:
+        raise Http404
+    if request.method == "POST":
+        status = "approved" if request.POST.get("decision") == "approve" else "declined"
+        body = json.dumps({"event_id": str(uuid.uuid4()), "order_id": order_id, "status": status,
+                           "amount": str(tx.amount), "currency": tx.currency}).encode()
+        payments.webhook_receive(provider_name="sandbox", headers={"X-Sandbox-Signature": sign(body, conf.SANDBOX_SECRET)},
+                                 body=body)
+        return redirect("client-home")
+    return render(request, "client/sandbox_cashier.html", {"tx": tx, "order_id": order_id})
