@@ -1,0 +1,51 @@
+"""Compliance approves in the browser: the queue and its forms enforce the same rules as the API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from customers.models import Customer
+from ledger.models import Transaction
+from ledger.services import transaction_create
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_compliance_approves_and_rejects_in_the_queue(demo_committed, page_for):
+    users = demo_committed
+    customer = Customer.objects.filter(assigned_to=users["agent"]).first()
+    account = customer.accounts.first()
+    transaction_create(by=users["admin"], type="deposit", amount="20000.00", currency=account.currency,
+                       account_login=account.login)
+    big, _ = transaction_create(by=users["agent"], type="withdrawal", amount="12000.00", currency=account.currency,
+                                account_login=account.login)
+    small, _ = transaction_create(by=users["agent"], type="withdrawal", amount="50.00", currency=account.currency,
+                                  account_login=account.login)
+    own, _ = transaction_create(by=users["manager"], type="withdrawal", amount="60.00",
+                                currency=account.currency, account_login=account.login)
+
+    manager = page_for("manager")
+    manager.goto("/approvals/")
+    manager.click(f"[data-testid=approve-{big.pk}]")
+    assert "needs compliance approval" in manager.inner_text(".messages")
+    assert Transaction.objects.get(pk=big.pk).status == "pending_approval"
+
+    page = page_for("compliance")
+    page.goto("/approvals/")
+    row = page.locator(f"tr[data-tx-id='{big.pk}']")
+    assert "12000.00" in row.inner_text() and "compliance" in row.inner_text()
+    page.click(f"[data-testid=approve-{big.pk}]")
+    assert "approved" in page.inner_text(".messages")
+    # The manager created `own`: the manager may not approve it (maker-checker).
+    manager.goto("/approvals/")
+    manager.click(f"[data-testid=approve-{own.pk}]")
+    assert "cannot approve" in manager.inner_text(".messages")
+    page.goto("/approvals/")
+    page.fill(f"tr[data-tx-id='{small.pk}'] input[name=reason]", "Documents missing")
+    page.click(f"[data-testid=reject-{small.pk}]")
+    statuses = dict(Transaction.objects.filter(pk__in=[big.pk, small.pk, own.pk]).values_list("pk", "status"))
+    assert statuses == {big.pk: "completed", small.pk: "rejected", own.pk: "pending_approval"}
+    account.refresh_from_db()
+    assert account.balance == Decimal("8000.00")
