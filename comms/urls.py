@@ -1,3 +1,8 @@
-"""Workspace pages of this app."""
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("templates/", views.TemplateListView.as_view(), name="template-list"),
+    path("templates/<str:kind>/<int:pk>/<str:locale>/", views.TemplateEditView.as_view(), name="template-edit"),
+]

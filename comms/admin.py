@@ -1,0 +1,57 @@
+from django.contrib import admin
+
+from brokercrm.admin import ReadOnlyAdmin
+from teams import pii
+
+from .models import EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation, Workflow, WorkflowAction
+from .models import WorkflowRun
+
+
+class EmailTranslationInline(admin.StackedInline):
+    model = EmailTranslation
+    extra = 0
+
+
+class SmsTranslationInline(admin.StackedInline):
+    model = SmsTranslation
+    extra = 0
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "default_locale"]
+    inlines = [EmailTranslationInline]
+
+
+@admin.register(SmsTemplate)
+class SmsTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "default_locale"]
+    inlines = [SmsTranslationInline]
+
+
+class ActionInline(admin.TabularInline):
+    model = WorkflowAction
+    extra = 0
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    list_display = ["name", "trigger", "is_active"]
+    inlines = [ActionInline]
+
+
+@admin.register(WorkflowRun)
+class WorkflowRunAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "workflow", "event", "customer_id", "status", "attempts"]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    exclude = ["recipient", "body", "body_html"]
+
+    def get_list_display(self, request):
+        def recipient(obj):
+            show = pii.show_email if obj.channel == "email" else pii.show_phone
+            return show(obj.recipient, request.user)
+
+        return ["created_at", "channel", "template_name", recipient, "status"]

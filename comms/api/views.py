@@ -1,0 +1,301 @@
+from __future__ import annotations
+
+import hmac
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from brokercrm.api.errors import ApiError
+from brokercrm.api.schema import errors
+from customers.models import Customer
+from teams import pii
+from teams.permissions import ActionPermissions, require
+
+from .. import conf, placeholders, services
+from ..models import (Category, EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation, Workflow,
+                      WorkflowAction, WorkflowRun)
+from ..sms import analyze
+from ..workflows import triggers_changed
+
+
+class TemplateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    category = serializers.ChoiceField(choices=Category.choices, default=Category.TRANSACTIONAL)
+    default_locale = serializers.CharField(max_length=16, default="en")
+
+
+class EmailTranslationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EmailTranslation
+        fields = ["locale", "subject", "body_html", "body_text", "updated_at"]
+        read_only_fields = ["locale", "updated_at"]
+
+
+class SmsTranslationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SmsTranslation
+        fields = ["locale", "body", "updated_at"]
+        read_only_fields = ["locale", "updated_at"]
+
+
+class EmailTemplateOut(serializers.ModelSerializer):
+    translations = EmailTranslationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = EmailTemplate
+        fields = ["id", "name", "category", "default_locale", "translations", "created_at"]
+
+
+class SmsTemplateOut(serializers.ModelSerializer):
+    translations = SmsTranslationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SmsTemplate
+        fields = ["id", "name", "category", "default_locale", "translations", "created_at"]
+
+
+class PreviewIn(serializers.Serializer):
+    locale = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    customer_id = serializers.IntegerField(required=False)
+    sample = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+
+
+class SendIn(serializers.Serializer):
+    customer_id = serializers.IntegerField()
+
+
+class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [ActionPermissions]
+    pagination_class = None
+    model = None
+    send_permission = ""
+
+    def get_queryset(self):
+        return self.model.objects.prefetch_related("translations")
+
+    @extend_schema(request=TemplateIn, responses={201: None, **errors(400, 401, 403)})
+    def create(self, request):
+        data = TemplateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if self.model.objects.filter(name=data.validated_data["name"]).exists():
+            raise ApiError(400, "validation_error", "Invalid input.", {"name": ["A template with this name exists."]})
+        template = self.model.objects.create(**data.validated_data)
+        return Response(self.get_serializer(template).data, status=201)
+
+    @extend_schema(request=PreviewIn, responses={200: None, **errors(400, 401, 403, 404)})
+    @action(detail=True, methods=["post"])
+    def preview(self, request, pk=None):
+        data = PreviewIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = None
+        if data.validated_data.get("customer_id"):
+            customer = Customer.objects.visible_to(request.user).filter(pk=data.validated_data["customer_id"]).first()
+            if customer is None:
+                raise ApiError(404, "not_found", "No such customer.")
+        return Response(services.preview(template=self.get_object(), locale=data.validated_data.get("locale"),
+                                         viewer=request.user, customer=customer,
+                                         sample=data.validated_data.get("sample")))
+
+    @extend_schema(request=SendIn, responses={202: None, **errors(400, 401, 403, 404)})
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        data = SendIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = Customer.objects.visible_to(request.user).filter(pk=data.validated_data["customer_id"]).first()
+        if customer is None:
+            raise ApiError(404, "not_found", "No such customer.")
+        message = services.message_queue(customer=customer, template=self.get_object(), by=request.user)
+        return Response(MessageOut(message, context={"request": request}).data, status=202)
+
+
+class EmailTemplateViewSet(_TemplateViewSet):
+    serializer_class = EmailTemplateOut
+    model = EmailTemplate
+    action_permissions = {"list": "communications.view_templates", "retrieve": "communications.view_templates",
+                          "preview": "communications.view_templates", "send": "communications.send_email",
+                          "*": "communications.manage_templates"}
+
+    @extend_schema(request=EmailTranslationSerializer, responses={200: EmailTranslationSerializer, **errors(400, 401, 403, 404)})
+    @action(detail=True, methods=["put", "get"], url_path=r"translations/(?P<locale>[A-Za-z_-]{2,16})")
+    def translation(self, request, pk=None, locale=None):
+        template = self.get_object()
+        if request.method == "GET":
+            found = template.translations.filter(locale=locale).first()
+            if found is None:
+                raise ApiError(404, "not_found", "No translation for that locale.")
+            return Response(EmailTranslationSerializer(found).data)
+        if not request.user.holds("communications.manage_templates"):
+            raise ApiError(403, "permission_denied", "Needs communications.manage_templates.")
+        data = EmailTranslationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        translation = services.email_translation_put(template=template, locale=locale, by=request.user,
+                                                     **data.validated_data)
+        return Response(EmailTranslationSerializer(translation).data)
+
+
+class SmsTemplateViewSet(_TemplateViewSet):
+    serializer_class = SmsTemplateOut
+    model = SmsTemplate
+    action_permissions = {"list": "communications.view_templates", "retrieve": "communications.view_templates",
+                          "preview": "communications.view_templates", "send": "communications.send_sms",
+                          "*": "communications.manage_templates"}
+
+    @extend_schema(request=SmsTranslationSerializer, responses={200: SmsTranslationSerializer, **errors(400, 401, 403, 404)})
+    @action(detail=True, methods=["put", "get"], url_path=r"translations/(?P<locale>[A-Za-z_-]{2,16})")
+    def translation(self, request, pk=None, locale=None):
+        template = self.get_object()
+        if request.method == "GET":
+            found = template.translations.filter(locale=locale).first()
+            if found is None:
+                raise ApiError(404, "not_found", "No translation for that locale.")
+            return Response(SmsTranslationSerializer(found).data)
+        if not request.user.holds("communications.manage_templates"):
+            raise ApiError(403, "permission_denied", "Needs communications.manage_templates.")
+        data = SmsTranslationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        translation = services.sms_translation_put(template=template, locale=locale, by=request.user,
+                                                   **data.validated_data)
+        return Response(SmsTranslationSerializer(translation).data)
+
+
+class AnalyzeIn(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True, max_length=10000, trim_whitespace=False)
+
+
+class SmsAnalyzeView(APIView):
+    permission_classes = [require("communications.view_templates")]
+
+    @extend_schema(request=AnalyzeIn, responses={200: None, **errors(400, 401, 403)})
+    def post(self, request):
+        data = AnalyzeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(analyze(data.validated_data["text"]).to_dict())
+
+
+class PlaceholderListView(APIView):
+    permission_classes = [require("communications.view_templates")]
+
+    @extend_schema(responses={200: None, **errors(401, 403)})
+    def get(self, request):
+        return Response([{"name": p.name, "description": p.description, "sample": p.sample, "default": p.default}
+                         for p in placeholders.REGISTRY])
+
+
+class MessageOut(serializers.ModelSerializer):
+    recipient = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "customer", "channel", "template_name", "locale", "recipient", "subject", "status", "error",
+                  "attempts", "created_at", "updated_at"]
+
+    def get_recipient(self, obj) -> str | None:
+        viewer = self.context["request"].user
+        return pii.show_email(obj.recipient, viewer) if obj.channel == "email" else pii.show_phone(obj.recipient, viewer)
+
+
+class CustomerCommunicationsView(APIView):
+    """A customer's communication log (visible customers only; recipients masked per role)."""
+
+    permission_classes = [require("customers.view")]
+
+    @extend_schema(responses={200: MessageOut(many=True), **errors(401, 403, 404)})
+    def get(self, request, customer_id: int):
+        if not Customer.objects.visible_to(request.user).filter(pk=customer_id).exists():
+            raise ApiError(404, "not_found", "Not found.")
+        messages = Message.objects.filter(customer_id=customer_id)[:200]
+        return Response(MessageOut(messages, many=True, context={"request": request}).data)
+
+
+class CallbackIn(serializers.Serializer):
+    id = serializers.CharField(max_length=120)
+    status = serializers.CharField(max_length=20)
+
+
+class DeliveryCallbackView(APIView):
+    """Delivery reports from the SMS provider and the email relay, authenticated by X-Callback-Token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=CallbackIn, responses={200: None, **errors(400, 401)})
+    def post(self, request, channel: str):
+        token = request.headers.get("X-Callback-Token", "")
+        if not hmac.compare_digest(token, conf.COMMS_CALLBACK_TOKEN):
+            raise ApiError(401, "invalid_signature", "Unknown caller.")
+        data = CallbackIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = services.delivery_callback(provider_id=data.validated_data["id"],
+                                              status=data.validated_data["status"].lower())
+        return Response({"status": message.status if message else "ignored"})
+
+
+class ActionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WorkflowAction
+        fields = ["position", "kind", "params"]
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    actions = ActionSerializer(many=True)
+
+    class Meta:
+        model = Workflow
+        fields = ["id", "name", "trigger", "conditions", "is_active", "actions", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate_actions(self, actions):
+        positions = [a["position"] for a in actions]
+        if len(set(positions)) != len(positions):
+            raise serializers.ValidationError("Positions must be unique.")
+        for a in actions:
+            if a["kind"] in ("send_email", "send_sms"):
+                model = EmailTemplate if a["kind"] == "send_email" else SmsTemplate
+                if not model.objects.filter(name=(a["params"] or {}).get("template", "")).exists():
+                    raise serializers.ValidationError(f"{a['kind']}: unknown template.")
+        return actions
+
+    @transaction.atomic
+    def create(self, validated):
+        actions = validated.pop("actions")
+        workflow = Workflow.objects.create(**validated)
+        WorkflowAction.objects.bulk_create([WorkflowAction(workflow=workflow, **a) for a in actions])
+        triggers_changed()
+        return workflow
+
+    @transaction.atomic
+    def update(self, workflow, validated):
+        actions = validated.pop("actions", None)
+        for key, value in validated.items():
+            setattr(workflow, key, value)
+        workflow.save()
+        if actions is not None:
+            workflow.actions.all().delete()
+            WorkflowAction.objects.bulk_create([WorkflowAction(workflow=workflow, **a) for a in actions])
+        triggers_changed()
+        return workflow
+
+
+class WorkflowRunOut(serializers.ModelSerializer):
+    class Meta:
+        model = WorkflowRun
+        fields = ["id", "workflow", "event", "customer", "status", "log", "attempts", "created_at", "finished_at"]
+
+
+class WorkflowViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
+                      mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = WorkflowSerializer
+    queryset = Workflow.objects.prefetch_related("actions")
+    permission_classes = [ActionPermissions]
+    action_permissions = {"*": "platform.manage_workflows"}
+    pagination_class = None
+
+    @extend_schema(responses={200: WorkflowRunOut(many=True), **errors(401, 403, 404)})
+    @action(detail=True, methods=["get"])
+    def runs(self, request, pk=None):
+        return Response(WorkflowRunOut(self.get_object().runs.all()[:100], many=True).data)

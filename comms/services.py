@@ -1,0 +1,268 @@
+"""Templates, rendering, sending and the communication log."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils.html import escape
+
+from teams import pii
+
+from . import conf, placeholders
+from .direction import detect_direction, is_rtl_locale
+from .models import Category, EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation
+from .providers import SendError, SendTemporaryError, sms_send
+from .sms import analyze
+
+log = logging.getLogger(__name__)
+
+
+class CommsError(Exception):
+    code = "validation_error"
+    status = 400
+
+    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None, fields=None):
+        super().__init__(detail)
+        self.detail = detail
+        self.fields = fields
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+
+# --- templates ----------------------------------------------------------------------------------------------------
+
+
+def _check_placeholders(**texts: str) -> None:
+    bad = {field: placeholders.unknown(text) for field, text in texts.items() if placeholders.unknown(text)}
+    if bad:
+        raise CommsError("Unknown placeholders.", code="unknown_placeholder",
+                         fields={f: [f"Unknown placeholder: {{{{{n}}}}}" for n in names] for f, names in bad.items()})
+
+
+def _normalize_locale(locale: str) -> str:
+    parts = locale.replace("_", "-").split("-")
+    if not parts[0].isalpha() or len(parts[0]) not in (2, 3) or len(parts) > 2:
+        raise CommsError("Invalid locale.", fields={"locale": ["A locale such as en, pt-BR or ar."]})
+    return parts[0].lower() + (f"-{parts[1].upper()}" if len(parts) == 2 else "")
+
+
+@transaction.atomic
+def email_translation_put(*, template: EmailTemplate, locale: str, subject: str, body_html: str,
+                          body_text: str = "", by=None) -> EmailTranslation:
+    """Create or replace one locale of an email template; unknown placeholders are refused (400)."""
+    _check_placeholders(subject=subject, body_html=body_html, body_text=body_text)
+    translation, _ = EmailTranslation.objects.update_or_create(
+        template=template, locale=_normalize_locale(locale),
+        defaults={"subject": subject, "body_html": body_html, "body_text": body_text})
+    return translation
+
+
+@transaction.atomic
+def sms_translation_put(*, template: SmsTemplate, locale: str, body: str, by=None) -> SmsTranslation:
+    _check_placeholders(body=body)
+    translation, _ = SmsTranslation.objects.update_or_create(template=template, locale=_normalize_locale(locale),
+                                                             defaults={"body": body})
+    return translation
+
+
+def translation_for(template, locale: str | None):
+    """Locale fallback: exact (pt-BR) → language (pt) → the template's default locale → any."""
+    wanted = []
+    if locale:
+        try:
+            normalized = _normalize_locale(locale)
+            wanted += [normalized, normalized.split("-")[0]]
+        except CommsError:
+            pass
+    wanted.append(template.default_locale)
+    found = {t.locale: t for t in template.translations.all()}
+    for candidate in wanted:
+        if candidate in found:
+            return found[candidate]
+    return next(iter(found.values()), None)
+
+
+# --- rendering ----------------------------------------------------------------------------------------------------
+
+
+def context_for(customer=None, *, viewer=None, payload: dict | None = None) -> dict[str, object]:
+    """Placeholder values for `customer` (and the event payload). With a `viewer` (previews), email and phone
+    are shown as that viewer may see them."""
+    ctx: dict[str, object] = {
+        "broker.platform_name": settings.PLATFORM_NAME, "broker.support_email": conf.BROKER_SUPPORT_EMAIL,
+        "broker.website_url": conf.BROKER_WEBSITE_URL, "broker.company_name": conf.BROKER_COMPANY_NAME,
+    }
+    if customer is not None:
+        email, phone = customer.email, customer.phone
+        if viewer is not None:
+            email, phone = pii.show_email(email, viewer), pii.show_phone(phone, viewer)
+        account = customer.accounts.order_by("login").first()
+        ctx.update({
+            "customer.first_name": customer.first_name, "customer.last_name": customer.last_name,
+            "customer.full_name": customer.full_name, "customer.email": email, "customer.phone": phone,
+            "customer.country": customer.country, "customer.locale": customer.locale,
+            "customer.group": customer.group.name if customer.group_id else None,
+            "customer.account_login": account.login if account else None,
+        })
+        if account:
+            ctx.update({"account.login": account.login, "account.currency": account.currency,
+                        "account.balance": account.balance})
+        agent = customer.assigned_to
+        if agent:
+            ctx.update({"agent.first_name": agent.first_name, "agent.last_name": agent.last_name,
+                        "agent.full_name": agent.get_full_name(), "agent.email": agent.email})
+    if payload and payload.get("transaction_id"):
+        from ledger.models import Transaction
+
+        tx = Transaction.objects.filter(pk=payload["transaction_id"]).first()
+        if tx:
+            ctx.update({"transaction.id": tx.pk, "transaction.type": tx.type, "transaction.amount": tx.amount,
+                        "transaction.currency": tx.currency, "transaction.status": tx.status})
+    return ctx
+
+
+@dataclass
+class RenderedEmail:
+    locale: str
+    subject: str
+    body_html: str
+    body_text: str
+    direction: str
+
+
+@dataclass
+class RenderedSms:
+    locale: str
+    body: str
+    direction: str
+
+
+def render_email(template: EmailTemplate, locale: str | None, context: dict) -> RenderedEmail:
+    translation = translation_for(template, locale)
+    if translation is None:
+        raise CommsError("The template has no translation yet.", code="no_translation", status=409)
+    subject = placeholders.render(translation.subject, context, html_escape=False)
+    body_html = placeholders.render(translation.body_html, context, html_escape=True)
+    body_text = placeholders.render(translation.body_text, context, html_escape=False)
+    direction = "rtl" if is_rtl_locale(translation.locale) else detect_direction(body_text or body_html or subject)
+    if direction == "rtl":
+        body_html = f'<div dir="rtl" lang="{escape(translation.locale)}">{body_html}</div>'
+    return RenderedEmail(translation.locale, subject, body_html, body_text, direction)
+
+
+def render_sms(template: SmsTemplate, locale: str | None, context: dict) -> RenderedSms:
+    translation = translation_for(template, locale)
+    if translation is None:
+        raise CommsError("The template has no translation yet.", code="no_translation", status=409)
+    body = placeholders.render(translation.body, context, html_escape=False)
+    direction = "rtl" if is_rtl_locale(translation.locale) else detect_direction(body)
+    return RenderedSms(translation.locale, body, direction)
+
+
+def preview(*, template, locale: str | None, viewer, customer=None, sample: dict | None = None) -> dict:
+    """The rendered template for the builder: a chosen customer (PII as the viewer may see it) or sample data."""
+    ctx = placeholders.sample_context() if customer is None else context_for(customer, viewer=viewer)
+    if sample:
+        ctx.update({k: v for k, v in sample.items() if k in placeholders.BY_NAME})
+    if isinstance(template, EmailTemplate):
+        r = render_email(template, locale, ctx)
+        return {"locale": r.locale, "subject": r.subject, "body_html": r.body_html, "body_text": r.body_text,
+                "direction": r.direction}
+    r = render_sms(template, locale, ctx)
+    return {"locale": r.locale, "body": r.body, **analyze(r.body).to_dict(), "direction": r.direction}
+
+
+# --- sending ------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def message_queue(*, customer, template, by=None, run=None, payload: dict | None = None) -> Message:
+    """Render `template` for `customer` into the communication log and send it from a worker after commit.
+
+    Marketing templates skip customers without marketing consent (logged as skipped)."""
+    from customers.services import activity_record
+
+    from .tasks import message_send
+
+    channel = Message.Channel.EMAIL if isinstance(template, EmailTemplate) else Message.Channel.SMS
+    ctx = context_for(customer, payload=payload)
+    if channel == Message.Channel.EMAIL:
+        rendered = render_email(template, customer.locale, ctx)
+        fields = {"subject": rendered.subject, "body": rendered.body_text, "body_html": rendered.body_html,
+                  "recipient": customer.email, "locale": rendered.locale}
+    else:
+        rendered = render_sms(template, customer.locale, ctx)
+        fields = {"body": rendered.body, "recipient": customer.phone, "locale": rendered.locale}
+    status = Message.Status.QUEUED
+    error = ""
+    if template.category == Category.MARKETING and not customer.marketing_consent:
+        status, error = Message.Status.SKIPPED, "no marketing consent"
+    elif not fields["recipient"]:
+        status, error = Message.Status.SKIPPED, f"no {'email' if channel == 'email' else 'phone'}"
+    message = Message.objects.create(customer=customer, channel=channel, template_name=template.name,
+                                     status=status, error=error, sent_by=by, workflow_run=run, **fields)
+    activity_record(customer=customer, verb=f"communication.{channel}", by=by,
+                    summary=f"{channel} '{template.name}' {status}", data={"message_id": message.pk})
+    if status == Message.Status.QUEUED:
+        transaction.on_commit(lambda: message_send.delay(message_id=message.pk))
+    return message
+
+
+def message_deliver(*, message_id: int) -> Message:
+    """Send one queued message. Claimed with compare-and-set so two workers never send it twice; temporary
+    provider errors put it back and raise for the task's retry."""
+    claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(status=Message.Status.SENDING)
+    message = Message.objects.get(pk=message_id)
+    if not claimed:
+        return message  # another worker got there first, or it is final already
+    Message.objects.filter(pk=message_id).update(attempts=message.attempts + 1)
+    try:
+        if message.channel == Message.Channel.EMAIL:
+            email = EmailMultiAlternatives(subject=message.subject, body=message.body or "",
+                                           from_email=settings.DEFAULT_FROM_EMAIL, to=[message.recipient],
+                                           headers={"X-BrokerCRM-Message": str(message.pk)})
+            email.attach_alternative(message.body_html, "text/html")
+            email.send(fail_silently=False)
+            provider_id = f"email-{message.pk}"
+        else:
+            provider_id = sms_send(to=message.recipient, body=message.body, reference=str(message.pk),
+                                   callback_url=f"{_base_url()}/api/platform/sms/callbacks")
+    except (SendTemporaryError, OSError) as exc:
+        Message.objects.filter(pk=message_id).update(status=Message.Status.QUEUED, error=str(exc)[:500])
+        raise SendTemporaryError(str(exc)) from None
+    except SendError as exc:
+        Message.objects.filter(pk=message_id).update(status=Message.Status.FAILED, error=str(exc)[:500])
+        return Message.objects.get(pk=message_id)
+    Message.objects.filter(pk=message_id).update(status=Message.Status.SENT, provider_id=provider_id, error="")
+    return Message.objects.get(pk=message_id)
+
+
+def message_give_up(*, message_id: int, error: str) -> None:
+    Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(status=Message.Status.FAILED,
+                                                                               error=error[:500])
+
+
+FINAL_CALLBACK = {"delivered": Message.Status.DELIVERED, "failed": Message.Status.FAILED,
+                  "undelivered": Message.Status.FAILED, "bounced": Message.Status.BOUNCED}
+
+
+def delivery_callback(*, provider_id: str, status: str) -> Message | None:
+    """A provider's delivery report: sent → delivered / failed / bounced. Unknown ids and stale reports change
+    nothing; a final status never moves back."""
+    target = FINAL_CALLBACK.get(status)
+    if target is None:
+        return None
+    Message.objects.filter(provider_id=provider_id, status=Message.Status.SENT).update(status=target)
+    return Message.objects.filter(provider_id=provider_id).first()
+
+
+def _base_url() -> str:
+    from ledger import conf as ledger_conf
+
+    return ledger_conf.PUBLIC_BASE_URL
