@@ -6,8 +6,15 @@ class CommsConfig(AppConfig):
     verbose_name = "Communications"
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
         from brokercrm.events import domain_event
 
-        from .workflows import on_domain_event
+        from .models import Workflow
+        from .workflows import on_domain_event, triggers_changed
 
         domain_event.connect(on_domain_event, dispatch_uid="comms.workflows")
+        # Cache invalidation only (this process's trigger cache; other processes re-read within seconds).
+        for signal in (post_save, post_delete):
+            signal.connect(lambda **kw: triggers_changed(), sender=Workflow, weak=False,
+                           dispatch_uid=f"comms.workflow-triggers-{signal}")
