@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -46,3 +47,48 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Note(models.Model):
+    """A note on a customer. Never deleted; an edit keeps the earlier text as a revision (compliance trail)."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="notes")
+    body = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        triggers = [pgtrigger.Protect(name="note_never_deleted", operation=pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"note #{self.pk} on customer #{self.customer_id}"
+
+
+class NoteRevision(models.Model):
+    """One earlier text of a note, with who wrote it and when. The database refuses UPDATE and DELETE."""
+
+    note = models.ForeignKey(Note, on_delete=models.PROTECT, related_name="revisions")
+    body = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    written_at = models.DateTimeField()
+    replaced_at = models.DateTimeField(default=timezone.now)
+    replaced_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["written_at", "id"]
+        triggers = [pgtrigger.Protect(name="revision_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"revision of note #{self.note_id}"
+
+
+class AssignmentCursor(models.Model):
+    """Where round-robin assignment continues: the last agent that received a customer, per assigner."""
+
+    assigner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_agent_id = models.BigIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"cursor of user #{self.assigner_id}"

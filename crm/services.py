@@ -66,3 +66,102 @@ def task_complete(*, task: Task, by) -> Task:
     activity_record(customer=task.customer, verb="task.completed", by=by, summary=f"Task done: {task.title}",
                     data={"task_id": task.pk})
     return task
+
+
+# --- notes ----------------------------------------------------------------------------------------------------------
+
+from .models import AssignmentCursor, Note, NoteRevision  # noqa: E402
+
+
+def _notes_visible(by):
+    from customers.models import Customer
+
+    return Note.objects.filter(customer__in=Customer.objects.visible_to(by))
+
+
+@transaction.atomic
+def note_add(*, customer, body: str, by) -> Note:
+    from customers.models import Customer
+
+    if not by.holds("pipelines.manage_notes"):
+        raise CrmError("Notes need pipelines.manage_notes.", code="permission_denied", status=403)
+    if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
+        raise CrmError("No such customer.", code="not_found", status=404)
+    if not body.strip():
+        raise CrmError("A note needs text.", fields={"body": ["Required."]})
+    note = Note.objects.create(customer=customer, body=body, author=by)
+    activity_record(customer=customer, verb="note.added", by=by, summary="Note added", data={"note_id": note.pk})
+    return note
+
+
+@transaction.atomic
+def note_edit(*, note: Note, body: str, by) -> Note:
+    """Replace a note's text, keeping the previous text (with its author and time) as a revision."""
+    if not by.holds("pipelines.manage_notes"):
+        raise CrmError("Notes need pipelines.manage_notes.", code="permission_denied", status=403)
+    note = _notes_visible(by).select_for_update(of=("self",)).filter(pk=note.pk).first()
+    if note is None:
+        raise CrmError("No such note.", code="not_found", status=404)
+    if not body.strip():
+        raise CrmError("A note needs text.", fields={"body": ["Required."]})
+    if body == note.body:
+        return note
+    now = timezone.now()
+    NoteRevision.objects.create(note=note, body=note.body, author=note.author, written_at=note.updated_at,
+                                replaced_at=now, replaced_by=by)
+    Note.objects.filter(pk=note.pk).update(body=body, author=by, updated_at=now)
+    note.refresh_from_db()
+    activity_record(customer=note.customer, verb="note.edited", by=by, summary="Note edited",
+                    data={"note_id": note.pk})
+    return note
+
+
+# --- round-robin assignment -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def customers_bulk_assign(*, customer_ids: list[int], agent_ids: list[int], by) -> dict[int, int]:
+    """Assign customers over agents round-robin: counts differ by at most one, and the rotation continues from
+    where this assigner's previous bulk assignment stopped. Only customers `by` may edit, only agents `by` may
+    assign to; all or nothing (one transaction)."""
+    from customers.models import Customer
+    from teams.selectors import users_assignable_by
+
+    if not by.holds("customers.bulk_assign"):
+        raise CrmError("Bulk assignment needs customers.bulk_assign.", code="permission_denied", status=403)
+    agents = list(users_assignable_by(user=by).filter(pk__in=agent_ids).order_by("pk"))
+    if len(agents) != len(set(agent_ids)) or not agents:
+        raise CrmError("Some agents are unknown or not yours to assign to.", fields={"agent_ids": ["Not assignable."]})
+    customers = list(Customer.objects.editable_by(by).filter(pk__in=customer_ids).order_by("pk")
+                     .select_for_update(of=("self",)))
+    if len(customers) != len(set(customer_ids)):
+        raise CrmError("Some customers are unknown or outside your edit scope.", code="not_found", status=404)
+    cursor, _ = AssignmentCursor.objects.select_for_update().get_or_create(assigner=by)
+    ids = [a.pk for a in agents]
+    start = (ids.index(cursor.last_agent_id) + 1) % len(ids) if cursor.last_agent_id in ids else 0
+    counts = {a.pk: 0 for a in agents}
+    for i, customer in enumerate(customers):
+        agent = agents[(start + i) % len(agents)]
+        if customer.assigned_to_id != agent.pk:
+            Customer.objects.filter(pk=customer.pk).update(assigned_to=agent, team=agent.team)
+            activity_record(customer=customer, verb="customer.assigned", by=by, summary=f"Assigned to {agent}",
+                            data={"from": customer.assigned_to_id, "to": agent.pk, "bulk": True})
+        counts[agent.pk] += 1
+        cursor.last_agent_id = agent.pk
+    cursor.save()
+    return counts
+
+
+# --- overdue tasks -----------------------------------------------------------------------------------------------------
+
+
+def tasks_flag_overdue(*, now=None) -> int:
+    """Flag newly overdue tasks once each and notify their assignees (an activity entry on the customer)."""
+    now = now or timezone.now()
+    flagged = 0
+    for task in Task.objects.overdue(now).filter(overdue_notified_at__isnull=True).select_related("customer")[:5000]:
+        if Task.objects.filter(pk=task.pk, overdue_notified_at__isnull=True).update(overdue_notified_at=now):
+            activity_record(customer=task.customer, verb="task.overdue", summary=f"Overdue: {task.title}",
+                            data={"task_id": task.pk, "assignee": task.assignee_id})
+            flagged += 1
+    return flagged

@@ -82,3 +82,238 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="customers.csv"'
         return response
+
+
+# --- pipelines, assignment, activity, notes, tasks -------------------------------------------------------------------
+
+from django.db.models import Q  # noqa: E402
+from rest_framework import serializers  # noqa: E402
+from rest_framework.views import APIView  # noqa: E402
+
+from brokercrm.api.pagination import KeysetPagination  # noqa: E402
+from customers.models import Activity, Customer  # noqa: E402
+from customers.pipelines import PIPELINES  # noqa: E402
+from teams.models import Team  # noqa: E402
+from teams.permissions import require  # noqa: E402
+
+from .. import services as crm_services  # noqa: E402
+from ..models import Note, Task  # noqa: E402
+
+
+class TransitionIn(serializers.Serializer):
+    pipeline = serializers.ChoiceField(choices=list(PIPELINES))
+    to = serializers.CharField(max_length=20)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class BulkAssignIn(serializers.Serializer):
+    customer_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=5000)
+    agent_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
+
+
+class ActivityOut(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Activity
+        fields = ["id", "customer", "verb", "summary", "data", "actor", "created_at"]
+
+    def get_actor(self, obj) -> str | None:
+        return (obj.actor.get_full_name() or obj.actor.email) if obj.actor_id else None
+
+
+class NoteIn(serializers.Serializer):
+    body = serializers.CharField(max_length=10000)
+
+
+class NoteOut(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="email", read_only=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "customer", "body", "author", "created_at", "updated_at"]
+
+
+def keyset_response(request, queryset):
+    rows, next_url = KeysetPagination().paginate(queryset, request)
+    return Response({"results": ActivityOut(rows, many=True).data, "next": next_url})
+
+
+def _customer_actions():
+    @extend_schema(request=TransitionIn, responses={200: CustomerOut, **errors(400, 401, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def transitions(self, request, pk=None):
+        data = TransitionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = customer_services.customer_transition(customer=self.get_object(), by=request.user,
+                                                         **data.validated_data)
+        return Response(CustomerOut(customer_selectors.customer_get(user=request.user, customer_id=customer.pk),
+                                    context={"request": request}).data)
+
+    @extend_schema(request=BulkAssignIn, responses={200: None, **errors(400, 401, 403, 404)})
+    @action(detail=False, methods=["post"], url_path="bulk-assign")
+    def bulk_assign(self, request):
+        data = BulkAssignIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        counts = crm_services.customers_bulk_assign(by=request.user, **data.validated_data)
+        return Response({"assigned": {str(k): v for k, v in counts.items()}})
+
+    @extend_schema(responses={200: ActivityOut(many=True), **errors(401, 403, 404)})
+    @action(detail=True, methods=["get"])
+    def activity(self, request, pk=None):
+        customer = self.get_object()
+        return keyset_response(request, Activity.objects.filter(customer=customer).select_related("actor"))
+
+    @extend_schema(request=NoteIn, responses={201: NoteOut, **errors(400, 401, 403, 404)})
+    @action(detail=True, methods=["post", "get"])
+    def notes(self, request, pk=None):
+        customer = self.get_object()
+        if request.method == "GET":
+            return Response(NoteOut(customer.notes.select_related("author"), many=True).data)
+        data = NoteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = crm_services.note_add(customer=customer, body=data.validated_data["body"], by=request.user)
+        return Response(NoteOut(note).data, status=201)
+
+    return {"transitions": transitions, "bulk_assign": bulk_assign, "activity": activity, "notes": notes}
+
+
+for _name, _fn in _customer_actions().items():
+    setattr(CustomerViewSet, _name, _fn)
+CustomerViewSet.action_permissions.update({"transitions": "customers.view", "bulk_assign": "customers.bulk_assign",
+                                           "activity": "customers.view", "notes": "customers.view"})
+
+
+class ActivityFeedView(APIView):
+    """The activity of every customer in the caller's scope; `?agent=<id>` for one agent's customers,
+    `?team=<id>` for a team subtree (within the caller's scope). Keyset-paginated on (time, id), newest first."""
+
+    permission_classes = [require("customers.view")]
+
+    @extend_schema(responses={200: ActivityOut(many=True), **errors(400, 401, 403)})
+    def get(self, request):
+        customers = Customer.objects.visible_to(request.user)
+        qs = Activity.objects.filter(customer__in=customers).select_related("actor")
+        agent = request.query_params.get("agent")
+        team = request.query_params.get("team")
+        if agent:
+            if not agent.isdigit():
+                raise ApiError(400, "validation_error", "agent must be an id.", {"agent": ["An integer."]})
+            qs = qs.filter(customer__assigned_to_id=int(agent))
+        if team:
+            found = Team.objects.filter(pk=int(team)).first() if team.isdigit() else None
+            if found is None:
+                raise ApiError(400, "validation_error", "Unknown team.", {"team": ["Unknown team."]})
+            qs = qs.filter(customer__team__path__startswith=found.path)
+        return keyset_response(request, qs)
+
+
+class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Notes are edited (keeping history) but never deleted: DELETE is 405."""
+
+    serializer_class = NoteOut
+    permission_classes = [ActionPermissions]
+    action_permissions = {"*": "customers.view"}
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return Note.objects.filter(customer__in=Customer.objects.visible_to(self.request.user)).select_related("author")
+
+    @extend_schema(request=NoteIn, responses={200: NoteOut, **errors(400, 401, 403, 404)})
+    def partial_update(self, request, pk=None):
+        data = NoteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = crm_services.note_edit(note=self.get_object(), body=data.validated_data["body"], by=request.user)
+        return Response(NoteOut(note).data)
+
+    def destroy(self, request, pk=None):
+        raise ApiError(405, "method_not_allowed", "Notes are never deleted: they are a compliance trail.")
+
+    @extend_schema(responses={200: None, **errors(401, 404)})
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        note = self.get_object()
+        revisions = [{"body": r.body, "author": r.author.email if r.author_id else None,
+                      "written_at": r.written_at, "replaced_at": r.replaced_at,
+                      "replaced_by": r.replaced_by.email if r.replaced_by_id else None}
+                     for r in note.revisions.select_related("author", "replaced_by")]
+        current = {"body": note.body, "author": note.author.email if note.author_id else None,
+                   "written_at": note.updated_at, "replaced_at": None, "replaced_by": None}
+        return Response({"note": note.pk, "revisions": [*revisions, current]})
+
+
+class TaskIn(serializers.Serializer):
+    customer_id = serializers.IntegerField()
+    title = serializers.CharField(max_length=200)
+    due_at = serializers.DateTimeField()
+    assignee_id = serializers.IntegerField(required=False, allow_null=True)
+
+
+class TaskOut(serializers.ModelSerializer):
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = ["id", "customer", "title", "assignee", "team", "due_at", "status", "overdue", "created_at",
+                  "completed_at"]
+
+    def get_overdue(self, obj) -> bool:
+        from django.utils import timezone
+
+        return obj.status == Task.Status.OPEN and obj.due_at < timezone.now()
+
+
+class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = TaskOut
+    permission_classes = [ActionPermissions]
+    action_permissions = {"*": "pipelines.manage_tasks"}
+
+    def get_queryset(self):
+        from teams.selectors import team_paths_for
+
+        user = self.request.user
+        qs = Task.objects.visible_to(user).select_related("customer")
+        params = self.request.query_params
+        if params.get("scope", "own") == "own":
+            qs = qs.filter(assignee=user)
+        elif params.get("scope") == "team":
+            q = Q(assignee=user)
+            for path in team_paths_for(user=user):
+                q |= Q(team__path__startswith=path) | Q(assignee__team__path__startswith=path)
+            qs = qs.filter(q)
+        if params.get("overdue") == "true":
+            qs = qs.overdue()
+        if params.get("status") in ("open", "done"):
+            qs = qs.filter(status=params["status"])
+        return qs.order_by("due_at", "id")
+
+    def list(self, request, *args, **kwargs):
+        rows = list(self.get_queryset()[:500])
+        return Response({"results": TaskOut(rows, many=True).data, "next": None})
+
+    @extend_schema(request=TaskIn, responses={201: TaskOut, **errors(400, 401, 403, 404)})
+    def create(self, request):
+        from teams.selectors import users_assignable_by
+
+        data = TaskIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        customer = Customer.objects.visible_to(request.user).filter(pk=values["customer_id"]).first()
+        if customer is None:
+            raise ApiError(404, "not_found", "No such customer.")
+        assignee = request.user
+        if values.get("assignee_id"):
+            assignee = users_assignable_by(user=request.user).filter(pk=values["assignee_id"]).first()
+            if assignee is None:
+                raise ApiError(400, "validation_error", "Invalid input.", {"assignee_id": ["Not assignable."]})
+        task = crm_services.task_create(customer=customer, title=values["title"], due_at=values["due_at"],
+                                        assignee=assignee, by=request.user)
+        return Response(TaskOut(task).data, status=201)
+
+    @extend_schema(request=None, responses={200: TaskOut, **errors(401, 403, 404)})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        task = Task.objects.visible_to(request.user).filter(pk=pk).first()
+        if task is None:
+            raise ApiError(404, "not_found", "No such task.")
+        return Response(TaskOut(crm_services.task_complete(task=task, by=request.user)).data)
