@@ -14,7 +14,13 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 if [ -z "${DATABASE_URL:-}" ]; then echo "embedded default: SQLite in var/, filesystem broker, file cache (no servers)"; fi
-$BIN/uvicorn brokercrm.asgi:application --host 127.0.0.1 --port "$PORT" --log-level warning & pids+=($!)
+if [ -z "${REDIS_URL:-}" ]; then
+  # No Redis to carry live events between processes: the web process runs the trading simulator itself.
+  BROKERCRM_INPROCESS_SIMULATOR=true $BIN/uvicorn brokercrm.asgi:application --host 127.0.0.1 --port "$PORT" --log-level warning & pids+=($!)
+else
+  $BIN/uvicorn brokercrm.asgi:application --host 127.0.0.1 --port "$PORT" --log-level warning & pids+=($!)
+  $BIN/python manage.py run_simulator & pids+=($!)
+fi
 $BIN/celery -A brokercrm worker --loglevel warning --concurrency 2 & pids+=($!)
 $BIN/celery -A brokercrm beat --loglevel warning & pids+=($!)
 sleep 2

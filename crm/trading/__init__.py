@@ -1,0 +1,1 @@
+"""The trading-platform adapter and its built-in simulator."""

@@ -1,0 +1,119 @@
+"""The built-in trading platform: a few symbols on a random walk and 1–3 open positions per account.
+
+One process publishes (a leader lock in the shared cache), on a fixed cadence, at most once per account per
+ACCOUNT_STREAM_MIN_INTERVAL_MS, reading balance and credit from the ledger at publish time — so updates in
+between coalesce and the latest state is what goes out."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+
+from .adapter import Position, TradingPlatform, account_state
+
+log = logging.getLogger(__name__)
+
+SYMBOLS = {"EURUSD": (1.08, 100_000, 0.00008), "GBPUSD": (1.27, 100_000, 0.0001), "XAUUSD": (2000.0, 100, 0.4),
+           "US500": (5000.0, 1, 1.5)}
+PRICES_KEY = "sim:prices"
+STATE_KEY = "sim:state:{login}"
+LEADER_KEY = "sim:leader"
+
+
+class Simulator(TradingPlatform):
+    def __init__(self, seed: int | None = None):
+        self.rng = random.Random(seed)
+        self.current = cache.get(PRICES_KEY) or {s: v[0] for s, v in SYMBOLS.items()}
+
+    def positions(self, login: int) -> list[Position]:
+        rng = random.Random(login)  # the same positions for an account in every process
+        out = []
+        for _ in range(rng.randint(1, 3)):
+            symbol = rng.choice(sorted(SYMBOLS))
+            base, contract, _ = SYMBOLS[symbol]
+            out.append(Position(symbol=symbol, side=rng.choice([1, -1]), volume=rng.choice([0.1, 0.2, 0.5, 1.0]),
+                                open_price=base * (1 + rng.uniform(-0.002, 0.002)), contract_size=contract))
+        return out
+
+    def prices(self) -> dict[str, float]:
+        return dict(self.current)
+
+    def step(self) -> dict[str, float]:
+        for symbol, (base, _, sigma) in SYMBOLS.items():
+            price = self.current.get(symbol, base) + self.rng.gauss(0, sigma)
+            self.current[symbol] = round(max(price, base * 0.5), 5)
+        cache.set(PRICES_KEY, self.current, timeout=3600)
+        return self.prices()
+
+
+def state_for(account, platform: TradingPlatform, prices: dict[str, float]) -> dict:
+    return account_state(balance=account.balance, credit=account.credit, currency=account.currency,
+                         positions=platform.positions(account.login), prices=prices).as_event()
+
+
+def publish_tick(platform: Simulator, logins: list[int] | None = None) -> int:
+    """One tick: move prices, compute each account's state, store it and send it on `account-<login>`."""
+    from django_eventstream import send_event
+
+    from ledger.models import TradingAccount
+
+    prices = platform.step()
+    accounts = TradingAccount.objects.exclude(login=None).only("login", "balance", "credit", "currency")
+    if logins is not None:
+        accounts = accounts.filter(login__in=logins)
+    sent = 0
+    for account in accounts.iterator(chunk_size=2000):
+        state = state_for(account, platform, prices)
+        cache.set(STATE_KEY.format(login=account.login), state, timeout=60)
+        send_event(f"account-{account.login}", "state", state)
+        sent += 1
+    return sent
+
+
+def _is_leader(me: str) -> bool:
+    if cache.add(LEADER_KEY, me, timeout=3):
+        return True
+    if cache.get(LEADER_KEY) == me:
+        cache.touch(LEADER_KEY, 3)
+        return True
+    return False
+
+
+def run(*, stop: threading.Event | None = None, interval_ms: int | None = None, logins: list[int] | None = None):
+    """Publish ticks until `stop` is set. Only the leader publishes; ticks keep a fixed cadence."""
+    interval = max(interval_ms or settings.ACCOUNT_STREAM_MIN_INTERVAL_MS, settings.ACCOUNT_STREAM_MIN_INTERVAL_MS)
+    me = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    platform = Simulator()
+    next_tick = time.monotonic()
+    while not (stop and stop.is_set()):
+        if _is_leader(me):
+            try:
+                publish_tick(platform, logins)
+            except Exception:
+                log.exception("simulator tick failed")
+        next_tick += interval / 1000
+        time.sleep(max(0.0, next_tick - time.monotonic()))
+        if time.monotonic() - next_tick > 5:
+            next_tick = time.monotonic()  # fell far behind: don't burst to catch up
+
+
+def start_in_process() -> threading.Thread:
+    """The embedded default (no Redis): events cannot cross processes, so the web process runs the simulator."""
+    from django.db import connection
+
+    def target():
+        try:
+            run()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=target, name="trading-simulator", daemon=True)
+    thread.start()
+    return thread
