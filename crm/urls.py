@@ -9,5 +9,9 @@ urlpatterns = [
     path("logout/", LogoutView.as_view(), name="logout"),
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("customers/", views.CustomerListView.as_view(), name="customer-list"),
+    path("customers/bulk-assign", views.BulkAssignView.as_view(), name="customer-bulk-assign"),
     path("customers/<int:pk>/", views.CustomerDetailView.as_view(), name="customer-detail"),
+    path("customers/<int:pk>/activity", views.CustomerActivityView.as_view(), name="customer-activity"),
+    path("customers/<int:pk>/<str:verb>", views.CustomerActionView.as_view(), name="customer-action"),
+    path("tasks/", views.TaskListView.as_view(), name="task-list"),
 ]

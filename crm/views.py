@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time as dtime
+
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.db.models import Count, Sum
 from django.http import Http404
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
 from brokercrm.workspace import WorkspaceMixin
 from customers import selectors as customer_selectors
-from customers.models import Customer
+from customers import services as customer_services
+from customers.models import Customer, RetentionClass
+from customers.pipelines import PIPELINES
 from customers.presence import presence_online
+from teams.selectors import users_assignable_by
+
+from . import services
+from .models import Note, Task
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -17,12 +30,35 @@ class StaffLoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def _bars(counts: dict[str, int]) -> list[dict]:
+    top = max(counts.values() or [1]) or 1
+    return [{"label": k, "count": v, "pct": round(v * 100 / top)} for k, v in counts.items()]
+
+
 class DashboardView(WorkspaceMixin, TemplateView):
     template_name = "workspace/dashboard.html"
 
     def get_context_data(self, **kwargs):
+        from ledger.models import Transaction
+
         ctx = super().get_context_data(**kwargs)
-        ctx["customer_count"] = Customer.objects.visible_to(self.request.user).count()
+        user = self.request.user
+        visible = Customer.objects.visible_to(user)
+        ctx["customer_count"] = visible.count()
+        ctx["charts"] = []
+        for name, spec in PIPELINES.items():
+            counts = dict(visible.values_list(spec.field).annotate(n=Count("pk")).order_by())
+            ctx["charts"].append({"title": f"{name.upper() if name == 'kyc' else name.title()} pipeline",
+                                  "bars": _bars({s: counts.get(s, 0) for s in spec.statuses.values})})
+        retention = dict(visible.values_list("retention_class").annotate(n=Count("pk")).order_by())
+        ctx["charts"].append({"title": "Retention", "bars": _bars({c: retention.get(c, 0)
+                                                                   for c in RetentionClass.values})})
+        start = timezone.make_aware(datetime.combine(timezone.localdate(), dtime.min))
+        deposits = (Transaction.objects.filter(customer__in=visible, type="deposit", status="completed",
+                                               completed_at__gte=start)
+                    .values("currency").annotate(total=Sum("amount"), n=Count("pk")).order_by("currency"))
+        ctx["deposits_today"] = list(deposits)
+        ctx["overdue_tasks"] = Task.objects.visible_to(user).overdue().count()
         return ctx
 
 
@@ -40,7 +76,25 @@ class CustomerListView(WorkspaceMixin, ListView):
         ctx = super().get_context_data(**kwargs)
         ctx["online"] = presence_online(c.pk for c in ctx["customers"])
         ctx["filters"] = self.request.GET
+        ctx["pipelines"] = {name: spec.statuses.values for name, spec in PIPELINES.items()}
+        ctx["retention_classes"] = RetentionClass.values
+        if self.request.user.holds("customers.bulk_assign"):
+            ctx["agents"] = users_assignable_by(user=self.request.user)
         return ctx
+
+
+class BulkAssignView(WorkspaceMixin, View):
+    required_permission = "customers.bulk_assign"
+
+    def post(self, request):
+        try:
+            customer_ids = [int(v) for v in request.POST.getlist("customer_ids")]
+            agent_ids = [int(v) for v in request.POST.getlist("agent_ids")]
+            counts = services.customers_bulk_assign(customer_ids=customer_ids, agent_ids=agent_ids, by=request.user)
+            messages.success(request, f"Assigned {sum(counts.values())} customers over {len(counts)} agents.")
+        except (ValueError, services.CrmError) as error:
+            messages.error(request, getattr(error, "detail", "Choose customers and agents."))
+        return redirect("customer-list")
 
 
 class CustomerDetailView(WorkspaceMixin, DetailView):
@@ -55,7 +109,132 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
             raise Http404("No such customer.") from None
 
     def get_context_data(self, **kwargs):
+        from ledger.models import Transaction
+
         ctx = super().get_context_data(**kwargs)
-        ctx["online"] = self.object.pk in presence_online([self.object.pk])
-        ctx["activities"] = self.object.activities.select_related("actor")[:50]
+        customer = self.object
+        ctx["online"] = customer.pk in presence_online([customer.pk])
+        ctx.update(activity_page(customer, before=None))
+        ctx["can_tasks"] = self.request.user.holds("pipelines.manage_tasks")
+        ctx["pipelines"] = [{"name": name, "current": customer.status_of(name),
+                             "targets": spec.allowed_targets(customer.status_of(name)),
+                             "allowed": self.request.user.holds(spec.permission)}
+                            for name, spec in PIPELINES.items()]
+        ctx["notes"] = customer.notes.select_related("author").prefetch_related("revisions__author")
+        ctx["tasks"] = customer.tasks.select_related("assignee").order_by("status", "due_at")[:20]
+        ctx["transactions"] = (Transaction.objects.filter(customer=customer).select_related("account")[:20]
+                               if self.request.user.holds("finance.view_transactions") else None)
+        ctx["now"] = timezone.now()
+        return ctx
+
+
+ACTIVITY_PAGE = 20
+
+
+def activity_page(customer, *, before: str | None) -> dict:
+    """One keyset page of a customer's activity, newest first, on (created_at, id); `before` is "<iso time>|<id>"."""
+    from django.db.models import Q
+
+    qs = customer.activities.select_related("actor").order_by("-created_at", "-id")
+    if before:
+        stamp, _, last_id = before.rpartition("|")
+        at = datetime.fromisoformat(stamp)
+        # `created_at <= at` makes the cursor an index condition (see brokercrm.api.pagination.KeysetPagination).
+        qs = qs.filter(Q(created_at__lte=at), Q(created_at__lt=at) | Q(created_at=at, id__lt=int(last_id)))
+    rows = list(qs[:ACTIVITY_PAGE + 1])
+    more = len(rows) > ACTIVITY_PAGE
+    rows = rows[:ACTIVITY_PAGE]
+    cursor = f"{rows[-1].created_at.isoformat()}|{rows[-1].pk}" if more else None
+    return {"activities": rows, "next_cursor": cursor, "cursor_given": bool(before)}
+
+
+class CustomerActivityView(WorkspaceMixin, View):
+    """The "load more" fragment of the customer page's activity feed (htmx)."""
+
+    required_permission = "customers.view"
+
+    def get(self, request, pk: int):
+        from django.shortcuts import render
+
+        customer = Customer.objects.visible_to(request.user).filter(pk=pk).first()
+        if customer is None:
+            raise Http404
+        try:
+            ctx = activity_page(customer, before=request.GET.get("before") or None)
+        except ValueError:
+            from django.http import HttpResponseBadRequest
+
+            return HttpResponseBadRequest("Bad cursor.")
+        ctx["customer"] = customer
+        return render(request, "workspace/_activity_items.html", ctx)
+
+
+class CustomerActionView(WorkspaceMixin, View):
+    """The customer page's forms: status transitions, notes (add/edit), tasks (add/complete)."""
+
+    required_permission = "customers.view"
+
+    def post(self, request, pk: int, verb: str):
+        customer = Customer.objects.visible_to(request.user).filter(pk=pk).first()
+        if customer is None:
+            raise Http404
+        try:
+            if verb == "transition":
+                customer_services.customer_transition(customer=customer, pipeline=request.POST["pipeline"],
+                                                      to=request.POST["to"], by=request.user)
+                messages.success(request, f"{request.POST['pipeline']} status → {request.POST['to']}.")
+            elif verb == "note":
+                services.note_add(customer=customer, body=request.POST.get("body", ""), by=request.user)
+            elif verb == "note-edit":
+                note = Note.objects.filter(pk=int(request.POST["note_id"]), customer=customer).first()
+                if note is None:
+                    raise Http404
+                services.note_edit(note=note, body=request.POST.get("body", ""), by=request.user)
+            elif verb == "task":
+                due = datetime.fromisoformat(request.POST["due_at"])
+                services.task_create(customer=customer, title=request.POST.get("title", ""),
+                                     due_at=timezone.make_aware(due) if timezone.is_naive(due) else due,
+                                     assignee=request.user, by=request.user)
+            elif verb == "task-done":
+                task = Task.objects.filter(pk=int(request.POST["task_id"]), customer=customer).first()
+                if task is None:
+                    raise Http404
+                services.task_complete(task=task, by=request.user)
+            else:
+                raise Http404
+        except (customer_services.CustomerError, services.CrmError) as error:
+            messages.error(request, error.detail)
+        except (KeyError, ValueError):
+            messages.error(request, "Some fields are missing or invalid.")
+        return redirect("customer-detail", pk=pk)
+
+
+class TaskListView(WorkspaceMixin, ListView):
+    template_name = "workspace/tasks.html"
+    required_permission = "pipelines.manage_tasks"
+    context_object_name = "tasks"
+
+    def get_queryset(self):
+        from django.db.models import Q
+
+        from teams.selectors import team_paths_for
+
+        user = self.request.user
+        qs = Task.objects.visible_to(user).filter(status=Task.Status.OPEN).select_related("customer", "assignee")
+        if self.request.GET.get("scope") == "team":
+            q = Q(assignee=user)
+            for path in team_paths_for(user=user):
+                q |= Q(team__path__startswith=path) | Q(assignee__team__path__startswith=path)
+            qs = qs.filter(q)
+        else:
+            qs = qs.filter(assignee=user)
+        if self.request.GET.get("overdue") == "true":
+            qs = qs.overdue()
+        return qs.order_by("due_at")[:500]
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["scope"] = self.request.GET.get("scope", "own")
+        ctx["overdue_only"] = self.request.GET.get("overdue") == "true"
+        ctx["now"] = timezone.now()
         return ctx

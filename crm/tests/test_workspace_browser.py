@@ -1,0 +1,70 @@
+"""The workspace in a real browser: masking per role, a status change, a note edited with its history."""
+
+from __future__ import annotations
+
+import pytest
+
+from teams import pii
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_masking_per_role_on_list_and_customer_page(workspace, browser_page):
+    customer = workspace.customer
+    expected = {
+        "agent": (pii.mask_email(customer.email), "—"),                              # email masked, phone hidden
+        "manager": (pii.mask_email(customer.email), pii.mask_phone(customer.phone)),  # both masked
+        "admin": (customer.email, customer.phone),                                    # full
+    }
+    for persona, (email, phone) in expected.items():
+        page = browser_page(persona)
+        page.goto(f"/customers/{customer.pk}/")
+        assert page.get_by_test_id("email").inner_text().strip() == email, persona
+        assert page.get_by_test_id("phone").inner_text().strip() == phone, persona
+        html = page.content()
+        if persona != "admin":
+            assert customer.email not in html and customer.phone not in html, persona
+        page.goto(f"/customers/?search={customer.last_name}")
+        row = page.locator(f"tr[data-customer-id='{customer.pk}']")
+        assert email in row.inner_text(), persona
+        if persona != "admin":
+            assert customer.email not in page.content(), persona
+
+
+def test_change_a_status_and_see_it_in_the_activity(workspace, browser_page):
+    from customers.models import Customer
+    from customers.pipelines import PIPELINES
+
+    customer = workspace.customer
+    target = PIPELINES["sales"].allowed_targets(customer.sales_status)[0]
+    page = browser_page("manager")
+    page.goto(f"/customers/{customer.pk}/")
+    page.get_by_test_id(f"move-sales-{target}").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("sales-status").inner_text().strip() == target
+    assert target in page.get_by_test_id("activity").first.inner_text()
+    assert Customer.objects.get(pk=customer.pk).sales_status == target
+
+
+def test_add_and_edit_a_note_and_see_its_history(workspace, browser_page):
+    from crm.models import NoteRevision
+
+    customer = workspace.customer
+    page = browser_page("agent")
+    page.goto(f"/customers/{customer.pk}/")
+    page.get_by_test_id("note-body").fill("Called, asked to ring back on Monday")
+    page.get_by_test_id("note-add").click()
+    page.wait_for_load_state()
+    note = page.get_by_test_id("note").first
+    assert "ring back on Monday" in note.get_by_test_id("note-text").inner_text()
+
+    note.locator("summary", has_text="Edit").click()
+    note.get_by_test_id("note-edit-body").fill("Called, asked to ring back on Tuesday")
+    note.get_by_test_id("note-save").click()
+    page.wait_for_load_state()
+    note = page.get_by_test_id("note").first
+    assert "Tuesday" in note.get_by_test_id("note-text").inner_text()
+    note.get_by_test_id("note-history").locator("summary").click()
+    revisions = note.get_by_test_id("revision").all_inner_texts()
+    assert len(revisions) == 1 and "Monday" in revisions[0] and str(workspace.users["agent"]) in revisions[0]
+    assert NoteRevision.objects.filter(note__customer=customer, body__contains="Monday").count() == 1
