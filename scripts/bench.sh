@@ -18,8 +18,13 @@ run() { echo; echo "== $*"; "$@"; }
 
 scratch bench_customers
 run $BIN/python manage.py bench_customers --yes --customers "${BENCH_CUSTOMERS:-1000000}"
-# Further benchmarks register themselves here (one scratch database each).
-for cmd in bench_activity bench_import bench_postings bench_sse; do
+scratch bench_postings
+run $BIN/python manage.py bench_postings --yes --clients 2 --seconds 20
+scratch bench_activity
+run $BIN/python manage.py seed_demo >/dev/null
+run $BIN/python manage.py bench_activity
+# Benchmarks other apps add (one scratch database each), when present.
+for cmd in bench_import bench_sse; do
   if $BIN/python manage.py help "$cmd" >/dev/null 2>&1; then
     scratch "$cmd"
     run $BIN/python manage.py "$cmd" --yes
