@@ -21,10 +21,13 @@ run $BIN/python manage.py bench_customers --yes --customers "${BENCH_CUSTOMERS:-
 scratch bench_postings
 run $BIN/python manage.py bench_postings --yes --clients 2 --seconds 20
 scratch bench_activity
-run $BIN/python manage.py seed_demo >/dev/null
+DEBUG=true run $BIN/python manage.py seed_demo >/dev/null
 run $BIN/python manage.py bench_activity
+scratch bench_sse
+DEBUG=true run $BIN/python manage.py seed_demo >/dev/null
+run $BIN/python manage.py bench_sse --yes --subscribers 1000
 # Benchmarks other apps add (one scratch database each), when present.
-for cmd in bench_import bench_sse; do
+for cmd in bench_import; do
   if $BIN/python manage.py help "$cmd" >/dev/null 2>&1; then
     scratch "$cmd"
     run $BIN/python manage.py "$cmd" --yes

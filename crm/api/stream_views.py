@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.db import connection
 from django.http import JsonResponse
 from django_eventstream.views import events
 from drf_spectacular.utils import extend_schema
@@ -58,4 +59,6 @@ def account_stream(request, login: int):
         return JsonResponse({"code": "permission_denied", "detail": "Needs customers.view."}, status=403)
     if _visible_account(user, login) is None:
         return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
-    return events(request, channels=[f"account-{login}"])
+    response = events(request, channels=[f"account-{login}"])
+    connection.close()  # the stream lives on without the database (see crm.channels)
+    return response
