@@ -341,3 +341,27 @@ def customer_register(*, data: dict[str, Any], source: str, affiliate=None, by=N
     event_emit("customer.registered", {"customer_id": customer.pk, "source": source,
                                        "group": group.name if group else None, "country": country})
     return customer, extras
+
+
+# --- bulk creation (imports) -------------------------------------------------------------------------------------
+
+
+def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> list[Customer]:
+    """Create already-validated customers in bulk with their trading accounts and a registration activity each;
+    announce `customer.registered` after commit. Raises IntegrityError when a canonical email already exists
+    (the caller falls back to one row at a time inside savepoints)."""
+    from brokercrm.events import event_emit_many
+    from ledger.services import accounts_open_bulk
+
+    from .models import Activity
+
+    customers = Customer.objects.bulk_create([Customer(source=source, **row) for row in rows])
+    accounts_open_bulk(customers=customers)
+    now = timezone.now()
+    Activity.objects.bulk_create([
+        Activity(customer=c, actor=by, verb="customer.registered", summary=f"Registered ({source})",
+                 data={"source": source}, created_at=now) for c in customers
+    ])
+    event_emit_many("customer.registered", [{"customer_id": c.pk, "source": source, "country": c.country,
+                                             "group": None} for c in customers])
+    return customers

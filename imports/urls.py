@@ -1,3 +1,8 @@
-"""Workspace pages of this app."""
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("imports/", views.ImportListView.as_view(), name="import-list"),
+    path("imports/<uuid:job_id>/", views.ImportDetailView.as_view(), name="import-detail"),
+]

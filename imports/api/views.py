@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from brokercrm.api.errors import ApiError
+from brokercrm.api.schema import errors
+from teams.permissions import require
+
+from .. import services
+from ..models import ImportJob
+
+
+class ImportIn(serializers.Serializer):
+    file = serializers.FileField()
+    rate_per_second = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
+
+
+class StatusOut(serializers.ModelSerializer):
+    job_id = serializers.UUIDField(source="id")
+
+    class Meta:
+        model = ImportJob
+        fields = ["job_id", "status", "total_rows", "processed_rows", "imported_rows", "rejected_rows",
+                  "rate_per_second", "file_name", "messages", "created_at", "started_at", "finished_at"]
+
+
+def _job(request, job_id) -> ImportJob:
+    job = services.jobs_visible_to(request.user).filter(pk=job_id).first()
+    if job is None:
+        raise ApiError(404, "not_found", "No such import job.")
+    return job
+
+
+class ImportView(APIView):
+    """Upload a CSV of leads (multipart `file`, optional `rate_per_second`, 0 = unpaced)."""
+
+    permission_classes = [require("customers.import")]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=ImportIn, responses={202: None, **errors(400, 401, 403, 413)})
+    def post(self, request):
+        from .. import conf
+
+        upload = request.FILES.get("file")
+        if upload is not None and upload.size > conf.IMPORT_MAX_BYTES:
+            raise ApiError(413, "too_large", f"The file exceeds the {conf.IMPORT_MAX_BYTES:,}-byte limit.")
+        data = ImportIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            job = services.import_create(by=request.user, raw=data.validated_data["file"].read(),
+                                         file_name=data.validated_data["file"].name,
+                                         rate_per_second=data.validated_data.get("rate_per_second"))
+        except services.ImportError_ as error:
+            raise ApiError(error.status, error.code, error.detail, error.fields) from None
+        return Response({"job_id": str(job.pk), "status": job.status, "total_rows": job.total_rows,
+                         "message": f"Import job created. Processing {job.total_rows} rows.",
+                         "messages": job.messages}, status=202)
+
+
+class ImportStatusView(APIView):
+    permission_classes = [require("customers.import")]
+
+    @extend_schema(responses={200: StatusOut, **errors(401, 403, 404)})
+    def get(self, request, job_id):
+        return Response(StatusOut(_job(request, job_id)).data)
+
+
+class ImportCancelView(APIView):
+    permission_classes = [require("customers.import")]
+
+    @extend_schema(request=None, responses={200: StatusOut, **errors(401, 403, 404)})
+    def post(self, request, job_id):
+        return Response(StatusOut(services.import_cancel(job=_job(request, job_id), by=request.user)).data)
+
+
+class ImportRejectionsView(APIView):
+    permission_classes = [require("customers.import")]
+
+    @extend_schema(responses={(200, "text/csv"): str, **errors(401, 403, 404)})
+    def get(self, request, job_id):
+        job = _job(request, job_id)
+        response = StreamingHttpResponse(services.rejections_csv(job), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="rejections-{job.pk}.csv"'
+        return response

@@ -1,0 +1,82 @@
+"""Reading an uploaded CSV: encoding, header, size and row limits, with clear errors before any job exists."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from . import conf
+
+REQUIRED = ["email", "phone", "first_name", "last_name", "country"]
+OPTIONAL = ["group_name", "assigned_to_email", "comment"]
+
+
+class ImportFileError(Exception):
+    def __init__(self, code: str, detail: str, status: int = 400, fields: dict | None = None):
+        super().__init__(detail)
+        self.code, self.detail, self.status, self.fields = code, detail, status, fields
+
+
+@dataclass
+class ParsedFile:
+    header: list[str]
+    rows: list[dict[str, str]]
+    messages: list[str] = field(default_factory=list)
+
+
+def decode(raw: bytes) -> tuple[str, list[str]]:
+    """UTF-8 (with or without BOM); Windows-1252 is detected and accepted with a note; binary is refused."""
+    if not raw.strip():
+        raise ImportFileError("empty_file", "The file is empty.")
+    if b"\x00" in raw[:65536]:
+        raise ImportFileError("invalid_file", "This is not a CSV file (it contains binary data).")
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        raise ImportFileError("invalid_encoding", "The file is neither UTF-8 nor Windows-1252; save it as UTF-8.") \
+            from None
+    return text, ["The file is not UTF-8: it was read as Windows-1252."]
+
+
+def parse(raw: bytes, *, max_rows: int | None = None) -> ParsedFile:
+    """Steps: size limit → decode → sniff the dialect → header (case-insensitive, any order; unknown columns
+    ignored and named; missing required ones refused) → rows (CRLF and quoted newlines handled by csv) → row limit."""
+    max_rows = max_rows or conf.IMPORT_MAX_ROWS
+    if len(raw) > conf.IMPORT_MAX_BYTES:
+        raise ImportFileError("too_large", f"The file exceeds the {conf.IMPORT_MAX_BYTES:,}-byte limit.", 413)
+    text, messages = decode(raw)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        header_cells = next(reader)
+    except (StopIteration, csv.Error):
+        raise ImportFileError("invalid_file", "The file has no header line.") from None
+    header = [h.strip().lower().lstrip("\ufeff") for h in header_cells]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ImportFileError("missing_columns", f"Required columns are missing: {', '.join(missing)}.",
+                              fields={"file": [f"Missing column: {c}" for c in missing]})
+    unknown = [h for h in header if h and h not in REQUIRED + OPTIONAL]
+    if unknown:
+        messages.append(f"Ignored unknown columns: {', '.join(unknown)}.")
+    rows = []
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            if len(rows) >= max_rows:
+                raise ImportFileError("too_many_rows", f"The file has more than {max_rows:,} rows (the limit).", 413)
+            rows.append({name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name})
+    except csv.Error as exc:
+        raise ImportFileError("invalid_file", f"The CSV is malformed near line {reader.line_num}: {exc}.") from None
+    if not rows:
+        raise ImportFileError("no_rows", "The file has a header but no data rows.")
+    return ParsedFile(header=header, rows=rows, messages=messages)

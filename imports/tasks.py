@@ -1,0 +1,27 @@
+from celery import shared_task
+from celery.signals import worker_ready
+
+
+@shared_task(name="imports.process", acks_late=True, reject_on_worker_lost=True)
+def import_process_task(*, job_id: str) -> None:
+    from .services import import_process
+
+    import_process(job_id=job_id)
+
+
+@shared_task(name="imports.resume_stale")
+def import_resume_stale_task() -> int:
+    from .services import import_resume_stale
+
+    return import_resume_stale()
+
+
+@worker_ready.connect
+def _resume_on_start(sender=None, **kwargs):
+    """A worker coming back resumes jobs whose worker died mid-way (their heartbeat went silent)."""
+    from .services import import_resume_stale
+
+    try:
+        import_resume_stale()
+    except Exception:  # the database may not be reachable yet: the beat watchdog covers it
+        pass

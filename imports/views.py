@@ -1,0 +1,52 @@
+"""Workspace pages: upload a file, watch its progress bar, download the rejections."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views.generic import TemplateView
+
+from brokercrm.workspace import WorkspaceMixin
+
+from . import services
+
+
+class ImportListView(WorkspaceMixin, TemplateView):
+    template_name = "workspace/imports.html"
+    required_permission = "customers.import"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["jobs"] = services.jobs_visible_to(self.request.user)[:50]
+        return ctx
+
+    def post(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "Choose a CSV file.")
+            return redirect("import-list")
+        try:
+            rate = int(request.POST.get("rate_per_second") or 10)
+            job = services.import_create(by=request.user, raw=upload.read(), file_name=upload.name,
+                                         rate_per_second=rate)
+        except ValueError:
+            messages.error(request, "The pace must be a whole number.")
+            return redirect("import-list")
+        except services.ImportError_ as error:
+            messages.error(request, error.detail)
+            return redirect("import-list")
+        return redirect("import-detail", job_id=job.pk)
+
+
+class ImportDetailView(WorkspaceMixin, TemplateView):
+    template_name = "workspace/import_detail.html"
+    required_permission = "customers.import"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        job = services.jobs_visible_to(self.request.user).filter(pk=kwargs["job_id"]).first()
+        if job is None:
+            raise Http404
+        ctx["job"] = job
+        return ctx
