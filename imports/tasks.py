@@ -19,9 +19,12 @@ def import_resume_stale_task() -> int:
 @worker_ready.connect
 def _resume_on_start(sender=None, **kwargs):
     """A worker coming back resumes jobs whose worker died mid-way (their heartbeat went silent)."""
+    from . import conf
     from .services import import_resume_stale
 
     try:
         import_resume_stale()
     except Exception:  # the database may not be reachable yet: the beat watchdog covers it
         pass
+    # A worker that died moments ago still looks alive: look again once its heartbeat can have gone stale.
+    import_resume_stale_task.apply_async(countdown=conf.IMPORT_STALE_SECONDS + 1)

@@ -16,7 +16,7 @@ from ..models import ImportJob
 
 
 class ImportIn(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(allow_empty_file=True)
     rate_per_second = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
 
 
