@@ -223,13 +223,29 @@ def _process_chunk(job: ImportJob, size: int) -> int | None:
                 row.status, row.customer_id, row.reason = ImportRow.Status.IMPORTED, created[row.pk].pk, ""
             else:
                 row.status, row.reason = outcome[row.pk]
-        ImportRow.objects.bulk_update(rows, ["status", "reason", "customer_id"], batch_size=1000)
+        _mark_rows(rows)
         imported = len(created)
         ImportJob.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + len(rows),
                                                    imported_rows=F("imported_rows") + imported,
                                                    rejected_rows=F("rejected_rows") + len(rows) - imported,
                                                    heartbeat_at=timezone.now())
     return len(rows)
+
+
+def _mark_rows(rows: list[ImportRow]) -> None:
+    """Write each row's outcome. On PostgreSQL one UPDATE … FROM (VALUES …): Django's bulk_update builds a CASE per
+    field and row and was half of the import's time."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        ImportRow.objects.bulk_update(rows, ["status", "reason", "customer_id"], batch_size=1000)
+        return
+    values = ", ".join(["(%s, %s, %s, %s::bigint)"] * len(rows))
+    params = [p for r in rows for p in (r.pk, r.status, r.reason, r.customer_id)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE imports_importrow AS r SET status = v.status, reason = v.reason, customer_id = v.customer_id "
+            f"FROM (VALUES {values}) AS v(id, status, reason, customer_id) WHERE r.id = v.id", params)
 
 
 def _notes(job, pairs) -> None:

@@ -26,10 +26,5 @@ run $BIN/python manage.py bench_activity
 scratch bench_sse
 DEBUG=true run $BIN/python manage.py seed_demo >/dev/null
 run $BIN/python manage.py bench_sse --yes --subscribers 1000
-# Benchmarks other apps add (one scratch database each), when present.
-for cmd in bench_import; do
-  if $BIN/python manage.py help "$cmd" >/dev/null 2>&1; then
-    scratch "$cmd"
-    run $BIN/python manage.py "$cmd" --yes
-  fi
-done
+scratch bench_import
+run $BIN/python manage.py bench_import --yes --rows 50000 --existing "${BENCH_CUSTOMERS:-1000000}"
