@@ -6,6 +6,7 @@ NAV = [
     ("Dashboard", "/", "reports.view_dashboard"),
     ("Customers", "/customers/", "customers.view"),
     ("Tasks", "/tasks/", "pipelines.manage_tasks"),
+    ("Activity", "/activity/", "customers.view"),
     ("Imports", "/imports/", "customers.import"),
     ("Approvals", "/approvals/", "finance.approve_transactions"),
     ("Templates", "/templates/", "communications.view_templates"),

@@ -92,3 +92,23 @@ class AssignmentCursor(models.Model):
 
     def __str__(self) -> str:
         return f"cursor of user #{self.assigner_id}"
+
+
+class Notification(models.Model):
+    """A message for one staff user (e.g. "your task is overdue"), shown on their tasks page until read."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    verb = models.CharField(max_length=64)
+    text = models.CharField(max_length=255)
+    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox")]
+
+    def __str__(self) -> str:
+        return self.text

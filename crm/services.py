@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from customers.services import activity_record
 
-from .models import Task
+from .models import Notification, Task
 
 
 class CrmError(Exception):
@@ -37,7 +37,9 @@ def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=N
             raise CrmError("Tasks need pipelines.manage_tasks.", code="permission_denied", status=403)
         if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
             raise CrmError("No such customer.", code="not_found", status=404)
-    task = Task.objects.create(customer=customer, title=title[:200], due_at=due_at, assignee=assignee,
+    if not (title or "").strip():
+        raise CrmError("A task needs a title.", fields={"title": ["Required."]})
+    task = Task.objects.create(customer=customer, title=title.strip()[:200], due_at=due_at, assignee=assignee,
                                team=team or (assignee.team if assignee else None), created_by=by)
     activity_record(customer=customer, verb="task.created", by=by, summary=f"Task: {task.title}",
                     data={"task_id": task.pk, "due_at": due_at.isoformat(),
@@ -55,6 +57,8 @@ def task_create_for_team(*, customer, team_name: str, title: str, due_in: timede
 
 @transaction.atomic
 def task_complete(*, task: Task, by) -> Task:
+    if by is not None and not by.holds("pipelines.manage_tasks"):
+        raise CrmError("Tasks need pipelines.manage_tasks.", code="permission_denied", status=403)
     task = Task.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=task.pk).first()
     if task is None:
         raise CrmError("No such task.", code="not_found", status=404)
@@ -152,16 +156,27 @@ def customers_bulk_assign(*, customer_ids: list[int], agent_ids: list[int], by) 
     return counts
 
 
-# --- overdue tasks -----------------------------------------------------------------------------------------------------
+# --- overdue tasks ---------------------------------------------------------------------------------------------------
 
 
 def tasks_flag_overdue(*, now=None) -> int:
-    """Flag newly overdue tasks once each and notify their assignees (an activity entry on the customer)."""
+    """Flag newly overdue tasks once each: an activity entry on the customer and a notification for the assignee."""
     now = now or timezone.now()
     flagged = 0
     for task in Task.objects.overdue(now).filter(overdue_notified_at__isnull=True).select_related("customer")[:5000]:
         if Task.objects.filter(pk=task.pk, overdue_notified_at__isnull=True).update(overdue_notified_at=now):
             activity_record(customer=task.customer, verb="task.overdue", summary=f"Overdue: {task.title}",
                             data={"task_id": task.pk, "assignee": task.assignee_id})
+            if task.assignee_id:
+                Notification.objects.create(recipient_id=task.assignee_id, verb="task.overdue", task=task,
+                                            customer=task.customer, text=f"Overdue: {task.title}")
             flagged += 1
     return flagged
+
+
+def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+    """Mark the user's unread notifications read (all of them, or only `ids`); returns how many changed."""
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())

@@ -14,4 +14,6 @@ urlpatterns = [
     path("customers/<int:pk>/activity", views.CustomerActivityView.as_view(), name="customer-activity"),
     path("customers/<int:pk>/<str:verb>", views.CustomerActionView.as_view(), name="customer-action"),
     path("tasks/", views.TaskListView.as_view(), name="task-list"),
+    path("activity/", views.ActivityFeedPageView.as_view(), name="activity-feed"),
+    path("notifications/read", views.NotificationsReadView.as_view(), name="notifications-read"),
 ]

@@ -22,7 +22,7 @@ from customers.presence import presence_online
 from teams.selectors import users_assignable_by
 
 from . import services
-from .models import Note, Task
+from .models import Note, Notification, Task
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -76,8 +76,13 @@ class CustomerListView(WorkspaceMixin, ListView):
         ctx = super().get_context_data(**kwargs)
         ctx["online"] = presence_online(c.pk for c in ctx["customers"])
         ctx["filters"] = self.request.GET
-        ctx["pipelines"] = {name: spec.statuses.values for name, spec in PIPELINES.items()}
+        params = self.request.GET
+        ctx["pipelines"] = [{"name": name, "param": f"{name}_status", "statuses": spec.statuses.values,
+                             "selected": params.get(f"{name}_status", "")} for name, spec in PIPELINES.items()]
         ctx["retention_classes"] = RetentionClass.values
+        query = params.copy()
+        query.pop("page", None)
+        ctx["query"] = query.urlencode()
         if self.request.user.holds("customers.bulk_assign"):
             ctx["agents"] = users_assignable_by(user=self.request.user)
         return ctx
@@ -114,8 +119,12 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
         ctx = super().get_context_data(**kwargs)
         customer = self.object
         ctx["online"] = customer.pk in presence_online([customer.pk])
-        ctx.update(activity_page(customer, before=None))
+        from django.urls import reverse
+
+        ctx.update(activity_page(customer.activities.all(), before=None,
+                                 more_url=reverse("customer-activity", args=[customer.pk])))
         ctx["can_tasks"] = self.request.user.holds("pipelines.manage_tasks")
+        ctx["can_notes"] = self.request.user.holds("pipelines.manage_notes")
         ctx["pipelines"] = [{"name": name, "current": customer.status_of(name),
                              "targets": spec.allowed_targets(customer.status_of(name)),
                              "allowed": self.request.user.holds(spec.permission)}
@@ -131,11 +140,14 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
 ACTIVITY_PAGE = 20
 
 
-def activity_page(customer, *, before: str | None) -> dict:
-    """One keyset page of a customer's activity, newest first, on (created_at, id); `before` is "<iso time>|<id>"."""
+def activity_page(queryset, *, before: str | None, more_url: str) -> dict:
+    """One keyset page of activity, newest first, on (created_at, id); `before` is "<iso time>|<id>" of the last
+    row shown. `more_url` + `before=<cursor>` fetches the next page (the "load more" button)."""
+    from urllib.parse import urlencode
+
     from django.db.models import Q
 
-    qs = customer.activities.select_related("actor").order_by("-created_at", "-id")
+    qs = queryset.select_related("actor", "customer").order_by("-created_at", "-id")
     if before:
         stamp, _, last_id = before.rpartition("|")
         at = datetime.fromisoformat(stamp)
@@ -145,7 +157,15 @@ def activity_page(customer, *, before: str | None) -> dict:
     more = len(rows) > ACTIVITY_PAGE
     rows = rows[:ACTIVITY_PAGE]
     cursor = f"{rows[-1].created_at.isoformat()}|{rows[-1].pk}" if more else None
-    return {"activities": rows, "next_cursor": cursor, "cursor_given": bool(before)}
+    joiner = "&" if "?" in more_url else "?"
+    return {"activities": rows, "cursor_given": bool(before),
+            "more_url": f"{more_url}{joiner}{urlencode({'before': cursor})}" if cursor else None}
+
+
+def _bad_cursor():
+    from django.http import HttpResponseBadRequest
+
+    return HttpResponseBadRequest("Bad cursor.")
 
 
 class CustomerActivityView(WorkspaceMixin, View):
@@ -160,13 +180,62 @@ class CustomerActivityView(WorkspaceMixin, View):
         if customer is None:
             raise Http404
         try:
-            ctx = activity_page(customer, before=request.GET.get("before") or None)
+            ctx = activity_page(customer.activities.all(), before=request.GET.get("before") or None,
+                                more_url=request.path)
         except ValueError:
-            from django.http import HttpResponseBadRequest
-
-            return HttpResponseBadRequest("Bad cursor.")
-        ctx["customer"] = customer
+            return _bad_cursor()
         return render(request, "workspace/_activity_items.html", ctx)
+
+
+class ActivityFeedPageView(WorkspaceMixin, TemplateView):
+    """Everything that happened to the customers in the viewer's scope; `?agent=` one agent's customers, `?team=` a
+    team subtree (for leads). The first page renders whole; "load more" fetches the next fragment (htmx)."""
+
+    template_name = "workspace/activity.html"
+    required_permission = "customers.view"
+
+    def get(self, request, *args, **kwargs):
+        from urllib.parse import urlencode
+
+        from django.shortcuts import render
+
+        from customers.models import Activity
+        from teams.models import Team
+
+        user = request.user
+        qs = Activity.objects.filter(customer__in=Customer.objects.visible_to(user))
+        agent, team = request.GET.get("agent", ""), request.GET.get("team", "")
+        if agent.isdigit():
+            qs = qs.filter(customer__assigned_to_id=int(agent))
+        from teams.selectors import team_paths_for
+
+        sees_all = user.is_superuser or getattr(user.role, "customer_view_scope", None) == "all"
+        visible_teams = (Team.objects.all() if sees_all
+                         else Team.objects.filter(_team_subtree_q(team_paths_for(user=user))))
+        if team.isdigit():
+            found = visible_teams.filter(pk=int(team)).first()
+            qs = qs.filter(customer__team__path__startswith=found.path) if found else qs.none()
+        filters = {k: v for k, v in (("agent", agent), ("team", team)) if v}
+        try:
+            ctx = activity_page(qs, before=request.GET.get("before") or None,
+                                more_url=f"{request.path}?{urlencode(filters)}" if filters else request.path)
+        except ValueError:
+            return _bad_cursor()
+        ctx["show_customer"] = True
+        if request.GET.get("before"):
+            return render(request, "workspace/_activity_items.html", ctx)
+        ctx.update(self.get_context_data(**kwargs), filters=request.GET, teams=visible_teams.order_by("path"),
+                   agents=users_assignable_by(user=user) if user.holds("customers.assign") else [])
+        return render(request, self.template_name, ctx)
+
+
+def _team_subtree_q(paths):
+    from django.db.models import Q
+
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(path__startswith=path)
+    return q
 
 
 class CustomerActionView(WorkspaceMixin, View):
@@ -236,5 +305,21 @@ class TaskListView(WorkspaceMixin, ListView):
         ctx = super().get_context_data(**kwargs)
         ctx["scope"] = self.request.GET.get("scope", "own")
         ctx["overdue_only"] = self.request.GET.get("overdue") == "true"
+        ctx["notifications"] = (Notification.objects.filter(recipient=self.request.user, read_at__isnull=True)
+                                .select_related("customer")[:50])
         ctx["now"] = timezone.now()
         return ctx
+
+
+class NotificationsReadView(WorkspaceMixin, View):
+    """Mark the caller's notifications read (all, or the `id` values posted)."""
+
+    def post(self, request):
+        ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()] or None
+        services.notifications_mark_read(user=request.user, ids=ids)
+        from django.utils.http import url_has_allowed_host_and_scheme
+
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = "task-list"
+        return redirect(target)

@@ -52,8 +52,9 @@ class KeysetPagination:
             when, pk = self._decode(raw)
             # The redundant `time <= when` is what lets PostgreSQL start the index scan at the cursor (an index
             # condition); with the OR alone it scans from the newest row and filters, costing what OFFSET does.
-            queryset = queryset.filter(Q(**{f"{self.time_field}__lte": when}),
-                                       Q(**{f"{self.time_field}__lt": when}) | Q(**{self.time_field: when, "pk__lt": pk}))
+            field = self.time_field
+            queryset = queryset.filter(Q(**{f"{field}__lte": when}),
+                                       Q(**{f"{field}__lt": when}) | Q(**{field: when, "pk__lt": pk}))
         rows = list(queryset.order_by(f"-{self.time_field}", "-pk")[: size + 1])
         next_url = None
         if len(rows) > size:

@@ -66,7 +66,8 @@ def test_keyset_pagination_with_ties_in_time(client_for, demo):
         body = client.get(url).json()
         seen += [a["id"] for a in body["results"]]
         url = body["next"]
-    all_ids = list(Activity.objects.filter(customer=customer).order_by("-created_at", "-id").values_list("id", flat=True))
+    all_ids = list(Activity.objects.filter(customer=customer).order_by("-created_at", "-id")
+                   .values_list("id", flat=True))
     assert seen == all_ids and len(set(seen)) == len(seen)
     assert client.get("/api/crm/activity?cursor=garbage").json()["code"] == "invalid_cursor"
 

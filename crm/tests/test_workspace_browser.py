@@ -68,3 +68,42 @@ def test_add_and_edit_a_note_and_see_its_history(workspace, browser_page):
     revisions = note.get_by_test_id("revision").all_inner_texts()
     assert len(revisions) == 1 and "Monday" in revisions[0] and str(workspace.users["agent"]) in revisions[0]
     assert NoteRevision.objects.filter(note__customer=customer, body__contains="Monday").count() == 1
+
+
+def test_activity_load_more_and_bulk_assign(workspace, browser_page):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.models import Activity, Customer
+
+    customer = workspace.customer
+    moment = timezone.now() + timedelta(hours=1)
+    Activity.objects.bulk_create([Activity(customer=customer, verb="demo.tie", summary=f"tie {i}", created_at=moment)
+                                  for i in range(45)])
+    total = Activity.objects.filter(customer=customer).count()
+    page = browser_page("manager")
+    page.goto(f"/customers/{customer.pk}/")
+    items = page.get_by_test_id("activity-item")
+    assert items.count() == 20
+    while page.get_by_test_id("load-more").count():
+        before = items.count()
+        page.get_by_test_id("load-more").click()
+        page.wait_for_function(f"document.querySelectorAll('[data-testid=activity-item]').length > {before}")
+    texts = items.all_inner_texts()
+    expected = list(Activity.objects.filter(customer=customer).order_by("-created_at", "-id")
+                    .values_list("verb", "summary"))
+    assert len(texts) == total and all(f"{verb} {summary}" in text for (verb, summary), text in zip(expected, texts))
+
+    agents = [workspace.users["agent"], workspace.users["agent2"]]
+    page.goto("/customers/")
+    boxes = page.locator("input[name=customer_ids]")
+    picked = [int(boxes.nth(i).get_attribute("value")) for i in range(4)]
+    for i in range(4):
+        boxes.nth(i).check()
+    page.get_by_test_id("bulk-agents").select_option([str(a.pk) for a in agents])
+    page.get_by_test_id("bulk-assign").click()
+    page.wait_for_load_state()
+    assert "Assigned 4 customers over 2 agents" in page.content()
+    owners = list(Customer.objects.filter(pk__in=picked).values_list("assigned_to", flat=True))
+    assert sorted(owners.count(a.pk) for a in agents) == [2, 2]

@@ -141,3 +141,94 @@ def test_dashboard_counts_and_charts(web, demo):
     for title in ("Sales pipeline", "KYC pipeline", "Finance pipeline", "Retention"):
         assert title in html
     assert 'class="bar"' in html
+
+
+def test_overdue_flagging_notifies_the_assignee_once(web, demo):
+    from crm.models import Notification
+    from crm.services import task_create, tasks_flag_overdue
+
+    customer = own_customer(demo)
+    task_create(customer=customer, title="Missed call", due_at=timezone.now() - timedelta(minutes=5),
+                assignee=demo["agent"], by=demo["agent"])
+    assert tasks_flag_overdue() == 1 and tasks_flag_overdue() == 0
+    assert Notification.objects.filter(recipient=demo["agent"]).count() == 1
+    agent = web("agent")
+    html = agent.get("/tasks/").content.decode()
+    assert 'data-testid="notification"' in html and "Overdue: Missed call" in html
+    assert "Overdue: Missed call" not in web("agent2").get("/tasks/").content.decode()
+    ids = list(Notification.objects.filter(recipient=demo["agent"]).values_list("pk", flat=True))
+    response = agent.post("/notifications/read", {"id": ids, "next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"] == "/tasks/"
+    assert 'data-testid="notification"' not in agent.get("/tasks/").content.decode()
+
+
+def test_bench_activity_runs_and_leaves_nothing_behind(demo):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    before = Activity.objects.count()
+    out = StringIO()
+    call_command("bench_activity", events=600, depth=500, page_size=20, repeat=2, stdout=out)
+    text = out.getvalue()
+    assert "keyset   500 deep" in text and "OFFSET   500 deep" in text and "rolled back" in text
+    assert "Index Cond" in text  # the keyset page starts at the cursor
+    assert Activity.objects.count() == before
+
+
+
+def test_presence_on_pages_follows_the_redis_ttl(web, demo):
+    import time
+
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from customers.presence import presence_touch
+
+    customer = own_customer(demo)
+    agent = web("agent")
+    assert 'data-testid="presence">offline' in agent.get(f"/customers/{customer.pk}/").content.decode()
+    presence_touch(customer_id=customer.pk)
+    if "redis" in settings.CACHES["default"]["BACKEND"].lower():  # real Redis: the key carries the 300 s TTL
+        client = cache._cache.get_client(write=False)
+        ttl = client.ttl(cache.make_and_validate_key(f"presence:customer:{customer.pk}"))
+        assert 290 <= ttl <= settings.PRESENCE_TTL_SECONDS == 300
+    assert 'data-testid="presence">● online' in agent.get(f"/customers/{customer.pk}/").content.decode()
+    listing = agent.get(f"/customers/?search={customer.last_name}").content.decode()
+    assert re.search(rf'data-customer-id="{customer.pk}">(?:(?!</tr>).)*class="online"', listing, re.S)
+    cache.touch(f"presence:customer:{customer.pk}", 1)
+    time.sleep(1.2)
+    assert 'data-testid="presence">offline' in agent.get(f"/customers/{customer.pk}/").content.decode()
+
+
+def test_activity_page_per_agent_and_team_with_load_more(web, demo):
+    from teams.models import Team
+
+    mine = own_customer(demo)
+    latam = Customer.objects.filter(team__name="Sales LATAM").first()
+    moment = timezone.now() + timedelta(days=1)
+    Activity.objects.bulk_create([Activity(customer=mine, verb="page.tie", summary=f"tie {i}", created_at=moment)
+                                  for i in range(25)])
+    agent = web("agent")
+    html = agent.get("/activity/").content.decode()
+    seen = []
+    for _ in range(200):
+        seen += re.findall(r'data-testid="activity-item">', html)
+        more = re.search(r'hx-get="([^"]+)"', html)
+        if not more:
+            break
+        html = agent.get(more.group(1).replace("&amp;", "&")).content.decode()
+    assert len(seen) == Activity.objects.filter(customer__in=Customer.objects.visible_to(demo["agent"])).count()
+
+    admin = web("admin")
+    uk = Team.objects.get(name="Sales UK")
+    html = admin.get(f"/activity/?team={uk.pk}").content.decode()
+    ids = set(map(int, re.findall(r'href="/customers/(\d+)/"', html)))
+    assert ids and all(Customer.objects.get(pk=i).team.path.startswith(uk.path) for i in ids)
+    assert latam.pk not in ids
+    html = web("manager").get(f"/activity/?agent={demo['agent2'].pk}").content.decode()
+    ids = set(map(int, re.findall(r'href="/customers/(\d+)/"', html)))
+    assert ids and all(Customer.objects.get(pk=i).assigned_to_id == demo["agent2"].pk for i in ids)
+    # A team outside the manager's subtree shows nothing rather than leaking.
+    assert 'data-testid="activity-item"' not in web("manager").get(
+        f"/activity/?team={Team.objects.get(name='Sales LATAM').pk}").content.decode()

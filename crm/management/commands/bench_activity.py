@@ -1,12 +1,12 @@
 """Keyset vs OFFSET pagination of the activity feed, first page vs a page 100,000 events deep, on PostgreSQL.
 
-    python manage.py bench_activity [--events 110000] [--depth 100000] [--page-size 50] [--repeat 15]
+    python manage.py bench_activity [--events 110000] [--depth 100000] [--page-size 50] [--repeat 15] [--noise N]
 
 Inside one transaction that is rolled back at the end (nothing is left behind): inserts `--events` activity rows for
-one customer (ties in time: ten events share each timestamp), ANALYZEs, then times the first page and the page at
-`--depth` four ways — keyset through the API's own `KeysetPagination` (the exact queryset the feed endpoints run)
-and plain OFFSET/LIMIT on the same ordering — and prints the median and p95 of `--repeat` runs plus the plan of the
-deep keyset query.
+one customer (ties in time: ten events share each timestamp) and `--noise` rows over the other customers, ANALYZEs,
+then times the first page and the page at `--depth` four ways — keyset through the API's own `KeysetPagination`
+(the exact queryset the feed endpoints run) and plain OFFSET/LIMIT on the same ordering — and prints the median and
+p95 of `--repeat` runs plus the plans of both deep queries.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--page-size", type=int, default=50)
         parser.add_argument("--repeat", type=int, default=15)
         parser.add_argument("--customer", type=int, help="customer id to attach the events to (default: the first)")
+        parser.add_argument("--noise", type=int, default=None,
+                            help="events spread over the other customers, so the feed shares its table and indexes "
+                                 "(default: as many as --events)")
 
     def handle(self, *args, **opts):
         if connection.vendor != "postgresql":
@@ -62,10 +65,19 @@ class Command(BaseCommand):
                     SELECT %s, 'bench.event', 'benchmark event ' || g, '{{}}'::jsonb,
                            now() - ((g / 10) * interval '1 second')
                     FROM generate_series(1, %s) AS g""", [customer.pk, n])
+            noise = n if opts["noise"] is None else opts["noise"]
+            others = list(Customer.objects.exclude(pk=customer.pk).values_list("pk", flat=True)[:1000])
+            if noise and others:
+                cur.execute(
+                    f"""INSERT INTO {Activity._meta.db_table} (customer_id, verb, summary, data, created_at)
+                        SELECT (%s::bigint[])[1 + g %% %s], 'bench.noise', 'other customer event ' || g, '{{}}'::jsonb,
+                               now() - ((g / 10) * interval '1 second')
+                        FROM generate_series(1, %s) AS g""", [others, len(others), noise])
             cur.execute(f"ANALYZE {Activity._meta.db_table}")
         total = Activity.objects.filter(customer=customer).count()
-        self.stdout.write(f"customer #{customer.pk}: {total} events ({n} inserted in "
-                          f"{time.perf_counter() - started:.1f}s), page size {size}, depth {depth}")
+        elapsed = time.perf_counter() - started
+        self.stdout.write(f"customer #{customer.pk}: {total} events, {Activity.objects.count() - total} on other "
+                          f"customers (inserted in {elapsed:.1f}s), page size {size}, depth {depth}")
 
         base = Activity.objects.filter(customer=customer)
         ordered = base.order_by("-created_at", "-id")
