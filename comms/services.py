@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from brokercrm.errors import DomainError
+
 import logging
 from dataclasses import dataclass
 
@@ -21,18 +23,8 @@ from .sms import analyze
 log = logging.getLogger(__name__)
 
 
-class CommsError(Exception):
-    code = "validation_error"
-    status = 400
-
-    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None, fields=None):
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
-        if code:
-            self.code = code
-        if status:
-            self.status = status
+class CommsError(DomainError):
+    """An error of this app's services (see brokercrm.errors)."""
 
 
 # --- templates ----------------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from brokercrm.errors import DomainError
+
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -12,18 +14,8 @@ from customers.services import activity_record
 from .models import Notification, Task
 
 
-class CrmError(Exception):
-    code = "validation_error"
-    status = 400
-
-    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None, fields=None):
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
-        if code:
-            self.code = code
-        if status:
-            self.status = status
+class CrmError(DomainError):
+    """An error of this app's services (see brokercrm.errors)."""
 
 
 @transaction.atomic

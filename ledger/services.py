@@ -6,6 +6,8 @@ transaction, under a row lock on the account; repeats are harmless (idempotency 
 
 from __future__ import annotations
 
+from brokercrm.errors import DomainError
+
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -24,18 +26,8 @@ ZERO = Decimal("0.00")
 PENDING_DEBIT_STATES = (TxStatus.PENDING_APPROVAL, TxStatus.APPROVED, TxStatus.PROCESSING)
 
 
-class LedgerError(Exception):
-    code = "validation_error"
-    status = 400
-
-    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None, fields=None):
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
-        if code:
-            self.code = code
-        if status:
-            self.status = status
+class LedgerError(DomainError):
+    """An error of this app's services (see brokercrm.errors)."""
 
 
 def to_money(value) -> Decimal:
