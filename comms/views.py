@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.views import View
 from django.views.generic import TemplateView
 
 from brokercrm.workspace import WorkspaceMixin
@@ -20,6 +21,7 @@ class TemplateListView(WorkspaceMixin, TemplateView):
         ctx["email_templates"] = EmailTemplate.objects.prefetch_related("translations")
         ctx["sms_templates"] = SmsTemplate.objects.prefetch_related("translations")
         ctx["workflows"] = Workflow.objects.prefetch_related("actions")
+        ctx["perms_manage_workflows"] = self.request.user.holds("platform.manage_workflows")
         return ctx
 
 
@@ -39,3 +41,24 @@ class TemplateEditView(WorkspaceMixin, TemplateView):
                    placeholders=placeholders.REGISTRY,
                    can_edit=self.request.user.holds("communications.manage_templates"))
         return ctx
+
+
+class WorkflowToggleView(WorkspaceMixin, View):
+    """Pause or resume a workflow from the workspace (platform.manage_workflows)."""
+
+    required_permission = "platform.manage_workflows"
+
+    def post(self, request, pk: int):
+        from django.contrib import messages
+        from django.shortcuts import redirect
+
+        from .workflows import triggers_changed
+
+        workflow = Workflow.objects.filter(pk=pk).first()
+        if workflow is None:
+            raise Http404
+        workflow.is_active = not workflow.is_active
+        workflow.save(update_fields=["is_active"])
+        triggers_changed()
+        messages.success(request, f"Workflow '{workflow.name}' {'resumed' if workflow.is_active else 'paused'}.")
+        return redirect("template-list")

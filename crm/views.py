@@ -131,6 +131,9 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
                             for name, spec in PIPELINES.items()]
         ctx["notes"] = customer.notes.select_related("author").prefetch_related("revisions__author")
         ctx["tasks"] = customer.tasks.select_related("assignee").order_by("status", "due_at")[:20]
+        from comms.models import Message
+
+        ctx["communications"] = Message.objects.filter(customer=customer)[:20]
         ctx["transactions"] = (Transaction.objects.filter(customer=customer).select_related("account")[:20]
                                if self.request.user.holds("finance.view_transactions") else None)
         ctx["now"] = timezone.now()

@@ -336,7 +336,16 @@ def transaction_approve(*, tx: Transaction, by) -> Transaction:
     tx.save()
     _post(tx, account)
     _after_completion(tx, account, by)
+    _audit(by, "transaction.approved", tx)
     return tx
+
+
+def _audit(by, action: str, tx: Transaction) -> None:
+    from teams.services import audit_record
+
+    audit_record(by=by, action=action, obj=tx, before={"status": TxStatus.PENDING_APPROVAL},
+                 after={"status": tx.status, "type": tx.type, "amount": str(tx.amount), "currency": tx.currency,
+                        "customer": tx.customer_id, "reason": tx.reason})
 
 
 @transaction.atomic
@@ -353,6 +362,7 @@ def transaction_reject(*, tx: Transaction, by, reason: str) -> Transaction:
     tx.reason = reason
     tx.approved_by = by
     tx.save()
+    _audit(by, "transaction.rejected", tx)
     from customers.services import activity_record
 
     activity_record(customer=tx.customer, verb="transaction.rejected", by=by,
@@ -391,6 +401,10 @@ def customer_unfreeze(*, customer, by, reason: str):
         raise LedgerError("Unfreezing needs pipelines.change_finance_status.", code="permission_denied", status=403)
     customer = customer_transition(customer=customer, pipeline="finance", to="depositor", by=by, reason=reason)
     activity_record(customer=customer, verb="customer.unfrozen", by=by, summary="Unfrozen", data={"reason": reason})
+    from teams.services import audit_record
+
+    audit_record(by=by, action="customer.unfrozen", obj=customer, before={"finance_status": "frozen"},
+                 after={"finance_status": customer.finance_status, "reason": reason})
     return customer
 
 

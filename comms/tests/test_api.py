@@ -95,3 +95,24 @@ def test_marketing_needs_consent(client_for, demo, django_capture_on_commit_call
     response = client_for("admin").post(f"/api/platform/email-templates/{template.pk}/send",
                                         {"customer_id": customer.pk}, format="json")
     assert response.status_code == 202 and response.json()["status"] == "skipped"
+
+
+def test_communication_log_on_customer_page_is_masked(client, demo):
+    from comms.services import message_queue
+
+    customer = Customer.objects.filter(assigned_to=demo["agent"]).first()
+    message_queue(customer=customer, template=EmailTemplate.objects.get(name="welcome"))
+    client.force_login(demo["agent"])
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert "welcome" in page and customer.email not in page and "***@" in page
+
+
+def test_workflows_can_be_paused_from_the_workspace(client, demo):
+    from comms.models import Workflow
+
+    workflow = Workflow.objects.get(name="Welcome new customers")
+    client.force_login(demo["agent"])
+    assert client.post(f"/workflows/{workflow.pk}/toggle").status_code == 403
+    client.force_login(demo["admin"])
+    assert client.post(f"/workflows/{workflow.pk}/toggle").status_code == 302
+    assert Workflow.objects.get(pk=workflow.pk).is_active is False

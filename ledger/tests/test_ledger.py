@@ -177,3 +177,15 @@ def test_verify_ledger_command_detects_tampering(funded):
     TradingAccount.objects.filter(pk=funded.pk).update(balance=Decimal("1.00"))
     with pytest.raises(Exception, match="inconsistent"):
         call_command("verify_ledger")
+
+
+def test_approvals_rejections_and_unfreeze_are_audited(client_for, funded):
+    from teams.models import AuditLog
+
+    tx = create(client_for("manager"), funded, amount="10.00").json()
+    client_for("compliance").post(f"{URL}/{tx['id']}/approve")
+    entry = AuditLog.objects.get(action="transaction.approved", object_id=str(tx["id"]))
+    assert entry.actor.email == "compliance@demo.test" and entry.after["status"] == "completed"
+    tx2 = create(client_for("manager"), funded, amount="10.00").json()
+    client_for("compliance").post(f"{URL}/{tx2['id']}/reject", {"reason": "no"}, format="json")
+    assert AuditLog.objects.filter(action="transaction.rejected", object_id=str(tx2["id"])).exists()
