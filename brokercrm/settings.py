@@ -239,7 +239,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"PiiLevelEnum": "teams.constants.PiiLevel"},
+    "ENUM_NAME_OVERRIDES": {
+        "PiiLevelEnum": "teams.constants.PiiLevel",
+        "CustomerSourceEnum": "customers.models.Source",
+        "RegistrationSourceEnum": [("organic", "organic"), ("affiliate", "affiliate"), ("promo", "promo")],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "brokercrm.api.schema.strip_trailing_slashes",

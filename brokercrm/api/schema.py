@@ -55,6 +55,15 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
 
 
+class CustomerSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "customers.auth.CustomerSessionAuthentication"
+    name = "customerSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid",
+                "description": "The customer's client-area session (a separate realm from staff)."}
+
+
 class AutoSchema(_AutoSchema):
     """Every operation documents the error responses it can give, in the shared error body."""
 
