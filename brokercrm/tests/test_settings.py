@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 
 from django.conf import settings
 
@@ -13,7 +14,10 @@ ROOT = settings.BASE_DIR
 
 
 def manage(*args, **env):
-    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")}
+    # The checks need no server: drop the test run's database and Redis, use a scratch var directory.
+    drop = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+    base = {k: v for k, v in os.environ.items() if k not in drop}
+    base["BROKERCRM_VAR_DIR"] = tempfile.mkdtemp(prefix="brokercrm-settings-")
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env, "DJANGO_SETTINGS_MODULE":
                           "brokercrm.settings"}, capture_output=True, text=True, timeout=120)
 
