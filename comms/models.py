@@ -9,8 +9,8 @@ class Category(models.TextChoices):
     MARKETING = "marketing"
 
 
-class EmailTemplate(models.Model):
-    """An email with one translation per locale; marketing ones go only to customers who consented."""
+class TemplateBase(models.Model):
+    """What email and SMS templates share: a name, a category and the locale translations fall back to."""
 
     name = models.CharField(max_length=120, unique=True)
     category = models.CharField(max_length=16, choices=Category.choices, default=Category.TRANSACTIONAL)
@@ -18,10 +18,15 @@ class EmailTemplate(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        abstract = True
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class EmailTemplate(TemplateBase):
+    """An email with one translation per locale; marketing ones go only to customers who consented."""
 
 
 class EmailTranslation(models.Model):
@@ -41,19 +46,8 @@ class EmailTranslation(models.Model):
         return f"{self.template} [{self.locale}]"
 
 
-class SmsTemplate(models.Model):
+class SmsTemplate(TemplateBase):
     """An SMS with one body per locale."""
-
-    name = models.CharField(max_length=120, unique=True)
-    category = models.CharField(max_length=16, choices=Category.choices, default=Category.TRANSACTIONAL)
-    default_locale = models.CharField(max_length=16, default="en")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class SmsTranslation(models.Model):

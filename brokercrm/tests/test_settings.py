@@ -15,7 +15,8 @@ ROOT = settings.BASE_DIR
 
 def manage(*args, **env):
     # The checks need no server: drop the test run's database and Redis, use a scratch var directory.
-    drop = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+    drop = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL",
+            "DJANGO_ALLOW_ASYNC_UNSAFE")  # the browser fixture sets the last one for its own thread
     base = {k: v for k, v in os.environ.items() if k not in drop}
     base["BROKERCRM_VAR_DIR"] = tempfile.mkdtemp(prefix="brokercrm-settings-")
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env, "DJANGO_SETTINGS_MODULE":

@@ -74,6 +74,28 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     pagination_class = None
     model = None
     send_permission = ""
+    translation_serializer = None
+    translation_put = None
+
+    @extend_schema(request=None, responses={200: None, **errors(400, 401, 403, 404)})
+    @action(detail=True, methods=["put", "get"], url_path=r"translations/(?P<locale>[A-Za-z_-]{2,16})")
+    def translation(self, request, pk=None, locale=None):
+        """GET or PUT one locale's translation; unknown placeholders are refused at save."""
+        template = self.get_object()
+        serializer = self.translation_serializer
+        if request.method == "GET":
+            found = template.translations.filter(locale=locale).first()
+            if found is None:
+                raise ApiError(404, "not_found", "No translation for that locale.")
+            return Response(serializer(found).data)
+        if not request.user.holds("communications.manage_templates"):
+            raise ApiError(403, "permission_denied", "Needs communications.manage_templates.")
+        data = serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        translation = self.translation_put(template=template, locale=locale, by=request.user,
+                                                 **data.validated_data)
+        return Response(serializer(translation).data)
+
 
     def get_queryset(self):
         return self.model.objects.prefetch_related("translations")
@@ -116,51 +138,21 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 class EmailTemplateViewSet(_TemplateViewSet):
     serializer_class = EmailTemplateOut
     model = EmailTemplate
+    translation_serializer = EmailTranslationSerializer
+    translation_put = staticmethod(services.email_translation_put)
     action_permissions = {"list": "communications.view_templates", "retrieve": "communications.view_templates",
                           "preview": "communications.view_templates", "send": "communications.send_email",
-                          "*": "communications.manage_templates"}
-
-    @extend_schema(request=EmailTranslationSerializer, responses={200: EmailTranslationSerializer, **errors(400, 401, 403, 404)})
-    @action(detail=True, methods=["put", "get"], url_path=r"translations/(?P<locale>[A-Za-z_-]{2,16})")
-    def translation(self, request, pk=None, locale=None):
-        template = self.get_object()
-        if request.method == "GET":
-            found = template.translations.filter(locale=locale).first()
-            if found is None:
-                raise ApiError(404, "not_found", "No translation for that locale.")
-            return Response(EmailTranslationSerializer(found).data)
-        if not request.user.holds("communications.manage_templates"):
-            raise ApiError(403, "permission_denied", "Needs communications.manage_templates.")
-        data = EmailTranslationSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        translation = services.email_translation_put(template=template, locale=locale, by=request.user,
-                                                     **data.validated_data)
-        return Response(EmailTranslationSerializer(translation).data)
+                          "translation": "communications.view_templates", "*": "communications.manage_templates"}
 
 
 class SmsTemplateViewSet(_TemplateViewSet):
     serializer_class = SmsTemplateOut
     model = SmsTemplate
+    translation_serializer = SmsTranslationSerializer
+    translation_put = staticmethod(services.sms_translation_put)
     action_permissions = {"list": "communications.view_templates", "retrieve": "communications.view_templates",
                           "preview": "communications.view_templates", "send": "communications.send_sms",
-                          "*": "communications.manage_templates"}
-
-    @extend_schema(request=SmsTranslationSerializer, responses={200: SmsTranslationSerializer, **errors(400, 401, 403, 404)})
-    @action(detail=True, methods=["put", "get"], url_path=r"translations/(?P<locale>[A-Za-z_-]{2,16})")
-    def translation(self, request, pk=None, locale=None):
-        template = self.get_object()
-        if request.method == "GET":
-            found = template.translations.filter(locale=locale).first()
-            if found is None:
-                raise ApiError(404, "not_found", "No translation for that locale.")
-            return Response(SmsTranslationSerializer(found).data)
-        if not request.user.holds("communications.manage_templates"):
-            raise ApiError(403, "permission_denied", "Needs communications.manage_templates.")
-        data = SmsTranslationSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        translation = services.sms_translation_put(template=template, locale=locale, by=request.user,
-                                                   **data.validated_data)
-        return Response(SmsTranslationSerializer(translation).data)
+                          "translation": "communications.view_templates", "*": "communications.manage_templates"}
 
 
 class AnalyzeIn(serializers.Serializer):

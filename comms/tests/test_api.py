@@ -116,3 +116,11 @@ def test_workflows_can_be_paused_from_the_workspace(client, demo):
     client.force_login(demo["admin"])
     assert client.post(f"/workflows/{workflow.pk}/toggle").status_code == 302
     assert Workflow.objects.get(pk=workflow.pk).is_active is False
+
+
+def test_viewers_read_translations_but_only_managers_write(client_for, demo):
+    template = EmailTemplate.objects.get(name="welcome")
+    url = f"/api/platform/email-templates/{template.pk}/translations/en"
+    assert client_for("agent").get(url).json()["subject"] == "Welcome, {{customer.first_name}}!"
+    response = client_for("agent").put(url, {"subject": "x", "body_html": "y"}, format="json")
+    assert response.status_code == 403
