@@ -302,11 +302,32 @@ PLATFORM_NAME = env_str("PLATFORM_NAME", "BrokerCRM")
 PRESENCE_TTL_SECONDS = 300
 ACCOUNT_STREAM_MIN_INTERVAL_MS = 500
 
+# Trading platform: "simulator" (built in, the embedded default) or "mt5" (MetaTrader 5 Manager Web API).
+TRADING_PLATFORM = env_str("TRADING_PLATFORM", "simulator")
+if TRADING_PLATFORM not in ("simulator", "mt5"):
+    raise ImproperlyConfigured(f"TRADING_PLATFORM must be 'simulator' or 'mt5', got {TRADING_PLATFORM!r}")
+MT5_WEBAPI_URL = env_str("MT5_WEBAPI_URL", "")
+MT5_MANAGER_LOGIN = env_str("MT5_MANAGER_LOGIN", "")
+MT5_MANAGER_PASSWORD = env_str("MT5_MANAGER_PASSWORD", "")
+MT5_GROUP = env_str("MT5_GROUP", "real\\standard")
+# Per-currency groups, e.g. MT5_GROUPS="EUR=real\eur,GBP=real\gbp"; other currencies join MT5_GROUP.
+MT5_GROUPS = dict(item.split("=", 1) for item in env_list("MT5_GROUPS", []) if "=" in item)
+MT5_LEVERAGE = env_int("MT5_LEVERAGE", 100)
+MT5_TIMEOUT_SECONDS = env_int("MT5_TIMEOUT_SECONDS", 10)
+MT5_VERIFY_TLS = env_bool("MT5_VERIFY_TLS", True)
+if TRADING_PLATFORM == "mt5" and not (MT5_WEBAPI_URL and MT5_MANAGER_LOGIN and MT5_MANAGER_PASSWORD):
+    raise ImproperlyConfigured("TRADING_PLATFORM=mt5 needs MT5_WEBAPI_URL, MT5_MANAGER_LOGIN and MT5_MANAGER_PASSWORD")
+PLATFORM_SYNC_MAX_ATTEMPTS = env_int("PLATFORM_SYNC_MAX_ATTEMPTS", 8)
+# The team whose queue gets a task when a platform sync fails for a customer without an agent.
+PLATFORM_ALERT_TEAM = env_str("PLATFORM_ALERT_TEAM", "Finance & Compliance")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
+                # httpx logs every URL at INFO: provider query strings may carry secrets (MT5 passwords).
+                "httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

@@ -9,6 +9,17 @@ class CrmConfig(AppConfig):
         from brokercrm.celery import app
 
         app.conf.beat_schedule["crm.tasks_flag_overdue"] = {"task": "crm.tasks_flag_overdue", "schedule": 60.0}
+        # The trading-platform bridge (no-ops with the simulator): retries due syncs, counts trading activity.
+        app.conf.beat_schedule["crm.platform_accounts_sync"] = {"task": "crm.platform_accounts_sync", "schedule": 30.0}
+        app.conf.beat_schedule["crm.platform_deals_sync"] = {"task": "crm.platform_deals_sync", "schedule": 30.0}
+        app.conf.beat_schedule["crm.platform_activity_sync"] = {"task": "crm.platform_activity_sync",
+                                                                "schedule": 300.0}
+
+        from brokercrm.events import domain_event
+
+        from .trading.bridge import on_domain_event
+
+        domain_event.connect(on_domain_event, dispatch_uid="crm.trading.bridge")
 
         import os
 

@@ -112,3 +112,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+from .trading.models import PlatformAccount, PlatformDeal  # noqa: E402,F401  (the trading bridge's own tables)

@@ -47,6 +47,14 @@ def task_create_for_team(*, customer, team_name: str, title: str, due_in: timede
     return task_create(customer=customer, title=title, due_at=timezone.now() + due_in, team=team, by=None)
 
 
+def task_create_for_owner(*, customer, team_name: str, title: str, due_in: timedelta = timedelta(hours=4)) -> Task:
+    """A system task for the customer's agent, else in the named team's queue: it always has an owner."""
+    if customer.assigned_to_id and customer.assigned_to.is_active:
+        return task_create(customer=customer, title=title, due_at=timezone.now() + due_in,
+                           assignee=customer.assigned_to, by=None)
+    return task_create_for_team(customer=customer, team_name=team_name, title=title, due_in=due_in)
+
+
 @transaction.atomic
 def task_complete(*, task: Task, by) -> Task:
     if by is not None and not by.holds("pipelines.manage_tasks"):

@@ -137,6 +137,12 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
         ctx["transactions"] = (Transaction.objects.filter(customer=customer).select_related("account")[:20]
                                if self.request.user.holds("finance.view_transactions") else None)
         ctx["now"] = timezone.now()
+        from .trading import bridge
+
+        ctx["platform_enabled"] = bridge.enabled()
+        ctx["accounts"] = [(a, bridge.sync_state(a)) for a in customer.accounts.all()]
+        ctx["can_retry_platform"] = (self.request.user.holds("customers.edit") and
+                                     Customer.objects.editable_by(self.request.user).filter(pk=customer.pk).exists())
         return ctx
 
 
@@ -272,6 +278,20 @@ class CustomerActionView(WorkspaceMixin, View):
                 if task is None:
                     raise Http404
                 services.task_complete(task=task, by=request.user)
+            elif verb == "platform-retry":
+                from ledger.models import TradingAccount
+
+                from .trading import bridge
+
+                account = TradingAccount.objects.filter(pk=int(request.POST["account_id"]), customer=customer).first()
+                if account is None or not bridge.enabled():
+                    raise Http404
+                if not (request.user.holds("customers.edit")
+                        and Customer.objects.editable_by(request.user).filter(pk=customer.pk).exists()):
+                    raise services.CrmError("Retrying needs customers.edit on this customer.",
+                                            code="permission_denied", status=403)
+                bridge.retry(account)
+                messages.success(request, f"Account {account.login}: sync with the trading platform started again.")
             else:
                 raise Http404
         except (customer_services.CustomerError, services.CrmError) as error:

@@ -113,3 +113,15 @@ def retention_classify(*, now: datetime | None = None) -> RetentionResult:
     for _, _, target in changes:
         counts[target] = counts.get(target, 0) + 1
     return RetentionResult(changed=counts, seconds=(timezone.now() - started).total_seconds())
+
+
+def customers_mark_seen(seen: dict[int, datetime]) -> int:
+    """Record outside signs of life (e.g. trading on the platform): `last_activity_at` moves forward, never back.
+
+    The next retention run then counts them like any other activity."""
+    updated = 0
+    with transaction.atomic():
+        for customer_id, at in seen.items():
+            updated += Customer.objects.filter(pk=customer_id).filter(
+                Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)).update(last_activity_at=at)
+    return updated

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django_eventstream.views import events
@@ -17,7 +16,7 @@ from customers.models import Customer
 from ledger.models import TradingAccount
 from teams.permissions import require
 
-from ..trading.simulator import STATE_KEY, Simulator, state_for
+from ..trading import bridge, feed, mt5
 
 
 def _visible_account(user, login: int) -> TradingAccount | None:
@@ -33,12 +32,29 @@ class AccountView(APIView):
         account = _visible_account(request.user, login)
         if account is None:
             raise ApiError(404, "not_found", "Not found.")
-        state = cache.get(STATE_KEY.format(login=login))
-        if state is None:
-            platform = Simulator()
-            state = state_for(account, platform, platform.prices())
+        try:
+            state = feed.current_state(account)
+        except (mt5.MT5Error, mt5.MT5Unavailable):
+            state = None  # the platform is unreachable: say so rather than fail the page
+        feed.watch(account.login)
         return Response({"login": account.login, "customer": account.customer_id, "currency": account.currency,
-                         "state": state})
+                         "state": state, "platform": bridge.sync_state(account).as_dict()})
+
+
+class AccountPlatformRetryView(APIView):
+    """An agent retries a failed platform sync (user creation, deals) of an account they may edit."""
+
+    permission_classes = [require("customers.edit")]
+
+    @extend_schema(request=None, responses={202: None, **errors(401, 403, 404, 409)})
+    def post(self, request, login: int):
+        account = (TradingAccount.objects.filter(login=login, customer__in=Customer.objects.editable_by(request.user))
+                   .first())
+        if account is None:
+            raise ApiError(404, "not_found", "Not found.")
+        if not bridge.enabled():
+            raise ApiError(409, "conflict", "No trading platform is configured: accounts live in the ledger only.")
+        return Response({"login": account.login, "platform": bridge.retry(account).as_dict()}, status=202)
 
 
 def account_stream(request, login: int):
@@ -61,4 +77,7 @@ def account_stream(request, login: int):
         return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
     response = events(request, channels=[f"account-{login}"])
     connection.close()  # the stream lives on without the database (see crm.channels)
+    if getattr(response, "is_async", False) and response.status_code == 200:
+        feed.watch(login)
+        response.streaming_content = feed.throttle_stream(response.streaming_content, login)
     return response

@@ -66,6 +66,15 @@ def test_throttle_scope_and_two_web_processes(demo_committed):
         running(uvicorn_cmd(ports[1]), env=env, ready_url=f"{bases[1]}/api/health", log_name="sse-web2"),
         running([*uvicorn_cmd(0)[:1], "manage.py", "run_simulator"], env=env, log_name="sse-sim"),
     ):
+        # The simulator is a separate process that may start after the web processes (a loaded machine): wait
+        # until it publishes before timing the stream.
+        from django.core.cache import cache
+
+        from crm.trading.feed import STATE_KEY
+
+        deadline = time.monotonic() + 60
+        while cache.get(STATE_KEY.format(login=login)) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
         agent = {"Authorization": f"Token {token(bases[0], 'agent@demo.test')}"}
         # Scope: out of scope is 404, unauthenticated 401.
         assert httpx.get(f"{bases[0]}/api/crm/accounts/{latam}/stream", headers=agent).status_code == 404

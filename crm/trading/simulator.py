@@ -17,13 +17,13 @@ from django.conf import settings
 from django.core.cache import cache
 
 from .adapter import Position, TradingPlatform, account_state
+from .feed import mt5_tick, publish_state
 
 log = logging.getLogger(__name__)
 
 SYMBOLS = {"EURUSD": (1.08, 100_000, 0.00008), "GBPUSD": (1.27, 100_000, 0.0001), "XAUUSD": (2000.0, 100, 0.4),
            "US500": (5000.0, 1, 1.5)}
 PRICES_KEY = "sim:prices"
-STATE_KEY = "sim:state:{login}"
 LEADER_KEY = "sim:leader"
 
 
@@ -60,8 +60,6 @@ def state_for(account, platform: TradingPlatform, prices: dict[str, float]) -> d
 
 def publish_tick(platform: Simulator, logins: list[int] | None = None) -> int:
     """One tick: move prices, compute each account's state, store it and send it on `account-<login>`."""
-    from django_eventstream import send_event
-
     from ledger.models import TradingAccount
 
     prices = platform.step()
@@ -70,10 +68,7 @@ def publish_tick(platform: Simulator, logins: list[int] | None = None) -> int:
         accounts = accounts.filter(login__in=logins)
     sent = 0
     for account in accounts.iterator(chunk_size=2000):
-        state = state_for(account, platform, prices)
-        cache.set(STATE_KEY.format(login=account.login), state, timeout=60)
-        send_event(f"account-{account.login}", "state", state)
-        sent += 1
+        sent += publish_state(account.login, state_for(account, platform, prices))
     return sent
 
 
@@ -87,7 +82,11 @@ def _is_leader(me: str) -> bool:
 
 
 def run(*, stop: threading.Event | None = None, interval_ms: int | None = None, logins: list[int] | None = None):
-    """Publish ticks until `stop` is set. Only the leader publishes; ticks keep a fixed cadence."""
+    """Publish ticks until `stop` is set. Only the leader publishes; ticks keep a fixed cadence.
+
+    With `TRADING_PLATFORM=mt5` a tick polls the platform for the watched accounts instead of simulating."""
+    from .bridge import enabled
+
     interval = max(interval_ms or settings.ACCOUNT_STREAM_MIN_INTERVAL_MS, settings.ACCOUNT_STREAM_MIN_INTERVAL_MS)
     me = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
     platform = Simulator()
@@ -95,7 +94,10 @@ def run(*, stop: threading.Event | None = None, interval_ms: int | None = None, 
     while not (stop and stop.is_set()):
         if _is_leader(me):
             try:
-                publish_tick(platform, logins)
+                if enabled():
+                    mt5_tick()
+                else:
+                    publish_tick(platform, logins)
             except Exception:
                 log.exception("simulator tick failed")
         next_tick += interval / 1000
