@@ -89,6 +89,7 @@ class CustomerTransactionOut(serializers.ModelSerializer):
 
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
     account_login = serializers.IntegerField(source="account.login", read_only=True)
+    status = serializers.CharField(read_only=True)  # TxStatus; plain here so the schema keeps one status enum
     cancellable = serializers.SerializerMethodField()
 
     class Meta:
