@@ -40,6 +40,7 @@ def test_client_withdrawal_and_staff_reversal(demo_committed, page_for, browser,
         assert client.get_by_test_id("available-USD").inner_text() == "379.50"
         client.fill("[data-testid=withdraw-amount]", "1000")
         client.click("[data-testid=withdraw]")
+        client.wait_for_function("document.getElementById('withdrawal-message').textContent.length > 0")
         assert "available" in client.get_by_test_id("withdrawal-message").inner_text().lower()
         client.click(f"[data-testid=cancel-withdrawal-{request.pk}]")
         client.wait_for_function("!document.querySelector('.cancel-withdrawal')")
