@@ -39,7 +39,10 @@ def client_home(request):
     customer = session_customer(request)
     if customer is None:
         return redirect("client-login")
-    return render(request, "client/home.html", {"customer": customer, "accounts": customer.accounts.all()})
+    from ledger.selectors import client_money_overview
+
+    return render(request, "client/home.html", {"customer": customer, "accounts": customer.accounts.all(),
+                                                **client_money_overview(customer=customer)})
 
 
 @require_http_methods(["POST"])

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
+
 from .models import ApprovalRule, FxRate, PaymentRoute, Transaction
+from .selectors import fx_rate_is_stale
 from .services import transaction_approve, transaction_create
 
 RULES = [(Decimal("0"), Decimal("1000"), "agent"), (Decimal("1000"), Decimal("10000"), "manager"),
@@ -13,7 +16,12 @@ RULES = [(Decimal("0"), Decimal("1000"), "agent"), (Decimal("1000"), Decimal("10
 
 def seed(ctx: dict, log) -> None:
     for currency, rate in (("USD", "1"), ("EUR", "1.08"), ("GBP", "1.27")):
-        FxRate.objects.get_or_create(currency=currency, defaults={"usd_rate": Decimal(rate)})
+        obj, created = FxRate.objects.get_or_create(currency=currency,
+                                                    defaults={"usd_rate": Decimal(rate), "source": "demo"})
+        if not created and obj.source == "demo" and fx_rate_is_stale(obj):
+            # A demo database outlives FX_RATE_MAX_AGE_HOURS without the ECB task: keep its demo rates usable.
+            FxRate.objects.filter(pk=obj.pk).update(updated_at=timezone.now())
+            log(f"demo FX rate {currency} refreshed")
     if not ApprovalRule.objects.exists():
         ApprovalRule.objects.bulk_create([ApprovalRule(min_amount_usd=a, max_amount_usd=b, required_role=r)
                                           for a, b, r in RULES])

@@ -65,6 +65,8 @@ class FxRate(models.Model):
     currency = models.CharField(max_length=3, unique=True)
     usd_rate = models.DecimalField(max_digits=18, decimal_places=8)
     updated_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=16, default="manual", help_text="manual, ecb or default")
+    as_of = models.DateField(null=True, blank=True, help_text="The source's reference date (ECB: the rates' day).")
 
     class Meta:
         ordering = ["currency"]
@@ -111,6 +113,9 @@ class Transaction(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     provider = models.CharField(max_length=20, blank=True)
     provider_reference = models.CharField(max_length=120, blank=True)
     related = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # A reversal has the original's type and amount and the opposite effect (ledger.services.transaction_reverse).
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
+    requested_by_customer = models.BooleanField(default=False, help_text="Requested in the client area.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -122,6 +127,10 @@ class Transaction(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                                    violation_error_message="Amounts are positive; the type gives the direction."),
             models.UniqueConstraint(fields=["created_by", "idempotency_key"], name="tx_idempotency_unique",
                                     condition=Q(idempotency_key__isnull=False)),
+            # At most one live reversal per transaction: a rejected or cancelled one leaves room for another.
+            models.UniqueConstraint(fields=["reverses"], name="tx_reversed_once",
+                                    condition=Q(reverses__isnull=False)
+                                    & ~Q(status__in=["rejected", "cancelled", "failed"])),
         ]
         indexes = [models.Index(fields=["account", "status"], name="tx_account_status")]
         triggers = [pgtrigger.Protect(name="tx_never_deleted", operation=pgtrigger.Delete)]

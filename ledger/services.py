@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from brokercrm.errors import DomainError
 
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -24,6 +25,8 @@ from .types import GUARDED_DEBITS, TYPES
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 PENDING_DEBIT_STATES = (TxStatus.PENDING_APPROVAL, TxStatus.APPROVED, TxStatus.PROCESSING)
+# Types that add to the balance: their reversals take from it (and are guarded like withdrawals).
+BALANCE_CREDITS = {t for t, spec in TYPES.items() if spec.bucket == "balance" and spec.sign > 0}
 
 
 class LedgerError(DomainError):
@@ -74,12 +77,23 @@ def accounts_open_bulk(*, customers: list, currency_for=lambda customer: "USD") 
 
 
 def to_usd(amount: Decimal, currency: str) -> Decimal:
+    """`amount` in US dollars at the stored rate. A rate that is missing, or older than FX_RATE_MAX_AGE_HOURS,
+    is refused (409 fx_rate_unavailable naming the currency): an approval tier must not rest on a stale rate."""
     if currency == "USD":
         return amount
-    rate = FxRate.objects.filter(currency=currency).values_list("usd_rate", flat=True).first()
-    if rate is None:
-        raise LedgerError(f"No FX rate for {currency}.", fields={"currency": ["No exchange rate is configured."]})
-    return (amount * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    row = FxRate.objects.filter(currency=currency).values("usd_rate", "updated_at").first()
+    if row is None:
+        raise LedgerError(f"No FX rate for {currency}.", code="fx_rate_unavailable", status=409,
+                          fields={"currency": [f"No {currency} exchange rate is configured."]})
+    from . import conf
+
+    max_age = timedelta(hours=conf.FX_RATE_MAX_AGE_HOURS)
+    if timezone.now() - row["updated_at"] > max_age:
+        raise LedgerError(f"The FX rate for {currency} is older than {conf.FX_RATE_MAX_AGE_HOURS} hours.",
+                          code="fx_rate_unavailable", status=409,
+                          fields={"currency": [f"The {currency} rate was last updated "
+                                               f"{row['updated_at']:%Y-%m-%d %H:%M} UTC."]})
+    return (amount * row["usd_rate"]).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def required_role_for(amount_usd: Decimal) -> str:
@@ -131,21 +145,34 @@ def approval_rules_replace(*, rules: list[dict], by) -> list[ApprovalRule]:
     return created
 
 
-def fx_rate_set(*, currency: str, usd_rate, by=None) -> FxRate:
+def fx_rate_set(*, currency: str, usd_rate, by=None, source: str = "manual", as_of=None) -> FxRate:
+    """Set how many USD one unit of `currency` is worth; `updated_at` (its freshness) becomes now."""
     rate = Decimal(str(usd_rate))
-    if rate <= 0:
+    if not rate.is_finite() or rate <= 0:
         raise LedgerError("Rates are positive.", fields={"usd_rate": ["Must be positive."]})
     obj, _ = FxRate.objects.update_or_create(currency=currency.upper(),
-                                             defaults={"usd_rate": rate, "updated_at": timezone.now()})
+                                             defaults={"usd_rate": rate, "updated_at": timezone.now(),
+                                                       "source": source, "as_of": as_of})
     return obj
+
+
+@transaction.atomic
+def fx_rates_apply(*, rates: dict[str, Decimal], source: str, as_of=None, by=None) -> int:
+    """Store several rates (USD per unit) at once, e.g. the ECB's daily file; each becomes fresh now."""
+    for currency, rate in sorted(rates.items()):
+        fx_rate_set(currency=currency, usd_rate=rate, by=by, source=source, as_of=as_of)
+    return len(rates)
 
 
 # --- balances ----------------------------------------------------------------------------------------------------
 
 
 def available_balance(account: TradingAccount) -> Decimal:
-    """Balance less the guarded debits still pending (a withdrawal reserves its amount when created)."""
-    pending = (Transaction.objects.filter(account=account, type__in=GUARDED_DEBITS, status__in=PENDING_DEBIT_STATES)
+    """Balance less the guarded debits still pending (a withdrawal reserves its amount when created).
+
+    A pending reversal of a balance credit (a deposit's) reserves its amount too; a withdrawal's reversal does not."""
+    debits = Q(type__in=GUARDED_DEBITS, reverses__isnull=True) | Q(type__in=BALANCE_CREDITS, reverses__isnull=False)
+    pending = (Transaction.objects.filter(debits, account=account, status__in=PENDING_DEBIT_STATES)
                .aggregate(total=Coalesce(Sum("amount"), ZERO))["total"])
     return account.balance - pending
 
@@ -153,7 +180,7 @@ def available_balance(account: TradingAccount) -> Decimal:
 def _post(tx: Transaction, account: TradingAccount) -> None:
     """Write the balanced lines of `tx` and move the account (caller holds the account's row lock)."""
     spec = TYPES[tx.type]
-    signed = tx.amount * spec.sign
+    signed = tx.amount * spec.sign * (-1 if tx.reverses_id else 1)  # a reversal undoes its original
     LedgerLine.objects.bulk_create([
         LedgerLine(transaction=tx, account=account, book=spec.bucket, amount=signed, currency=tx.currency),
         LedgerLine(transaction=tx, account=None, book=spec.house, amount=-signed, currency=tx.currency),
@@ -322,6 +349,8 @@ def transaction_approve(*, tx: Transaction, by) -> Transaction:
     if not by.is_superuser and APPROVAL_RANK.get(level, 0) < APPROVAL_RANK.get(tx.required_role, 3):
         raise LedgerError(f"This amount needs {tx.required_role} approval.", code="approval_level_insufficient",
                           status=403)
+    if tx.reverses_id:
+        return _reversal_complete(tx=tx, by=by)
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
     if tx.type in GUARDED_DEBITS:
         if tx.customer.finance_status == "frozen":
@@ -406,6 +435,144 @@ def customer_unfreeze(*, customer, by, reason: str):
     audit_record(by=by, action="customer.unfrozen", obj=customer, before={"finance_status": "frozen"},
                  after={"finance_status": customer.finance_status, "reason": reason})
     return customer
+
+
+# --- the lifecycle: cancel and reverse ------------------------------------------------------------------------
+
+LIVE_REVERSAL_STATES = (TxStatus.PENDING_APPROVAL, TxStatus.APPROVED, TxStatus.PROCESSING, TxStatus.COMPLETED)
+
+
+@transaction.atomic
+def transaction_cancel(*, tx: Transaction, by=None, customer=None, reason: str = "") -> Transaction:
+    """Cancel a transaction still pending approval: by its creator (staff, `by`), or by the customer (`customer`)
+    for a withdrawal they requested in the client area. Funds it reserved are released at once (the available
+    balance counts only pending debits). Anyone else gets 403 (approvers reject instead); a transaction no longer
+    pending gets 409 invalid_transition, so a cancel racing an approval loses or wins as a whole."""
+    if customer is not None:
+        tx = (Transaction.objects.select_for_update(of=("self",)).select_related("customer")
+              .filter(pk=tx.pk, customer=customer, type=TxType.WITHDRAWAL, requested_by_customer=True).first())
+        if tx is None:
+            raise LedgerError("No such withdrawal request.", code="not_found", status=404)
+    else:
+        tx = _lock(tx, by)
+        if tx.created_by_id is None or tx.created_by_id != by.pk:
+            raise LedgerError("Only the creator can cancel a transaction; an approver rejects it.",
+                              code="permission_denied", status=403)
+    if tx.status != TxStatus.PENDING_APPROVAL:
+        raise LedgerError(f"The transaction is {tx.status}, not pending approval.", code="invalid_transition",
+                          status=409)
+    tx.cancel()
+    tx.reason = reason[:500]
+    tx.save()
+    from customers.services import activity_record
+
+    who = "the customer" if customer is not None else "its creator"
+    activity_record(customer=tx.customer, verb="transaction.cancelled", by=by,
+                    summary=f"{tx.type} {tx.amount} {tx.currency} cancelled by {who} (#{tx.pk})",
+                    data={"transaction_id": tx.pk, "reason": tx.reason, "by_customer": customer is not None})
+    if by is not None:
+        _audit(by, "transaction.cancelled", tx)
+    return tx
+
+
+@transaction.atomic
+def transaction_reverse(*, tx: Transaction, by, reason: str) -> Transaction:
+    """Request the reversal of a completed transaction: a new transaction of the same type and amount, linked by
+    `reverses`, that posts the opposite effect once approved (maker-checker, the tier of the original's USD
+    amount). Locks the original, so of two concurrent requests one wins; the other, and any request while a
+    reversal is pending or done, gets 409 invalid_transition. A reversal that takes from the balance reserves
+    its amount like a withdrawal (409 insufficient_funds when it is not available)."""
+    if not by.holds("finance.create_adjustment"):
+        raise LedgerError("Reversing needs finance.create_adjustment.", code="permission_denied", status=403)
+    if not (reason or "").strip():
+        raise LedgerError("A reason is required.", fields={"reason": ["Say why."]})
+    original = _lock(tx, by)
+    if original.reverses_id:
+        raise LedgerError("A reversal cannot itself be reversed.", code="invalid_transition", status=409)
+    if original.status == TxStatus.REVERSED:
+        raise LedgerError("The transaction is already reversed.", code="invalid_transition", status=409)
+    if original.status != TxStatus.COMPLETED:
+        raise LedgerError(f"The transaction is {original.status}; only completed transactions are reversed.",
+                          code="invalid_transition", status=409)
+    live = original.reversals.filter(status__in=LIVE_REVERSAL_STATES).first()
+    if live is not None:
+        raise LedgerError(f"Reversal #{live.pk} of this transaction is already {live.status}.",
+                          code="invalid_transition", status=409)
+    account = TradingAccount.objects.select_for_update().get(pk=original.account_id)
+    if original.type in BALANCE_CREDITS and original.amount > available_balance(account):
+        raise LedgerError("Not enough available funds to reverse it.", code="insufficient_funds", status=409)
+    reversal = Transaction(account=account, customer=original.customer, type=original.type, amount=original.amount,
+                           currency=original.currency, amount_usd=original.amount_usd, reverses=original,
+                           required_role=required_role_for(original.amount_usd), created_by=by,
+                           comment=f"Reversal of #{original.pk}", reason=reason.strip()[:500])
+    try:
+        with transaction.atomic():
+            reversal.save()
+    except IntegrityError:  # tx_reversed_once: another reversal got in first
+        raise LedgerError("A reversal of this transaction already exists.", code="invalid_transition",
+                          status=409) from None
+    from customers.services import activity_record
+
+    activity_record(customer=original.customer, verb="transaction.reversal_requested", by=by,
+                    summary=f"Reversal #{reversal.pk} of {original.type} {original.amount} {original.currency} "
+                            f"(#{original.pk}) requested",
+                    data={"transaction_id": reversal.pk, "reverses": original.pk, "reason": reversal.reason})
+    from teams.services import audit_record
+
+    audit_record(by=by, action="transaction.reversal_requested", obj=reversal, before=None,
+                 after={"reverses": original.pk, "type": original.type, "amount": str(original.amount),
+                        "currency": original.currency, "reason": reversal.reason})
+    return reversal
+
+
+def _reversal_complete(*, tx: Transaction, by) -> Transaction:
+    """Approve a pending reversal (the caller, transaction_approve, holds its lock and has checked maker-checker
+    and the approval level): post the opposite effect and mark the original `reversed`, in one transaction.
+    Lock order: reversal, original, account (as transaction_reverse: original, account)."""
+    original = Transaction.objects.select_for_update(of=("self",)).get(pk=tx.reverses_id)
+    if original.status != TxStatus.COMPLETED:
+        raise LedgerError(f"The original transaction is {original.status}.", code="invalid_transition", status=409)
+    account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
+    if tx.type in BALANCE_CREDITS and tx.amount > available_balance(account) + tx.amount:
+        raise LedgerError("Not enough available funds to reverse it.", code="insufficient_funds", status=409)
+    tx.approve()
+    tx.approved_by = by
+    tx.complete()
+    tx.completed_at = timezone.now()
+    tx.save()
+    _post(tx, account)
+    original.reverse()
+    original.save()
+    from customers.services import activity_record
+
+    activity_record(customer=tx.customer, verb="transaction.reversed", by=by,
+                    summary=f"{original.type} {original.amount} {original.currency} (#{original.pk}) reversed "
+                            f"by #{tx.pk}",
+                    data={"transaction_id": tx.pk, "reverses": original.pk, "reason": tx.reason})
+    _audit(by, "transaction.reversal_approved", tx)
+    return tx
+
+
+# --- the client area ---------------------------------------------------------------------------------------------
+
+
+def withdrawal_request(*, customer, amount, currency: str) -> Transaction:
+    """A customer asks for a withdrawal from their account in `currency`: a `withdrawal` pending approval, with its
+    amount reserved (409 insufficient_funds beyond the available balance, 409 account_frozen when frozen)."""
+    amount = to_money(amount)
+    if amount <= 0:
+        raise LedgerError("Amounts are positive.", fields={"amount": ["Must be greater than zero."]})
+    currency = (currency or "").upper()
+    account = customer.accounts.filter(currency=currency).order_by("login").first()
+    if account is None:
+        raise LedgerError("No trading account in that currency.",
+                          fields={"currency": [f"You have no account in {currency or 'that currency'}."]})
+    with transaction.atomic():
+        tx, _ = transaction_create(by=None, type=TxType.WITHDRAWAL, amount=amount, currency=currency,
+                                   account_login=account.login, comment="Client area withdrawal request")
+        Transaction.objects.filter(pk=tx.pk).update(requested_by_customer=True)
+        tx.requested_by_customer = True
+    return tx
 
 
 # --- verification ------------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.db.models import Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView
@@ -18,7 +20,7 @@ from brokercrm.workspace import WorkspaceMixin
 from customers.auth import session_customer
 from customers.models import Customer
 
-from . import conf, payments, services
+from . import conf, payments, selectors, services
 from .models import Transaction, TxStatus
 from .providers.sandbox import sign
 
@@ -33,7 +35,7 @@ class ApprovalQueueView(WorkspaceMixin, ListView):
     def get_queryset(self):
         return (Transaction.objects.filter(status=TxStatus.PENDING_APPROVAL,
                                            customer__in=Customer.objects.visible_to(self.request.user))
-                .select_related("customer", "account", "created_by").order_by("created_at"))
+                .select_related("customer", "account", "created_by", "reverses").order_by("created_at"))
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
@@ -61,6 +63,7 @@ class ApprovalQueueView(WorkspaceMixin, ListView):
             rows.append({"tx": tx, "recent_deposits": recent, "flags": flags,
                          "available": services.available_balance(tx.account) + tx.amount})
         ctx["rows"] = rows
+        ctx["fx"] = selectors.fx_rates_overview()
         return ctx
 
 
@@ -81,6 +84,31 @@ class ApprovalActionView(WorkspaceMixin, View):
         except services.LedgerError as error:
             messages.error(request, f"#{pk}: {error.detail}")
         return redirect("approvals")
+
+
+class TransactionActionView(WorkspaceMixin, View):
+    """The lifecycle buttons of a transaction row: cancel (its creator, while pending) and reverse (with a reason)."""
+
+    required_permission = "finance.view_transactions"
+
+    def post(self, request, pk: int, verb: str):
+        tx = Transaction.objects.filter(pk=pk, customer__in=Customer.objects.visible_to(request.user)).first()
+        if tx is None or verb not in ("cancel", "reverse"):
+            raise Http404
+        try:
+            if verb == "cancel":
+                services.transaction_cancel(tx=tx, by=request.user, reason=request.POST.get("reason", ""))
+                messages.success(request, f"Transaction #{pk} cancelled.")
+            else:
+                reversal = services.transaction_reverse(tx=tx, by=request.user,
+                                                        reason=request.POST.get("reason", ""))
+                messages.success(request, f"Reversal #{reversal.pk} of #{pk} requested; it waits for approval.")
+        except services.LedgerError as error:
+            messages.error(request, f"#{pk}: {error.detail}")
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or not target:
+            target = reverse("customer-detail", args=[tx.customer_id])
+        return redirect(target)
 
 
 def sandbox_cashier(request, order_id: str):

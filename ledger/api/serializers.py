@@ -31,7 +31,7 @@ class TransactionOut(serializers.ModelSerializer):
         model = Transaction
         fields = ["id", "customer", "account_login", "type", "amount", "currency", "amount_usd", "status",
                   "required_role", "comment", "reason", "created_by", "approved_by", "idempotency_key", "provider",
-                  "created_at", "completed_at"]
+                  "created_at", "completed_at", "reverses", "requested_by_customer"]
 
 
 class RejectIn(serializers.Serializer):
@@ -49,12 +49,56 @@ class ApprovalRuleSerializer(serializers.ModelSerializer):
 
 
 class FxRateSerializer(serializers.ModelSerializer):
+    """A rate and its freshness: `updated_at` is when it was last set (by hand or from the source), `as_of` the
+    source's reference date, `stale` whether transactions needing it are refused (older than FX_RATE_MAX_AGE_HOURS)."""
+
     usd_rate = serializers.DecimalField(max_digits=18, decimal_places=8, coerce_to_string=True)
+    stale = serializers.SerializerMethodField()
 
     class Meta:
         model = FxRate
-        fields = ["currency", "usd_rate", "updated_at"]
-        read_only_fields = ["updated_at"]
+        fields = ["currency", "usd_rate", "updated_at", "source", "as_of", "stale"]
+        read_only_fields = ["updated_at", "source", "as_of"]
+
+    def get_stale(self, obj) -> bool:
+        from ..selectors import fx_rate_is_stale
+
+        return fx_rate_is_stale(obj)
+
+
+class CancelIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ReverseIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class WithdrawalIn(serializers.Serializer):
+    amount = serializers.CharField(max_length=32)
+    currency = serializers.CharField(max_length=3, min_length=3)
+
+
+class WithdrawalOut(serializers.Serializer):
+    transaction_id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class CustomerTransactionOut(serializers.ModelSerializer):
+    """What the customer sees of their own money movements (no staff names, no internal comments)."""
+
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
+    account_login = serializers.IntegerField(source="account.login", read_only=True)
+    status = serializers.CharField(read_only=True)  # TxStatus; plain here so the schema keeps one status enum
+    cancellable = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Transaction
+        fields = ["id", "type", "amount", "currency", "status", "account_login", "created_at", "completed_at",
+                  "reverses", "requested_by_customer", "cancellable"]
+
+    def get_cancellable(self, obj) -> bool:
+        return obj.requested_by_customer and obj.type == "withdrawal" and obj.status == "pending_approval"
 
 
 class PaymentRouteSerializer(serializers.ModelSerializer):

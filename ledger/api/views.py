@@ -14,11 +14,16 @@ from .. import services
 from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction
 from .serializers import (
     ApprovalRuleSerializer,
+    CancelIn,
+    CustomerTransactionOut,
     FxRateSerializer,
     PaymentRouteSerializer,
     RejectIn,
+    ReverseIn,
     TransactionIn,
     TransactionOut,
+    WithdrawalIn,
+    WithdrawalOut,
 )
 
 
@@ -28,7 +33,9 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     serializer_class = TransactionOut
     permission_classes = [ActionPermissions]
     action_permissions = {"list": "finance.view_transactions", "retrieve": "finance.view_transactions",
-                          "approve": "finance.approve_transactions", "reject": "finance.approve_transactions"}
+                          "approve": "finance.approve_transactions", "reject": "finance.approve_transactions",
+                          "cancel": "finance.view_transactions",
+                          "reverse": ("finance.view_transactions", "finance.create_adjustment")}
 
     def get_queryset(self):
         qs = (Transaction.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
@@ -60,6 +67,24 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data.is_valid(raise_exception=True)
         tx = services.transaction_reject(tx=self.get_object(), by=request.user, reason=data.validated_data["reason"])
         return Response(TransactionOut(tx).data)
+
+    @extend_schema(request=CancelIn, responses={200: TransactionOut, **errors(400, 401, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """The creator cancels a transaction still pending approval; its reserved funds are released."""
+        data = CancelIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx = services.transaction_cancel(tx=self.get_object(), by=request.user, **data.validated_data)
+        return Response(TransactionOut(tx).data)
+
+    @extend_schema(request=ReverseIn, responses={201: TransactionOut, **errors(400, 401, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, pk=None):
+        """Request the reversal of a completed transaction: a linked transaction pending approval (maker-checker)."""
+        data = ReverseIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx = services.transaction_reverse(tx=self.get_object(), by=request.user, **data.validated_data)
+        return Response(TransactionOut(tx).data, status=201)
 
 
 class ApprovalRulesView(APIView):
@@ -133,7 +158,9 @@ from rest_framework import serializers  # noqa: E402
 
 from customers.auth import CustomerSessionAuthentication, IsCustomer  # noqa: E402
 
-from .. import payments  # noqa: E402
+from rest_framework import generics  # noqa: E402
+
+from .. import payments, selectors  # noqa: E402
 
 
 class DepositIn(serializers.Serializer):
@@ -159,6 +186,45 @@ class CustomerDepositView(APIView):
         data.is_valid(raise_exception=True)
         tx, provider, url = payments.deposit_start(customer=request.user.customer, **data.validated_data)
         return Response({"transaction_id": tx.pk, "provider": provider, "redirect_url": url}, status=201)
+
+
+class CustomerWithdrawalView(APIView):
+    """A signed-in customer requests a withdrawal; it waits for approval with its amount reserved."""
+
+    authentication_classes = [CustomerSessionAuthentication]
+    permission_classes = [IsCustomer]
+
+    @extend_schema(request=WithdrawalIn, responses={201: WithdrawalOut, **errors(400, 401, 403, 409)})
+    def post(self, request):
+        data = WithdrawalIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx = services.withdrawal_request(customer=request.user.customer, **data.validated_data)
+        return Response({"transaction_id": tx.pk, "status": tx.status}, status=201)
+
+
+class CustomerWithdrawalCancelView(APIView):
+    """The customer cancels their own withdrawal request while it is pending approval."""
+
+    authentication_classes = [CustomerSessionAuthentication]
+    permission_classes = [IsCustomer]
+
+    @extend_schema(request=None, responses={200: WithdrawalOut, **errors(401, 403, 404, 409)})
+    def post(self, request, pk: int):
+        tx = services.transaction_cancel(tx=Transaction(pk=pk), customer=request.user.customer)
+        return Response({"transaction_id": tx.pk, "status": tx.status})
+
+
+class CustomerTransactionListView(generics.ListAPIView):
+    """The customer's deposits and withdrawals with their statuses, newest first."""
+
+    authentication_classes = [CustomerSessionAuthentication]
+    permission_classes = [IsCustomer]
+    serializer_class = CustomerTransactionOut
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Transaction.objects.none()
+        return selectors.customer_transaction_list(customer=self.request.user.customer)
 
 
 @csrf_exempt
