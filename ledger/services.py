@@ -550,6 +550,10 @@ def _reversal_complete(*, tx: Transaction, by) -> Transaction:
                             f"by #{tx.pk}",
                     data={"transaction_id": tx.pk, "reverses": original.pk, "reason": tx.reason})
     _audit(by, "transaction.reversal_approved", tx)
+    # Not `transaction.completed` (deposit workflows must not fire), but the money moved: the trading-platform
+    # bridge posts the opposite deal.
+    event_emit("transaction.reversed", {"transaction_id": tx.pk, "reverses": original.pk,
+                                        "customer_id": tx.customer_id})
     return tx
 
 

@@ -161,6 +161,25 @@ def test_each_movement_type_posts_its_deal_type(mt5_on, demo):
 
 
 @pytest.mark.django_db
+def test_a_reversal_posts_the_opposite_deal(mt5_on, demo):
+    from ledger.services import transaction_approve, transaction_reverse
+
+    fake = mt5_on
+    customer = Customer.objects.filter(accounts__currency="USD").first()
+    account = customer.accounts.filter(currency="USD").first()
+    bridge.accounts_sync(limit=10_000)
+    tx, _ = transaction_create(by=demo["admin"], type="deposit", amount="40.00", currency="USD",
+                               customer_id=customer.pk)
+    bridge.deal_enqueue(tx.pk)
+    reversal = transaction_reverse(tx=tx, by=demo["admin"], reason="sent twice by the bank")
+    reversal = transaction_approve(tx=reversal, by=demo["compliance"])
+    assert reversal.status == "completed"
+    bridge.deal_enqueue(reversal.pk)
+    bridge.deals_sync()
+    assert sorted(d["Profit"] for d in fake.balance_deals(account.login)) == ["-40.00", "40.00"]
+
+
+@pytest.mark.django_db
 def test_lost_answer_never_posts_twice(mt5_on, demo):
     fake = mt5_on
     customer = Customer.objects.first()

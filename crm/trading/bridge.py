@@ -108,7 +108,7 @@ def on_domain_event(sender, name: str, payload: dict, **kwargs) -> None:
         # Imports announce thousands of registrations: one sweep picks them all up (deduplicated kick).
         if cache.add("platform:kick:accounts", 1, timeout=2):
             tasks.platform_accounts_sync.delay()
-    elif name == "transaction.completed":
+    elif name in ("transaction.completed", "transaction.reversed"):
         deal_enqueue(payload["transaction_id"])
         tasks.platform_deals_sync.delay()
 
@@ -218,10 +218,10 @@ def deal_enqueue(transaction_id: int) -> PlatformDeal | None:
     tx = Transaction.objects.filter(pk=transaction_id, status=TxStatus.COMPLETED).first()
     if tx is None:
         return None
-    spec = TYPES[tx.type]
+    sign = TYPES[tx.type].sign * (-1 if getattr(tx, "reverses_id", None) else 1)  # a reversal undoes its type
     deal, _ = PlatformDeal.objects.get_or_create(
         transaction=tx, defaults={"account_id": tx.account_id, "deal_type": deal_type_for(tx.type),
-                                  "amount": (tx.amount * spec.sign).quantize(Decimal("0.01"))})
+                                  "amount": (tx.amount * sign).quantize(Decimal("0.01"))})
     return deal
 
 
