@@ -30,6 +30,23 @@ def test_state_formulas():
     assert empty.margin_level is None and empty.free_margin == 6.0
 
 
+def test_simulated_books_read_true():
+    """Demo data: an empty account has no positions (no margin, no margin level); funded accounts use a modest
+    share of their funds as margin, so the margin level reads far from a margin call."""
+    from types import SimpleNamespace
+
+    from crm.trading.simulator import SYMBOLS, Simulator, state_for
+
+    platform = Simulator.__new__(Simulator)
+    prices = {s: v[0] for s, v in SYMBOLS.items()}
+    empty = state_for(SimpleNamespace(login=5000001, balance=0, credit=0, currency="USD"), platform, prices)
+    assert empty["margin_used"] == 0 and empty["margin_level"] is None and empty["pnl"] == 0
+    for login in range(5000001, 5000200):
+        funded = state_for(SimpleNamespace(login=login, balance=2500, credit=0, currency="USD"), platform, prices)
+        assert funded["margin_used"] <= 0.31 * 2500
+        assert funded["margin_level"] is None or funded["margin_level"] > 300
+
+
 def read_events(url, headers, seconds):
     """(arrival time, data) of each `event: state` within `seconds`."""
     out = []

@@ -57,7 +57,8 @@ def account_state(*, balance: Decimal | float, credit: Decimal | float, currency
 class TradingPlatform:
     """The adapter interface a real bridge implements."""
 
-    def positions(self, login: int) -> list[Position]:
+    def positions(self, login: int, funds: float | None = None) -> list[Position]:
+        """Open positions of `login` (`funds`, balance + credit, lets a simulator size them)."""
         raise NotImplementedError
 
     def prices(self) -> dict[str, float]:

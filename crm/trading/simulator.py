@@ -32,13 +32,24 @@ class Simulator(TradingPlatform):
         self.rng = random.Random(seed)
         self.current = cache.get(PRICES_KEY) or {s: v[0] for s, v in SYMBOLS.items()}
 
-    def positions(self, login: int) -> list[Position]:
-        rng = random.Random(login)  # the same positions for an account in every process
+    def positions(self, login: int, funds: float | None = None) -> list[Position]:
+        """The same 1–3 positions for an account in every process. Only funded accounts trade, and each position's
+        margin is a modest share of the funds (together at most ~30 %), so margin levels read like a real book."""
+        if funds is not None and funds <= 0:
+            return []
+        rng = random.Random(login)
         out = []
         for _ in range(rng.randint(1, 3)):
             symbol = rng.choice(sorted(SYMBOLS))
             base, contract, _ = SYMBOLS[symbol]
-            out.append(Position(symbol=symbol, side=rng.choice([1, -1]), volume=rng.choice([0.1, 0.2, 0.5, 1.0]),
+            if funds is None:
+                volume = rng.choice([0.1, 0.2, 0.5, 1.0])
+            else:
+                margin_per_lot = base * contract / 100  # leverage 100
+                volume = round(funds * rng.uniform(0.03, 0.10) / margin_per_lot, 2)
+                if volume < 0.01:
+                    continue  # too small an account for this instrument
+            out.append(Position(symbol=symbol, side=rng.choice([1, -1]), volume=volume,
                                 open_price=base * (1 + rng.uniform(-0.002, 0.002)), contract_size=contract))
         return out
 
@@ -55,7 +66,8 @@ class Simulator(TradingPlatform):
 
 def state_for(account, platform: TradingPlatform, prices: dict[str, float]) -> dict:
     return account_state(balance=account.balance, credit=account.credit, currency=account.currency,
-                         positions=platform.positions(account.login), prices=prices).as_event()
+                         positions=platform.positions(account.login, float(account.balance + account.credit)),
+                         prices=prices).as_event()
 
 
 def publish_tick(platform: Simulator, logins: list[int] | None = None) -> int:
