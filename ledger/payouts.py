@@ -156,7 +156,7 @@ def payout_via_provider(*, tx: Transaction, by, provider: str, psp: str, method_
     notification settles it (payout_apply_notification). Calling it again for a payout already sent does nothing.
 
     Steps: claim the payout for the provider under the lock (commit) → call the provider → on a refusal give the
-    claim back (the payout stays manual) and raise 502 payout_provider_error."""
+    claim back (the payout stays manual) and raise 503 payout_provider_error."""
     from .payments import provider_get
     from .providers.base import ProviderError
 
@@ -179,7 +179,7 @@ def payout_via_provider(*, tx: Transaction, by, provider: str, psp: str, method_
                                       metadata=metadata)
     except ProviderError as exc:
         Payout.objects.filter(pk=payout.pk, status=Payout.Status.PENDING).update(method=Payout.Method.MANUAL)
-        raise LedgerError(f"BridgerPay refused the payout: {exc}", code="payout_provider_error", status=502) from None
+        raise LedgerError(f"BridgerPay refused the payout: {exc}", code="payout_provider_error", status=503) from None
     Payout.objects.filter(pk=payout.pk).update(
         raw={"request": {"psp": psp, "method_type": method_type}, "result": result},
         reference=str(result.get("id") or "")[:200])

@@ -64,7 +64,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return Response(TransactionOut(tx).data)
 
 
-    @extend_schema(request=PayoutIn, responses={200: TransactionOut, **errors(400, 401, 403, 404, 409, 502, 503)})
+    @extend_schema(request=PayoutIn, responses={200: TransactionOut, **errors(400, 401, 403, 404, 409, 503)})
     @action(detail=True, methods=["post"])
     def payout(self, request, pk=None):
         """Settle the payout of an approved withdrawal (`payout_pending`): `{"reference"}` → paid, completed;

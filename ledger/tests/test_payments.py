@@ -140,9 +140,14 @@ def test_no_provider_available_fails_the_deposit(demo, bridgerpay, monkeypatch):
 
 
 def test_declined_deposit_fails_without_posting(demo, praxis):
+    """A Praxis rejection is one attempt (#13): the order stays open for a retry; the session's expiry fails it."""
     customer, client = customer_client("DE", "EUR")
     body = deposit(client, "10.00", "EUR").json()
     headers, raw = praxis.notification(f"D{body['transaction_id']}", "rejected")
+    APIClient().post("/api/payments/webhooks/praxis", raw, content_type="application/json",
+                     HTTP_GT_AUTHENTICATION=headers["gt-authentication"])
+    assert Transaction.objects.get(pk=body["transaction_id"]).status == "processing"
+    headers, raw = praxis.notification(f"D{body['transaction_id']}", "", expired=True)
     APIClient().post("/api/payments/webhooks/praxis", raw, content_type="application/json",
                      HTTP_GT_AUTHENTICATION=headers["gt-authentication"])
     assert Transaction.objects.get(pk=body["transaction_id"]).status == "failed"
