@@ -57,6 +57,13 @@ class PayoutIn(serializers.Serializer):
     payout_method_type = serializers.CharField(max_length=40, required=False)
     metadata = serializers.DictField(required=False)
 
+    def validate(self, attrs):
+        if attrs.get("provider"):
+            missing = {k: ["Required with a provider."] for k in ("psp", "payout_method_type") if not attrs.get(k)}
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
+
 
 class RejectIn(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
