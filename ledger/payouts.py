@@ -18,6 +18,7 @@ changes nothing the second time; paying a failed payout, or failing a paid one, 
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from django.db import transaction
@@ -30,6 +31,7 @@ from .models import LedgerLine, Payout, TradingAccount, Transaction, TxStatus, T
 from .services import LedgerError, _after_completion, _lock
 
 CLEARING = "house:payouts"
+log = logging.getLogger(__name__)
 
 
 def _lines(tx: Transaction, account: TradingAccount, balance_delta: Decimal, house: list[tuple[str, Decimal]]) -> None:
@@ -201,7 +203,11 @@ def payout_apply_notification(*, provider: str, note) -> None:
     if note.amount is not None and Decimal(note.amount) != payout.transaction.amount:
         return
     raw = {"provider": provider, "status": note.status, "reference": note.provider_reference}
-    if note.status == "approved":
-        payout_complete(tx=payout.transaction, by=None, reference=note.provider_reference, raw=raw)
-    elif note.status == "declined":
-        payout_fail(tx=payout.transaction, by=None, reason=f"{provider} declined the payout", raw=raw)
+    try:
+        if note.status == "approved":
+            payout_complete(tx=payout.transaction, by=None, reference=note.provider_reference, raw=raw)
+        elif note.status == "declined":
+            payout_fail(tx=payout.transaction, by=None, reason=f"{provider} declined the payout", raw=raw)
+    except LedgerError as error:
+        # Settled the other way already (e.g. marked failed by hand): keep the ledger, let reconciliation report it.
+        log.error("%s payout %s %s, but: %s", provider, note.order_id, note.status, error.detail)
