@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -160,6 +160,13 @@ def webhook_receive(*, provider_name: str, headers, body: bytes) -> tuple[int, d
     return provider.webhook_ack(note)
 
 
+def _cents(amount: Decimal | None) -> Decimal | None:
+    """A reported amount in the ledger's cents (half-up); None when absent or not positive."""
+    if amount is None or amount <= 0:
+        return None
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def _attempt_record(provider_name: str, tx: Transaction, note: Notification) -> None:
     """Keep the latest status of each attempt; a final status is never overwritten by a late non-final one."""
     attempt, created = PaymentAttempt.objects.get_or_create(
@@ -179,7 +186,8 @@ def _apply_final(provider_name: str, tx: Transaction, note: Notification) -> Non
         return
     if note.status == "approved":
         # Praxis: the final `transaction.amount` is what is credited; BridgerPay's charge amount likewise.
-        transaction_settle(tx=tx, approved=True, provider_reference=note.provider_reference, amount=note.amount)
+        transaction_settle(tx=tx, approved=True, provider_reference=note.provider_reference,
+                           amount=_cents(note.amount))
     elif provider_name != "praxis":
         # BridgerPay's `declined` means declined by every PSP: the order is over. A Praxis rejection is one
         # attempt; the session stays open for a retry until it expires.
@@ -204,4 +212,5 @@ def _apply_debit(provider_name: str, tx: Transaction, note: Notification) -> Non
         return
     type_ = TxType.REFUND if note.kind == "refund" else TxType.CHARGEBACK
     reference = f"{note.kind}:{note.provider_reference or note.event_id}"
-    provider_debit_post(deposit=tx, type=type_, amount=note.amount, reference=reference, provider=provider_name)
+    provider_debit_post(deposit=tx, type=type_, amount=_cents(note.amount), reference=reference,
+                        provider=provider_name)

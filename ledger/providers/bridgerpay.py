@@ -162,9 +162,15 @@ class BridgerPay(PaymentProvider):
             order_id = data["data"]["order_id"]
         except (ValueError, KeyError, TypeError):
             raise InvalidSignature("not a BridgerPay notification") from None
-        charge = (data.get("data") or {}).get("charge") or {}
-        attributes = charge.get("attributes") or {}
-        amount = attributes.get("amount")
+        try:
+            charge = (data.get("data") or {}).get("charge") or {}
+            attributes = charge.get("attributes") or {}
+            amount = attributes.get("amount")
+            amount = None if amount is None else Decimal(str(amount))
+            if amount is not None and not amount.is_finite():
+                raise ValueError
+        except (ValueError, TypeError, ArithmeticError, AttributeError):
+            raise InvalidSignature("malformed BridgerPay notification") from None
         if kind in FINAL:
             status, our_kind = FINAL[kind], ("payout" if str(order_id).startswith("W") else "payment")
         elif kind in ("refunded", "partly_refunded"):
@@ -178,7 +184,7 @@ class BridgerPay(PaymentProvider):
         return Notification(
             event_id=f"{order_id}:{kind}:{charge.get('id', '')}", order_id=order_id, status=status,
             is_final=kind in FINAL or our_kind in ("refund", "chargeback", "session_closed"),
-            amount=Decimal(str(amount)) if amount is not None else None,
+            amount=amount,
             currency=attributes.get("currency", ""), provider_reference=str(charge.get("id", "")),
             raw={"type": kind, "payload": payload_of(data), "charge_id": charge.get("id"),
                  "amount": None if amount is None else str(amount), "currency": attributes.get("currency", "")},

@@ -130,7 +130,10 @@ class Praxis(PaymentProvider):
             raise InvalidSignature("gt-authentication mismatch")
         if data.get("merchant_id") != self.merchant_id or data.get("application_key") != self.application_key:
             raise InvalidSignature("another merchant's notification")
-        return self._notification(data)
+        try:
+            return self._notification(data)
+        except (ValueError, TypeError, ArithmeticError, AttributeError):
+            raise InvalidSignature("malformed notification") from None
 
     @staticmethod
     def _notification(data: dict) -> Notification:

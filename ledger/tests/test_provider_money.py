@@ -252,3 +252,23 @@ def test_client_area_embeds_the_cashier(demo, client):
     client.post("/client/login/", {"email": customer.email, "password": "demo-password"})
     page = client.get("/client/").content.decode()
     assert 'id="cashier"' in page and "data-cashier-token" in page and "iframe" in page
+
+
+def test_malformed_amounts_are_refused_not_500(demo, praxis, bridgerpay):
+    _, tx, order_id = praxis_deposit(praxis)
+    headers, raw = praxis.notification(order_id, "approved", tid=1)
+    data = json.loads(raw)
+    data["transaction"]["amount"] = "lots"
+    from ledger.providers.praxis import NOTIFICATION_FIELDS, signature
+
+    signed = signature(data, NOTIFICATION_FIELDS, praxis.SECRET)
+    answer = APIClient().post(WEBHOOK + "praxis", json.dumps(data), content_type="application/json",
+                              HTTP_GT_AUTHENTICATION=signed)
+    assert answer.status_code == 401
+    _, btx, border, _ = bridgerpay_deposit(bridgerpay)
+    raw = json.loads(bridgerpay.notification(border, "approved"))
+    raw["data"]["charge"]["attributes"]["amount"] = "NaN"
+    assert send_bridgerpay(json.dumps(raw).encode()).status_code == 401
+    tx.refresh_from_db()
+    btx.refresh_from_db()
+    assert tx.status == btx.status == "processing"
