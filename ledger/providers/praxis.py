@@ -43,7 +43,6 @@ import hashlib
 import hmac
 import json
 import time
-from decimal import Decimal
 from typing import Any, Mapping
 
 import httpx

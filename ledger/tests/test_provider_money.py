@@ -15,7 +15,7 @@ from ledger.models import PaymentAttempt, Transaction
 from ledger.providers.bridgerpay import payload_of
 from ledger.services import fx_rate_set, ledger_verify, transaction_create
 
-from .test_payments import bridgerpay, customer_client, deposit, praxis  # noqa: F401  (fixtures)
+from .test_payments import customer_client, deposit
 
 pytestmark = pytest.mark.django_db
 WEBHOOK = "/api/payments/webhooks/"

@@ -12,7 +12,6 @@ from django.core.management.base import CommandError
 from ledger.models import Transaction
 from ledger.reconcile import payments_reconcile
 
-from .test_payments import bridgerpay, praxis  # noqa: F401  (fixtures)
 from .test_provider_money import bridgerpay_deposit, praxis_deposit, send_bridgerpay, send_praxis
 
 pytestmark = pytest.mark.django_db
