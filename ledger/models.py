@@ -57,6 +57,9 @@ class TxStatus(models.TextChoices):
     CANCELLED = "cancelled"
     FAILED = "failed"
     REVERSED = "reversed"
+    # An approved withdrawal whose debit is posted (balance → house:payouts) and whose money is on its way out:
+    # it completes when the payout is confirmed and fails (funds returned) when the payout fails.
+    PAYOUT_PENDING = "payout_pending"
 
 
 class FxRate(models.Model):
@@ -116,6 +119,10 @@ class Transaction(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     # A reversal has the original's type and amount and the opposite effect (ledger.services.transaction_reverse).
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
     requested_by_customer = models.BooleanField(default=False, help_text="Requested in the client area.")
+    # Set when a provider settled another amount than requested (Praxis: the final `transaction.amount`
+    # is what is credited): `amount` is then what was credited, `requested_amount` what was asked.
+    requested_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    amount_mismatch = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -156,11 +163,15 @@ class Transaction(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def process(self) -> None:
         pass
 
-    @transition(field=status, source=[S.APPROVED, S.PROCESSING], target=S.COMPLETED)
+    @transition(field=status, source=S.APPROVED, target=S.PAYOUT_PENDING)
+    def payout_start(self) -> None:
+        """Guards only; ledger.payouts posts the debit and starts the payout."""
+
+    @transition(field=status, source=[S.APPROVED, S.PROCESSING, S.PAYOUT_PENDING], target=S.COMPLETED)
     def complete(self) -> None:
         pass
 
-    @transition(field=status, source=[S.APPROVED, S.PROCESSING], target=S.FAILED)
+    @transition(field=status, source=[S.APPROVED, S.PROCESSING, S.PAYOUT_PENDING], target=S.FAILED)
     def fail(self) -> None:
         pass
 
@@ -235,3 +246,58 @@ class ProviderNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.order_id} {self.status}"
+
+
+class PaymentAttempt(models.Model):
+    """One provider attempt (`tid` for Praxis) on a deposit order; an order may carry several, and completes on its
+    first approved one. The latest known status, amount and raw notification are kept for reconciliation."""
+
+    provider = models.CharField(max_length=20)
+    order_id = models.CharField(max_length=120, db_index=True)
+    transaction = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="attempts")
+    tid = models.CharField(max_length=120)
+    status = models.CharField(max_length=30)
+    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    raw = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["provider", "tid"], name="attempt_once_per_tid")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.order_id} tid {self.tid}: {self.status}"
+
+
+class Payout(models.Model):
+    """How an approved withdrawal's money goes out: through a provider's payout API or by hand (a finance user
+    records the bank reference). One per withdrawal; its outcome completes or fails the withdrawal."""
+
+    class Method(models.TextChoices):
+        MANUAL = "manual"
+        BRIDGERPAY = "bridgerpay"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PAID = "paid"
+        FAILED = "failed"
+
+    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="payout")
+    method = models.CharField(max_length=20, choices=Method.choices, default=Method.MANUAL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    order_id = models.CharField(max_length=120, unique=True)
+    reference = models.CharField(max_length=200, blank=True, help_text="Bank or provider reference of the payment.")
+    reason = models.CharField(max_length=500, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"payout {self.order_id} ({self.method}, {self.status})"

@@ -1,24 +1,34 @@
 """Deposits through payment providers: routing by country, cashier sessions with fallback, verified callbacks.
 
-A deposit is a `deposit` transaction in `processing` until the provider's first final notification completes
-(posting it) or fails it. Notifications are stored once per (provider, event id); repeats and out-of-order
-callbacks never move a final state (see services.transaction_settle)."""
+A deposit is a `deposit` transaction in `processing` until the provider settles it. Notifications are stored
+once per (provider, event id); repeats and out-of-order callbacks never move a final state
+(services.transaction_settle). How an order settles follows each provider's documentation:
+
+- Praxis: one order carries attempts (`tid`, tracked as PaymentAttempt); it completes on its FIRST APPROVED
+  attempt whatever was rejected before, crediting that notification's `transaction.amount`; a rejected attempt
+  leaves it open (the customer may retry in the same session); session expiry fails it unless an attempt is
+  still pending (see providers.praxis for the sources).
+- BridgerPay: `approved` / `declined` are final ("approved by any PSP or declined by all available PSPs"): the
+  first one counts; `cashier.session.close` with no final answer fails the deposit (providers.bridgerpay).
+- Refund and chargeback notifications post a linked `refund` / `chargeback` transaction on the completed deposit
+  (services.provider_debit_post, idempotent); a chargeback may freeze the customer.
+- Payout notifications settle a withdrawal's payout (ledger.payouts)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from . import conf
-from .models import PaymentRoute, ProviderNotification, Transaction, TxStatus
-from .providers.base import DepositRequest, InvalidSignature, PaymentProvider, ProviderError
-from .services import LedgerError, to_money, transaction_create, transaction_settle
+from .models import PaymentAttempt, PaymentRoute, ProviderNotification, Transaction, TxStatus, TxType
+from .providers.base import DepositRequest, InvalidSignature, Notification, PaymentProvider, ProviderError
+from .services import LedgerError, provider_debit_post, to_money, transaction_create, transaction_settle
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +75,14 @@ def deposit_start(*, customer, amount, currency: str) -> tuple[Transaction, str,
     """Create the deposit and a cashier session with the first route whose provider answers.
 
     Returns (transaction, provider name, redirect URL). A provider that fails is skipped for the next route;
-    when none answers the deposit is marked failed and LedgerError(503 payment_unavailable) is raised."""
+    when none answers the deposit is marked failed and LedgerError(503 payment_unavailable) is raised.
+    `deposit_start_session` also returns what the client area needs to embed the provider's cashier."""
+    tx, provider, session = deposit_start_session(customer=customer, amount=amount, currency=currency)
+    return tx, provider, session.redirect_url
+
+
+def deposit_start_session(*, customer, amount, currency: str):
+    """deposit_start, returning (transaction, provider name, CashierSession)."""
     amount = to_money(amount)
     account = customer.accounts.filter(currency=(currency or "").upper()).order_by("login").first()
     if account is None:
@@ -89,47 +106,111 @@ def deposit_start(*, customer, amount, currency: str) -> tuple[Transaction, str,
             continue
         Transaction.objects.filter(pk=tx.pk).update(provider=route.provider,
                                                     provider_reference=session.provider_reference[:120])
-        return tx, route.provider, session.redirect_url
+        return tx, route.provider, session
     transaction_settle(tx=tx, approved=False)
     raise LedgerError("No payment provider is available for this deposit right now.", code="payment_unavailable",
                       status=503)
 
 
+def _json(status: int, body: bytes) -> tuple[int, dict, bytes]:
+    return status, {"Content-Type": "application/json"}, body
+
+
 def webhook_receive(*, provider_name: str, headers, body: bytes) -> tuple[int, dict, bytes]:
     """Verify and apply one provider callback; returns the HTTP answer the provider expects.
 
-    Bad or missing signature → 401 and nothing changes. The same notification delivered again → acknowledged,
-    nothing changes. Only the first final notification of an order counts."""
+    Steps: verify (bad or missing signature, or a BridgerPay notification not echoing the order's payload → 401,
+    nothing changes) → store it once per (provider, event id) (a repeat is acknowledged and changes nothing) →
+    record the attempt → apply it by kind (payment, session_closed, refund, chargeback, payout)."""
     provider = provider_get(provider_name)
     if provider is None:
-        return 404, {"Content-Type": "application/json"}, b'{"code": "not_found", "detail": "Unknown provider."}'
+        return _json(404, b'{"code": "not_found", "detail": "Unknown provider."}')
     try:
         note = provider.parse_webhook(headers=headers, body=body)
     except InvalidSignature:
-        return 401, {"Content-Type": "application/json"}, (
-            b'{"code": "invalid_signature", "detail": "The notification signature is missing or wrong."}')
+        return _json(401, b'{"code": "invalid_signature", "detail": "The notification signature is missing or wrong."}')
     tx = None
     if note.order_id.startswith("D") and note.order_id[1:].isdigit():
         tx = Transaction.objects.filter(pk=int(note.order_id[1:]), type="deposit", provider=provider_name).first()
-    if provider_name == "bridgerpay" and note.raw.get("type") in ("approved", "declined"):
+    if provider_name == "bridgerpay" and note.kind != "payout" and note.raw.get("type") != "cashier.session.init":
         if not hmac.compare_digest(str(note.raw.get("payload") or ""), payload_for(note.order_id)):
-            return 401, {"Content-Type": "application/json"}, (
-                b'{"code": "invalid_signature", "detail": "The payload does not match the session."}')
+            return _json(401, b'{"code": "invalid_signature", "detail": "The payload does not match the session."}')
     try:
         with transaction.atomic():
             ProviderNotification.objects.create(provider=provider_name, event_id=note.event_id[:200],
                                                 order_id=note.order_id, status=note.status, payload=note.raw)
     except IntegrityError:
         return provider.webhook_ack(note)  # delivered before: acknowledge, change nothing
+    if note.kind == "payout":
+        from .payouts import payout_apply_notification
+
+        payout_apply_notification(provider=provider_name, note=note)
+        return provider.webhook_ack(note)
     if tx is None:
         log.warning("%s notification for unknown order %s", provider_name, note.order_id)
         return provider.webhook_ack(note)
-    if note.is_final:
-        if note.status == "approved" and (note.amount != tx.amount or (note.currency and note.currency != tx.currency)):
-            log.error("%s approved order %s with a different amount; failing it for review", provider_name,
-                      note.order_id)
-            transaction_settle(tx=tx, approved=False, provider_reference=note.provider_reference)
-        else:
-            transaction_settle(tx=tx, approved=note.status == "approved",
-                               provider_reference=note.provider_reference)
+    if note.attempt_id and note.kind == "payment":
+        _attempt_record(provider_name, tx, note)
+    if note.kind == "payment" and note.is_final:
+        _apply_final(provider_name, tx, note)
+    elif note.kind == "session_closed":
+        _apply_session_closed(provider_name, tx, note)
+    elif note.kind in ("refund", "chargeback") and note.status in ("refunded", "chargeback"):
+        _apply_debit(provider_name, tx, note)
     return provider.webhook_ack(note)
+
+
+def _cents(amount: Decimal | None) -> Decimal | None:
+    """A reported amount in the ledger's cents (half-up); None when absent or not positive."""
+    if amount is None or amount <= 0:
+        return None
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _attempt_record(provider_name: str, tx: Transaction, note: Notification) -> None:
+    """Keep the latest status of each attempt; a final status is never overwritten by a late non-final one."""
+    attempt, created = PaymentAttempt.objects.get_or_create(
+        provider=provider_name, tid=note.attempt_id,
+        defaults={"order_id": note.order_id, "transaction": tx, "status": note.status, "amount": note.amount,
+                  "currency": note.currency[:3], "raw": note.raw})
+    if not created and (note.is_final or attempt.status not in ("approved", "declined")):
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(status=note.status, amount=note.amount,
+                                                            currency=note.currency[:3], raw=note.raw)
+
+
+def _apply_final(provider_name: str, tx: Transaction, note: Notification) -> None:
+    if note.currency and note.currency != tx.currency:
+        log.error("%s settled order %s in another currency; failing it for review", provider_name, note.order_id)
+        transaction_settle(tx=tx, approved=False, provider_reference=note.provider_reference,
+                           reason=f"settled in {note.currency}, not {tx.currency}")
+        return
+    if note.status == "approved":
+        # Praxis: the final `transaction.amount` is what is credited; BridgerPay's charge amount likewise.
+        transaction_settle(tx=tx, approved=True, provider_reference=note.provider_reference,
+                           amount=_cents(note.amount))
+    elif provider_name != "praxis":
+        # BridgerPay's `declined` means declined by every PSP: the order is over. A Praxis rejection is one
+        # attempt; the session stays open for a retry until it expires.
+        transaction_settle(tx=tx, approved=False, provider_reference=note.provider_reference,
+                           reason="declined by the provider")
+
+
+def _apply_session_closed(provider_name: str, tx: Transaction, note: Notification) -> None:
+    """The cashier session closed or expired: a deposit still processing fails, unless a Praxis attempt is still
+    pending (its docs: a transaction "may end up with pending status and get its final processing status after
+    the session timeout", https://doc.praxiscashier.com/integration_docs/3.3/agent_api/find_session)."""
+    if PaymentAttempt.objects.filter(transaction=tx, status="pending").exists():
+        return
+    transaction_settle(tx=tx, approved=False, reason=f"cashier session {note.status} without an approved payment")
+
+
+def _apply_debit(provider_name: str, tx: Transaction, note: Notification) -> None:
+    tx.refresh_from_db()
+    if tx.status != TxStatus.COMPLETED:
+        log.error("%s %s for order %s, which is %s: nothing posted", provider_name, note.kind, note.order_id,
+                  tx.status)
+        return
+    type_ = TxType.REFUND if note.kind == "refund" else TxType.CHARGEBACK
+    reference = f"{note.kind}:{note.provider_reference or note.event_id}"
+    provider_debit_post(deposit=tx, type=type_, amount=_cents(note.amount), reference=reference,
+                        provider=provider_name)

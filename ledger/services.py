@@ -360,6 +360,14 @@ def transaction_approve(*, tx: Transaction, by) -> Transaction:
             raise LedgerError("Not enough available funds.", code="insufficient_funds", status=409)
     tx.approve()
     tx.approved_by = by
+    if tx.type == TxType.WITHDRAWAL:
+        # The money still has to go out: debit now (into house:payouts), complete when the payout is confirmed.
+        from .payouts import payout_open
+
+        tx.save()
+        payout_open(tx=tx, account=account, by=by)
+        _audit(by, "transaction.approved", tx)
+        return tx
     tx.complete()
     tx.completed_at = timezone.now()
     tx.save()
@@ -400,15 +408,32 @@ def transaction_reject(*, tx: Transaction, by, reason: str) -> Transaction:
 
 
 @transaction.atomic
-def transaction_settle(*, tx: Transaction, approved: bool, provider_reference: str = "") -> Transaction:
+def transaction_settle(*, tx: Transaction, approved: bool, provider_reference: str = "", amount=None,
+                       reason: str = "") -> Transaction:
     """A provider's final answer on a `processing` deposit: complete (posting it) or fail. Final states never move
-    back: a late or repeated notification is a no-op."""
+    back: a late or repeated notification is a no-op.
+
+    `amount`: what the provider says was paid. When it differs from the request, that amount is credited, the
+    requested one kept in `requested_amount`, `amount_mismatch` set and an activity entry recorded."""
+    from customers.services import activity_record
+
     tx = Transaction.objects.select_for_update(of=("self",)).select_related("customer").get(pk=tx.pk)
     if tx.status != TxStatus.PROCESSING:
         return tx
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
     if provider_reference:
-        tx.provider_reference = provider_reference
+        tx.provider_reference = provider_reference[:120]
+    if reason:
+        tx.reason = reason[:500]
+    if approved and amount is not None and to_money(amount) != tx.amount and to_money(amount) > 0:
+        requested, paid = tx.amount, to_money(amount)
+        tx.requested_amount, tx.amount, tx.amount_mismatch = requested, paid, True
+        tx.amount_usd = to_usd(paid, tx.currency)
+        activity_record(customer=tx.customer, verb="transaction.amount_changed", by=None,
+                        summary=f"{tx.provider or 'provider'} settled {paid} {tx.currency} on a request of "
+                                f"{requested} (#{tx.pk})",
+                        data={"transaction_id": tx.pk, "requested": str(requested), "paid": str(paid),
+                              "currency": tx.currency})
     if approved:
         tx.complete()
         tx.completed_at = timezone.now()
@@ -419,6 +444,36 @@ def transaction_settle(*, tx: Transaction, approved: bool, provider_reference: s
         tx.fail()
         tx.save()
     return tx
+
+
+@transaction.atomic
+def provider_debit_post(*, deposit: Transaction, type: str, amount, reference: str, provider: str) -> tuple[
+        Transaction, bool]:
+    """Post the money a provider took back on a completed deposit: a `refund` or a `chargeback`, completed at once
+    (the provider has already moved the money; no approval, no available-funds guard) and linked to the deposit
+    (`related`). A chargeback that leaves the balance negative takes the auto-freeze path.
+
+    Idempotent per (deposit, type, reference): the same notification delivered again returns the first one."""
+    if type not in (TxType.REFUND, TxType.CHARGEBACK):
+        raise ValueError(type)
+    deposit = Transaction.objects.select_for_update(of=("self",)).get(pk=deposit.pk)
+    existing = Transaction.objects.filter(related=deposit, type=type, provider_reference=reference[:120]).first()
+    if existing:
+        return existing, False
+    amount = to_money(amount if amount is not None else deposit.amount)
+    account = TradingAccount.objects.select_for_update().select_related("customer").get(pk=deposit.account_id)
+    tx = Transaction(account=account, customer=account.customer, type=type, amount=amount, currency=deposit.currency,
+                     amount_usd=to_usd(amount, deposit.currency), provider=provider,
+                     provider_reference=reference[:120], related=deposit,
+                     comment=f"{provider} {type} on deposit #{deposit.pk}")
+    tx.save()
+    tx.approve()
+    tx.complete()
+    tx.completed_at = timezone.now()
+    tx.save()
+    _post(tx, account)
+    _after_completion(tx, account, None)
+    return tx, True
 
 
 @transaction.atomic

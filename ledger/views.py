@@ -64,6 +64,11 @@ class ApprovalQueueView(WorkspaceMixin, ListView):
                          "available": services.available_balance(tx.account) + tx.amount})
         ctx["rows"] = rows
         ctx["fx"] = selectors.fx_rates_overview()
+        # Approved withdrawals whose money still has to go out (ledger.payouts): record the bank reference, or
+        # the failure (the funds go back to the balance).
+        ctx["payouts"] = (Transaction.objects.filter(status=TxStatus.PAYOUT_PENDING,
+                                                     customer__in=Customer.objects.visible_to(self.request.user))
+                          .select_related("customer", "account", "payout").order_by("created_at"))
         return ctx
 
 
@@ -74,10 +79,19 @@ class ApprovalActionView(WorkspaceMixin, View):
         tx = Transaction.objects.filter(pk=pk, customer__in=Customer.objects.visible_to(request.user)).first()
         if tx is None:
             raise Http404
+        from . import payouts
+
         try:
             if verb == "approve":
-                services.transaction_approve(tx=tx, by=request.user)
-                messages.success(request, f"Transaction #{pk} approved.")
+                tx = services.transaction_approve(tx=tx, by=request.user)
+                messages.success(request, f"Transaction #{pk} approved."
+                                 + (" It awaits its payout." if tx.status == TxStatus.PAYOUT_PENDING else ""))
+            elif verb == "paid":
+                payouts.payout_complete(tx=tx, by=request.user, reference=request.POST.get("reference", ""))
+                messages.success(request, f"Withdrawal #{pk} paid out.")
+            elif verb == "payout-failed":
+                payouts.payout_fail(tx=tx, by=request.user, reason=request.POST.get("reason", ""))
+                messages.success(request, f"Payout of #{pk} failed; the funds are back on the balance.")
             else:
                 services.transaction_reject(tx=tx, by=request.user, reason=request.POST.get("reason", ""))
                 messages.success(request, f"Transaction #{pk} rejected.")

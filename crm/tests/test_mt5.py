@@ -180,6 +180,39 @@ def test_a_reversal_posts_the_opposite_deal(mt5_on, demo):
 
 
 @pytest.mark.django_db
+def test_withdrawal_leaves_the_platform_when_approved_and_returns_if_the_payout_fails(mt5_on, demo):
+    from ledger.payouts import payout_complete, payout_fail
+    from ledger.services import transaction_approve
+
+    fake = mt5_on
+    customer = Customer.objects.filter(accounts__currency="USD", accounts__balance__gte=100).first()
+    account = customer.accounts.filter(currency="USD").first()
+    bridge.accounts_sync(limit=10_000)
+    first, _ = transaction_create(by=demo["admin"], type="withdrawal", amount="30.00", currency="USD",
+                                  customer_id=customer.pk)
+    first = transaction_approve(tx=first, by=demo["compliance"])
+    assert first.status == "payout_pending"
+    bridge.deal_enqueue(first.pk)
+    bridge.deals_sync()
+    assert [d["Profit"] for d in fake.balance_deals(account.login)] == ["-30.00"]
+    payout_fail(tx=first, by=demo["compliance"], reason="bank refused")
+    assert bridge.deal_enqueue(first.pk, leg="return") is not None
+    bridge.deals_sync()
+    assert [d["Profit"] for d in fake.balance_deals(account.login)] == ["-30.00", "30.00"]
+    assert fake.balance_deals(account.login)[1]["Comment"] == f"crm:{first.pk}:r"
+
+    second, _ = transaction_create(by=demo["admin"], type="withdrawal", amount="20.00", currency="USD",
+                                   customer_id=customer.pk)
+    second = transaction_approve(tx=second, by=demo["compliance"])
+    bridge.deal_enqueue(second.pk)
+    bridge.deals_sync()
+    payout_complete(tx=second, by=demo["compliance"], reference="BANK-1")
+    bridge.deal_enqueue(second.pk)  # its completion: the deal is already there
+    bridge.deals_sync()
+    assert [d["Profit"] for d in fake.balance_deals(account.login)] == ["-30.00", "30.00", "-20.00"]
+
+
+@pytest.mark.django_db
 def test_lost_answer_never_posts_twice(mt5_on, demo):
     fake = mt5_on
     customer = Customer.objects.first()

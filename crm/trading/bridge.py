@@ -108,9 +108,14 @@ def on_domain_event(sender, name: str, payload: dict, **kwargs) -> None:
         # Imports announce thousands of registrations: one sweep picks them all up (deduplicated kick).
         if cache.add("platform:kick:accounts", 1, timeout=2):
             tasks.platform_accounts_sync.delay()
-    elif name in ("transaction.completed", "transaction.reversed"):
+    elif name in ("transaction.completed", "transaction.reversed", "withdrawal.debited"):
+        # A withdrawal's balance moves when it is approved (the payout follows): its deal goes out then, and its
+        # completion finds the deal already there.
         deal_enqueue(payload["transaction_id"])
         tasks.platform_deals_sync.delay()
+    elif name == "transaction.failed":
+        if deal_enqueue(payload["transaction_id"], leg=PlatformDeal.Leg.RETURN) is not None:
+            tasks.platform_deals_sync.delay()
 
 
 # --- accounts ----------------------------------------------------------------------------------------------------
@@ -214,14 +219,23 @@ def accounts_sync(limit: int = BATCH) -> int:
 
 # --- deals -------------------------------------------------------------------------------------------------------
 
-def deal_enqueue(transaction_id: int) -> PlatformDeal | None:
-    tx = Transaction.objects.filter(pk=transaction_id, status=TxStatus.COMPLETED).first()
+def deal_enqueue(transaction_id: int, leg: str = PlatformDeal.Leg.MOVE) -> PlatformDeal | None:
+    """The deal a movement owes the platform (idempotent). `move`: the movement once its balance moved (completed,
+    or a withdrawal approved and awaiting payout); `return`: a withdrawal whose payout failed gives the money back,
+    only if its debit went to the platform."""
+    tx = Transaction.objects.filter(pk=transaction_id).first()
     if tx is None:
         return None
     sign = TYPES[tx.type].sign * (-1 if getattr(tx, "reverses_id", None) else 1)  # a reversal undoes its type
+    if leg == PlatformDeal.Leg.RETURN:
+        if not PlatformDeal.objects.filter(transaction=tx, leg=PlatformDeal.Leg.MOVE).exists():
+            return None
+        sign = -sign
+    elif tx.status not in (TxStatus.COMPLETED, getattr(TxStatus, "PAYOUT_PENDING", TxStatus.COMPLETED)):
+        return None
     deal, _ = PlatformDeal.objects.get_or_create(
-        transaction=tx, defaults={"account_id": tx.account_id, "deal_type": deal_type_for(tx.type),
-                                  "amount": (tx.amount * sign).quantize(Decimal("0.01"))})
+        transaction=tx, leg=leg, defaults={"account_id": tx.account_id, "deal_type": deal_type_for(tx.type),
+                                           "amount": (tx.amount * sign).quantize(Decimal("0.01"))})
     return deal
 
 
@@ -237,7 +251,7 @@ def deal_sync_one(row: PlatformDeal) -> None:
             accounts_enqueue_missing()
         return
     api = client()
-    comment = deal_comment(row.transaction_id)
+    comment = deal_comment(row.transaction_id, row.leg)
     try:
         ticket = None
         if row.attempts > 1:  # an earlier attempt may have posted and lost its answer: look before posting
@@ -250,7 +264,7 @@ def deal_sync_one(row: PlatformDeal) -> None:
             ticket = api.trade_balance(login=account.login, deal_type=row.deal_type, amount=row.amount,
                                        comment=comment)
     except (mt5.MT5Error, mt5.MT5Unavailable) as exc:
-        _record_failure(row, exc, what=f"posting transaction #{row.transaction_id}")
+        _record_failure(row, exc, what=f"posting transaction #{row.transaction_id} ({row.leg})")
         return
     row.status = SyncStatus.DONE
     row.ticket = ticket

@@ -40,7 +40,12 @@ class PlatformDeal(models.Model):
     The deal's comment carries `crm:<transaction id>`, so after a lost answer the bridge finds the deal on the
     platform instead of posting it again."""
 
-    transaction = models.OneToOneField("ledger.Transaction", on_delete=models.PROTECT, related_name="platform_deal")
+    class Leg(models.TextChoices):
+        MOVE = "move"  # the movement itself
+        RETURN = "return"  # money given back after the movement (a withdrawal whose payout failed)
+
+    transaction = models.ForeignKey("ledger.Transaction", on_delete=models.PROTECT, related_name="platform_deals")
+    leg = models.CharField(max_length=8, choices=Leg.choices, default=Leg.MOVE)
     account = models.ForeignKey("ledger.TradingAccount", on_delete=models.PROTECT, related_name="+")
     deal_type = models.PositiveSmallIntegerField()
     amount = models.DecimalField(max_digits=18, decimal_places=2)  # signed, as posted
@@ -54,14 +59,15 @@ class PlatformDeal(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="platform_deal_due")]
+        constraints = [models.UniqueConstraint(fields=["transaction", "leg"], name="platform_deal_once")]
 
     def __str__(self) -> str:
-        return f"deal for transaction #{self.transaction_id}: {self.status}"
+        return f"deal for transaction #{self.transaction_id} ({self.leg}): {self.status}"
 
     @property
     def comment(self) -> str:
-        return deal_comment(self.transaction_id)
+        return deal_comment(self.transaction_id, self.leg)
 
 
-def deal_comment(transaction_id: int) -> str:
-    return f"crm:{transaction_id}"
+def deal_comment(transaction_id: int, leg: str = "move") -> str:
+    return f"crm:{transaction_id}" + ("" if leg == "move" else f":{leg[0]}")

@@ -26,12 +26,44 @@ class TransactionOut(serializers.ModelSerializer):
     amount_usd = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
     created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
     approved_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    requested_amount = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True,
+                                                read_only=True, allow_null=True)
+    payout = serializers.SerializerMethodField()
+
+    def get_payout(self, tx) -> dict | None:
+        """The withdrawal's payout: method, status, reference, reason (null for other transactions)."""
+        from ..models import Payout
+
+        try:
+            payout = tx.payout
+        except Payout.DoesNotExist:
+            return None
+        return {"method": payout.method, "status": payout.status, "reference": payout.reference,
+                "reason": payout.reason, "completed_at": payout.completed_at}
 
     class Meta:
         model = Transaction
         fields = ["id", "customer", "account_login", "type", "amount", "currency", "amount_usd", "status",
                   "required_role", "comment", "reason", "created_by", "approved_by", "idempotency_key", "provider",
-                  "created_at", "completed_at", "reverses", "requested_by_customer"]
+                  "created_at", "completed_at", "reverses", "requested_by_customer",
+                  "requested_amount", "amount_mismatch", "related", "payout"]
+
+
+class PayoutIn(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["paid", "failed"], default="paid")
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    provider = serializers.ChoiceField(choices=["bridgerpay"], required=False)
+    psp = serializers.CharField(max_length=100, required=False)
+    payout_method_type = serializers.CharField(max_length=40, required=False)
+    metadata = serializers.DictField(required=False)
+
+    def validate(self, attrs):
+        if attrs.get("provider"):
+            missing = {k: ["Required with a provider."] for k in ("psp", "payout_method_type") if not attrs.get(k)}
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
 
 
 class RejectIn(serializers.Serializer):

@@ -18,6 +18,7 @@ from .serializers import (
     CustomerTransactionOut,
     FxRateSerializer,
     PaymentRouteSerializer,
+    PayoutIn,
     RejectIn,
     ReverseIn,
     TransactionIn,
@@ -35,11 +36,12 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     action_permissions = {"list": "finance.view_transactions", "retrieve": "finance.view_transactions",
                           "approve": "finance.approve_transactions", "reject": "finance.approve_transactions",
                           "cancel": "finance.view_transactions",
-                          "reverse": ("finance.view_transactions", "finance.create_adjustment")}
+                          "reverse": ("finance.view_transactions", "finance.create_adjustment"),
+                          "payout": "finance.approve_transactions"}
 
     def get_queryset(self):
         qs = (Transaction.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
-              .select_related("account", "created_by", "approved_by"))
+              .select_related("account", "created_by", "approved_by", "payout"))
         params = self.request.query_params
         for key in ("status", "type", "customer"):
             if params.get(key):
@@ -85,6 +87,29 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data.is_valid(raise_exception=True)
         tx = services.transaction_reverse(tx=self.get_object(), by=request.user, **data.validated_data)
         return Response(TransactionOut(tx).data, status=201)
+
+
+    @extend_schema(request=PayoutIn, responses={200: TransactionOut, **errors(400, 401, 403, 404, 409, 503)})
+    @action(detail=True, methods=["post"])
+    def payout(self, request, pk=None):
+        """Settle the payout of an approved withdrawal (`payout_pending`): `{"reference"}` → paid, completed;
+        `{"outcome": "failed", "reason"}` → failed, funds returned; `{"provider": "bridgerpay", "psp",
+        "payout_method_type", "metadata"}` → sent through BridgerPay's payout API. Repeats change nothing."""
+        from .. import payouts
+
+        data = PayoutIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        tx = self.get_object()
+        if v.get("provider"):
+            tx = payouts.payout_via_provider(tx=tx, by=request.user, provider=v["provider"], psp=v.get("psp", ""),
+                                             method_type=v.get("payout_method_type", ""),
+                                             metadata=v.get("metadata") or {})
+        elif v["outcome"] == "failed":
+            tx = payouts.payout_fail(tx=tx, by=request.user, reason=v.get("reason", ""))
+        else:
+            tx = payouts.payout_complete(tx=tx, by=request.user, reference=v.get("reference", ""))
+        return Response(TransactionOut(tx).data)
 
 
 class ApprovalRulesView(APIView):
@@ -172,6 +197,8 @@ class DepositOut(serializers.Serializer):
     transaction_id = serializers.IntegerField()
     provider = serializers.CharField()
     redirect_url = serializers.CharField()
+    embed = serializers.DictField(help_text="How to embed the cashier: BridgerPay `script_src`, `cashier_key`, "
+                                            "`cashier_token`; Praxis `iframe_src`; empty for the sandbox.")
 
 
 class CustomerDepositView(APIView):
@@ -184,8 +211,10 @@ class CustomerDepositView(APIView):
     def post(self, request):
         data = DepositIn(data=request.data)
         data.is_valid(raise_exception=True)
-        tx, provider, url = payments.deposit_start(customer=request.user.customer, **data.validated_data)
-        return Response({"transaction_id": tx.pk, "provider": provider, "redirect_url": url}, status=201)
+        tx, provider, session = payments.deposit_start_session(customer=request.user.customer,
+                                                               **data.validated_data)
+        return Response({"transaction_id": tx.pk, "provider": provider, "redirect_url": session.redirect_url,
+                         "embed": session.embed}, status=201)
 
 
 class CustomerWithdrawalView(APIView):

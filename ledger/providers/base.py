@@ -21,8 +21,12 @@ class InvalidSignature(Exception):
 
 @dataclass(frozen=True)
 class CashierSession:
+    """`redirect_url`: the provider's cashier URL (Praxis: an iframe `src`); `embed`: what our cashier page needs
+    to embed the provider's widget (BridgerPay: script URL, cashier key and token)."""
+
     redirect_url: str
     provider_reference: str = ""
+    embed: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,12 @@ class DepositRequest:
 
 @dataclass(frozen=True)
 class Notification:
-    """A verified callback, normalized. `status` is one of pending, approved, declined, refunded, other."""
+    """A verified callback, normalized. `status` is one of pending, approved, declined, refunded, other.
+
+    `kind` says what it is about: `payment` (an attempt on the order; `attempt_id` is the provider's attempt id,
+    Praxis `tid`), `session_closed` (the cashier session expired or closed), `refund` or `chargeback` (money
+    going back on a completed deposit; `amount` is the refunded / charged-back amount), `payout` (the outcome of a
+    payout we started)."""
 
     event_id: str
     order_id: str
@@ -51,6 +60,8 @@ class Notification:
     currency: str = ""
     provider_reference: str = ""
     raw: dict = field(default_factory=dict)
+    kind: str = "payment"
+    attempt_id: str = ""
 
 
 class PaymentProvider:

@@ -1,16 +1,37 @@
-"""BridgerPay, after its public API documentation (docs.bridgerpay.com, api-v2):
+"""BridgerPay, after its public API documentation (https://docs.bridgerpay.com/api-v2):
 
-- `POST {base}/v2/auth/login {"user_name", "password"}` → `access_token.token`, a bearer valid 7,200 s;
+- `POST {base}/v2/auth/login {"user_name", "password"}` → `access_token.token`, a bearer valid 7,200 s
+  (https://docs.bridgerpay.com/api-v2/get-started/faq, "How long do tokens remain valid?");
 - `POST {base}/v2/cashier/session/create/{api_key}` with `cashier_key`, `order_id`, `currency`, `country`,
-  `amount`, shopper details and `payload` → `result.cashier_token`;
-- notifications: JSON `{"webhook": {"type"}, "data": {"order_id", "charge": {"type", "id", "attributes":
-  {"status", "amount", "currency"}}, "payload"?}}` of six types (cashier.session.init, approved, declined,
-  cashier.session.close, partly_refunded, refunded), several per order; only the first final one counts.
+  `amount`, shopper details and `payload` → `result.cashier_token`
+  (https://docs.bridgerpay.com/api-v2/cashier-initialization/create-server-session). Its request example sends the
+  amount as a JSON number (`"amount": 45.36`), so we do too;
+- the cashier is embedded, not opened by redirect: "Insert a code in any HTML-supporting application (e.g. web
+  browser) to show the Cashier" (https://docs.bridgerpay.com/api-v2/embed-solution/server-side-cashier, step 3),
+  i.e. the checkout launcher script with `data-cashier-key` and `data-cashier-token`
+  (https://help.bridgerpay.com/en/articles/6416837-server-side-integration-extended-version, step 3); the
+  client area renders that script (`CashierSession.embed`);
+- notifications (https://docs.bridgerpay.com/api-v2/reporting/notifications): JSON `{"webhook": {"type"},
+  "data": {"order_id", "charge": {"type", "id", "attributes": {"status", "amount", "currency"}}}}` of six
+  types: `cashier.session.init`, `cashier.session.close` ("closed (or expired)"), `approved` and `declined`
+  ("finally been approved by any PSP or declined by all available PSPs", for deposits and payouts alike),
+  `partly_refunded` and `refunded`. "If multiple notifications are sent, the CRM should only process the first
+  notification and ignore the others": the first final one settles the order;
+- payouts: `POST {base}/v2/{api_key}/payouts {"order_id", "provider", "country", "currency", "amount" (number),
+  "payout_method_type", "metadata"}` → `result.id`, `result.status` "Pending"; the final status comes as an
+  `approved` or `declined` notification for the payout's order id
+  (https://docs.bridgerpay.com/api-v2/payouts/create-payout, https://docs.bridgerpay.com/api-v2/payouts/overview).
 
 Authenticity: BridgerPay signs nothing, so each notification must echo the `payload` secret we set on the
-session (compared in constant time by the caller against the deposit's stored secret), and it is re-verified
-against our record of the order. The cashier page is BridgerPay's embed script loaded with the cashier token:
-`{cashier_url}?cashier_key=…&cashier_token=…`.
+session: "You can include the "payload" parameter in a cashier token you generate. We add this parameter to
+relevant notifications to let you compare the values" (get-started/faq, "Can I improve the security of sensitive
+data even more?"). The docs do not say where in the notification it sits (the notification examples do not show
+it; the virtual-terminal page groups session parameters under `meta`), so it is read from `data.payload`,
+then `meta.payload`, then a top-level `payload` (`payload_of`).
+
+Chargebacks are not among the six documented notification types (the Merchant Admin lists them with deposits and
+refunds, https://docs.bridgerpay.com/api-v2/reporting/merchant-admin-transactions-payouts); a notification of
+type `chargeback` shaped like the others is still applied, so one configured on the account moves the ledger.
 """
 
 from __future__ import annotations
@@ -29,6 +50,23 @@ from .base import ProviderTemporaryError
 FINAL = {"approved": "approved", "declined": "declined"}
 TOKEN_TTL = 7200
 TOKEN_MARGIN = 300  # refresh five minutes before expiry
+
+
+class Unauthorized(ProviderError):
+    """401: the bearer token was revoked or expired early."""
+
+
+def payload_of(data: dict) -> str:
+    """The echoed `payload`, wherever the notification carries it (see the module docstring)."""
+    for container in (data.get("data"), data.get("meta"), data):
+        if isinstance(container, dict) and container.get("payload"):
+            return str(container["payload"])
+    return ""
+
+
+def _number(amount: Decimal) -> float:
+    """A JSON number for a 2-decimal amount: the shortest float repr of such a value prints the same digits."""
+    return float(amount)
 
 
 class BridgerPay(PaymentProvider):
@@ -55,9 +93,26 @@ class BridgerPay(PaymentProvider):
             raise ProviderTemporaryError(f"BridgerPay unreachable: {type(exc).__name__}") from None
         if response.status_code >= 500:
             raise ProviderTemporaryError(f"BridgerPay answered {response.status_code}")
+        if response.status_code == 401:
+            raise Unauthorized("BridgerPay answered 401")
         if response.status_code >= 400:
             raise ProviderError(f"BridgerPay refused the request ({response.status_code})")
         return response.json()
+
+    def _authorized(self, path: str, body: dict) -> dict:
+        """Call with the cached bearer; on 401 drop it, log in again and retry once."""
+        token = self.access_token()
+        try:
+            return self._request(path, body, token=token)
+        except Unauthorized:
+            self.drop_token(token)
+            return self._request(path, body, token=self.access_token())
+
+    def drop_token(self, token: str) -> None:
+        key = (self.base_url, self.user_name)
+        with self._lock:
+            if self._tokens.get(key, ("",))[0] == token:
+                del self._tokens[key]
 
     def access_token(self) -> str:
         """The merchant bearer token, reused until five minutes before its two hours run out (thread-safe)."""
@@ -77,16 +132,28 @@ class BridgerPay(PaymentProvider):
     def create_session(self, deposit: DepositRequest) -> CashierSession:
         body = {
             "cashier_key": self.cashier_key, "order_id": deposit.order_id, "currency": deposit.currency,
-            "country": deposit.country, "amount": str(deposit.amount), "first_name": deposit.first_name,
+            "country": deposit.country, "amount": _number(deposit.amount), "first_name": deposit.first_name,
             "last_name": deposit.last_name, "email": deposit.email, "language": deposit.locale[:2],
             "currency_lock": True, "amount_lock": True, "payload": deposit.payload,
         }
-        result = self._request(f"/v2/cashier/session/create/{self.api_key}", body, token=self.access_token())
+        result = self._authorized(f"/v2/cashier/session/create/{self.api_key}", body)
         token = (result.get("result") or {}).get("cashier_token")
         if not token:
             raise ProviderError("BridgerPay returned no cashier token")
-        return CashierSession(redirect_url=f"{self.cashier_url}?cashier_key={self.cashier_key}&cashier_token={token}",
-                              provider_reference=token[:120])
+        base = self.cashier_url.rstrip("/")
+        return CashierSession(
+            redirect_url=f"{base}/?cashier_key={self.cashier_key}&cashier_token={token}",
+            provider_reference=token[:120],
+            embed={"script_src": f"{base}/launcher", "cashier_key": self.cashier_key, "cashier_token": token},
+        )
+
+    def create_payout(self, *, order_id: str, amount: Decimal, currency: str, country: str, psp: str,
+                      method_type: str, metadata: dict) -> dict:
+        """Start a payout (create-payout, see the module docstring); returns `result` (`id`, `status`)."""
+        body = {"order_id": order_id, "provider": psp, "country": country, "currency": currency,
+                "amount": _number(amount), "payout_method_type": method_type, "metadata": metadata}
+        answer = self._authorized(f"/v2/{self.api_key}/payouts", body)
+        return answer.get("result") or {}
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> Notification:
         try:
@@ -95,13 +162,31 @@ class BridgerPay(PaymentProvider):
             order_id = data["data"]["order_id"]
         except (ValueError, KeyError, TypeError):
             raise InvalidSignature("not a BridgerPay notification") from None
-        charge = (data.get("data") or {}).get("charge") or {}
-        attributes = charge.get("attributes") or {}
-        status = FINAL.get(kind, "refunded" if kind in ("refunded", "partly_refunded") else "other")
-        amount = attributes.get("amount")
+        try:
+            charge = (data.get("data") or {}).get("charge") or {}
+            attributes = charge.get("attributes") or {}
+            amount = attributes.get("amount")
+            amount = None if amount is None else Decimal(str(amount))
+            if amount is not None and not amount.is_finite():
+                raise ValueError
+        except (ValueError, TypeError, ArithmeticError, AttributeError):
+            raise InvalidSignature("malformed BridgerPay notification") from None
+        if kind in FINAL:
+            status, our_kind = FINAL[kind], ("payout" if str(order_id).startswith("W") else "payment")
+        elif kind in ("refunded", "partly_refunded"):
+            status, our_kind = "refunded", "refund"
+        elif kind == "chargeback":
+            status, our_kind = "chargeback", "chargeback"
+        elif kind == "cashier.session.close":
+            status, our_kind = "closed", "session_closed"
+        else:
+            status, our_kind = "other", "payment"
         return Notification(
             event_id=f"{order_id}:{kind}:{charge.get('id', '')}", order_id=order_id, status=status,
-            is_final=kind in FINAL, amount=Decimal(str(amount)) if amount is not None else None,
+            is_final=kind in FINAL or our_kind in ("refund", "chargeback", "session_closed"),
+            amount=amount,
             currency=attributes.get("currency", ""), provider_reference=str(charge.get("id", "")),
-            raw={"type": kind, "payload": (data.get("data") or {}).get("payload") or data.get("payload")},
+            raw={"type": kind, "payload": payload_of(data), "charge_id": charge.get("id"),
+                 "amount": None if amount is None else str(amount), "currency": attributes.get("currency", "")},
+            kind=our_kind, attempt_id=str(charge.get("id", "")),
         )

@@ -12,6 +12,29 @@
   approved, rejected, error, …; amounts are in minor units;
 - the acknowledgement is HTTP 200 `{"status": 0, "description": "Ok", "version", "timestamp"}` signed over
   status, timestamp in its own `gt-authentication` header (anything else makes Praxis resend).
+
+Facts this module relies on, with their sources:
+
+- One order, several attempts. The cashier session lets the customer retry; each attempt is a transaction with
+  its own `tid`. The session object's `session_status` is `open`, `action required`, `successful`, `failed`
+  or `expired` ("closed with intent not fulfilled (Cashier API)"), and the cashier session "is live within
+  15 mins" (https://doc.praxiscashier.com/integration_docs/latest/objects/session). A rejected attempt therefore
+  does not end the order: it ends on its first approved attempt, or when the session expires.
+- Expiry: the notification's `transaction` "Appears as null in case of expired session"
+  (https://doc.praxiscashier.com/integration_docs/latest/webhooks/notification, request parameters).
+- Amounts: "The transaction and session amounts may change during processing" (same page, IMPORTANT #2, and
+  "Understanding Amounts"); the final notification's `transaction.amount` is what was paid and is credited.
+  Amounts are integers "in cents", and "for certain currencies ... there is a fraction other than 100 cents per
+  unit" (objects/session): we use the ISO 4217 exponent (ledger.currencies). The older 3.1 notification page
+  lists JPY, CLP, KRW, VND, BHD, IQD, JOD, LYD, OMR, TND as not ×100
+  (http://doc.praxiscashier.com/integration_docs/3.1/api/cashier_api_notification).
+- Refunds and chargebacks: `transaction_type` is sale, payout, refund or authorize; a deposit's
+  `transaction_status` may become `chargeback` ("customer requested to get funds back") or `reversed` ("refund
+  done at PSP side") (https://doc.praxiscashier.com/integration_docs/3.4/cashier_api/notification,
+  transaction_type / transaction_status).
+- Payouts: withdrawals at Praxis are requested by the customer inside its cashier (`intent` "withdrawal",
+  objects/session) and approved by an agent; Praxis documents no merchant-initiated payout call for a
+  withdrawal created here, so withdrawals approved here are paid out manually (ledger.payouts).
 """
 
 from __future__ import annotations
@@ -20,11 +43,11 @@ import hashlib
 import hmac
 import json
 import time
-from decimal import Decimal
 from typing import Any, Mapping
 
 import httpx
 
+from ..currencies import from_minor, to_minor
 from .base import CashierSession, DepositRequest, InvalidSignature, Notification, PaymentProvider, ProviderError
 from .base import ProviderTemporaryError
 
@@ -37,7 +60,7 @@ NOTIFICATION_FIELDS = ["merchant_id", "application_key", "timestamp", "customer.
 ACK_FIELDS = ["status", "timestamp"]
 STATUSES = {"approved": "approved", "rejected": "declined", "declined": "declined", "error": "declined",
             "cancelled": "declined", "pending": "pending", "pending_async": "pending", "authorized": "pending",
-            "chargeback": "other", "reversed": "refunded"}
+            "chargeback": "chargeback", "reversed": "refunded"}
 FINAL = {"approved", "rejected", "declined", "error", "cancelled"}
 
 
@@ -64,10 +87,14 @@ class Praxis(PaymentProvider):
         self.timeout = timeout
 
     def create_session(self, deposit: DepositRequest) -> CashierSession:
+        try:
+            minor = to_minor(deposit.amount, deposit.currency)
+        except ValueError as exc:
+            raise ProviderError(str(exc)) from None
         body = {
             "merchant_id": self.merchant_id, "application_key": self.application_key, "intent": "payment",
             "cid": str(deposit.customer_id), "order_id": deposit.order_id, "currency": deposit.currency,
-            "amount": int((deposit.amount * 100).to_integral_value()), "country": deposit.country,
+            "amount": minor, "country": deposit.country,
             "locale": deposit.locale.replace("-", "_"), "notification_url": self.notification_url,
             "return_url": self.return_url, "version": VERSION, "timestamp": int(time.time()),
             "customer_data": {"first_name": deposit.first_name, "last_name": deposit.last_name,
@@ -87,7 +114,10 @@ class Praxis(PaymentProvider):
         if not hmac.compare_digest(expected, response.headers.get("gt-authentication", "")):
             raise ProviderError("Praxis response signature mismatch")
         session = data.get("session") or {}
-        return CashierSession(redirect_url=data["redirect_url"], provider_reference=str(session.get("auth_token", "")))
+        # "This redirect_url should be used as the src attribute of an iframe on your payment page"
+        # (https://doc.praxiscashier.com/integration_docs/latest/cashier_api/cashier).
+        return CashierSession(redirect_url=data["redirect_url"], provider_reference=str(session.get("auth_token", "")),
+                              embed={"iframe_src": data["redirect_url"]})
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> Notification:
         try:
@@ -99,16 +129,48 @@ class Praxis(PaymentProvider):
             raise InvalidSignature("gt-authentication mismatch")
         if data.get("merchant_id") != self.merchant_id or data.get("application_key") != self.application_key:
             raise InvalidSignature("another merchant's notification")
-        transaction = data.get("transaction") or {}
+        try:
+            return self._notification(data)
+        except (ValueError, TypeError, ArithmeticError, AttributeError):
+            raise InvalidSignature("malformed notification") from None
+
+    @staticmethod
+    def _notification(data: dict) -> Notification:
+        """Normalize a verified notification (see the module docstring for the documented fields)."""
+        session = data.get("session") or {}
+        order_id = str(session.get("order_id") or "")
+        transaction = data.get("transaction")
+        if not transaction:
+            session_status = str(session.get("session_status") or "").lower()
+            return Notification(
+                event_id=f"session:{order_id}:{session_status}", order_id=order_id, status=session_status or "other",
+                is_final=session_status in ("expired", "failed"), kind="session_closed",
+                raw={"session_status": session_status, "timestamp": data.get("timestamp")})
         raw_status = str(transaction.get("transaction_status", "")).lower()
+        tx_type = str(transaction.get("transaction_type") or "sale").lower()
+        tid = str(transaction.get("tid", ""))
+        currency = str(transaction.get("currency") or "")
         amount = transaction.get("amount")
+        if raw_status == "chargeback":
+            kind = "chargeback"
+        elif tx_type == "refund" or raw_status == "reversed":
+            kind = "refund"
+        elif tx_type == "payout":
+            kind = "payout"
+        else:
+            kind = "payment"
+        status = STATUSES.get(raw_status, "other")
+        if kind == "refund" and raw_status == "approved":
+            status = "refunded"
+        # The same (tid, type, status) is the same fact however often or late Praxis sends it.
         return Notification(
-            event_id=f"{transaction.get('tid')}:{raw_status}:{data.get('timestamp')}",
-            order_id=str(_value(data, "session.order_id")), status=STATUSES.get(raw_status, "other"),
-            is_final=raw_status in FINAL,
-            amount=(Decimal(int(amount)) / 100) if amount is not None else None,
-            currency=transaction.get("currency", ""), provider_reference=str(transaction.get("tid", "")),
-            raw={"transaction_status": raw_status},
+            event_id=f"{tid}:{tx_type}:{raw_status}", order_id=order_id, status=status,
+            is_final=raw_status in FINAL or kind in ("refund", "chargeback"),
+            amount=from_minor(amount, currency) if amount is not None else None,
+            currency=currency, provider_reference=tid, kind=kind, attempt_id=tid,
+            raw={"transaction_status": raw_status, "transaction_type": tx_type, "tid": tid,
+                 "amount": amount, "currency": currency, "session_status": session.get("session_status"),
+                 "timestamp": data.get("timestamp")},
         )
 
     def webhook_ack(self, notification):

@@ -5,7 +5,10 @@ from decimal import Decimal
 import pytest
 
 from customers.models import Customer
+from ledger import conf
 from ledger.services import transaction_create
+
+from .fakes import FakeBridgerPay, FakePraxis
 
 
 @pytest.fixture
@@ -20,3 +23,24 @@ def funded(demo):
     account.refresh_from_db()
     assert account.balance == Decimal("1000.00")
     return account
+
+
+@pytest.fixture
+def bridgerpay(monkeypatch):
+    fake = FakeBridgerPay()
+    for key, value in {"BRIDGERPAY_API_URL": fake.url, "BRIDGERPAY_USER_NAME": fake.USER,
+                       "BRIDGERPAY_PASSWORD": fake.PASSWORD, "BRIDGERPAY_API_KEY": fake.API_KEY,
+                       "BRIDGERPAY_CASHIER_KEY": fake.CASHIER_KEY}.items():
+        monkeypatch.setattr(conf, key, value)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def praxis(monkeypatch):
+    fake = FakePraxis()
+    for key, value in {"PRAXIS_API_URL": fake.url, "PRAXIS_MERCHANT_ID": fake.MERCHANT,
+                       "PRAXIS_APPLICATION_KEY": fake.APP, "PRAXIS_SECRET": fake.SECRET}.items():
+        monkeypatch.setattr(conf, key, value)
+    yield fake
+    fake.close()

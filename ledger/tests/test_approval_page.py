@@ -46,6 +46,13 @@ def test_compliance_approves_and_rejects_in_the_queue(demo_committed, page_for):
     page.fill(f"tr[data-tx-id='{small.pk}'] input[name=reason]", "Documents missing")
     page.click(f"[data-testid=reject-{small.pk}]")
     statuses = dict(Transaction.objects.filter(pk__in=[big.pk, small.pk, own.pk]).values_list("pk", "status"))
-    assert statuses == {big.pk: "completed", small.pk: "rejected", own.pk: "pending_approval"}
+    assert statuses == {big.pk: "payout_pending", small.pk: "rejected", own.pk: "pending_approval"}
     account.refresh_from_db()
     assert account.balance == Decimal("8000.00")
+    # The approved withdrawal awaits its payout (#13): finance records the bank reference.
+    page.goto("/approvals/")
+    page.fill(f"tr[data-payout-id='{big.pk}'] input[name=reference]", "SEPA-2026-11-25-001")
+    page.click(f"[data-testid=paid-{big.pk}]")
+    assert "paid out" in page.inner_text(".messages")
+    assert Transaction.objects.get(pk=big.pk).status == "completed"
+    assert Transaction.objects.get(pk=big.pk).payout.reference == "SEPA-2026-11-25-001"

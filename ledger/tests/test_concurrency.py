@@ -73,7 +73,7 @@ def test_two_concurrent_approvals_one_wins(live_url, account_1000, demo_committe
     responses = concurrently(2, lambda i: httpx.post(
         f"{live_url}/api/backoffice/transactions/{tx.pk}/approve", headers=headers[i], timeout=30))
     assert sorted(r.status_code for r in responses) == [200, 409]
-    assert Transaction.objects.get(pk=tx.pk).status == "completed"
+    assert Transaction.objects.get(pk=tx.pk).status == "payout_pending"  # debited; paid out next (#13)
     account_1000.refresh_from_db()
     assert account_1000.balance == Decimal("900.00")
 

@@ -185,7 +185,8 @@ def test_approvals_rejections_and_unfreeze_are_audited(client_for, funded):
     tx = create(client_for("manager"), funded, amount="10.00").json()
     client_for("compliance").post(f"{URL}/{tx['id']}/approve")
     entry = AuditLog.objects.get(action="transaction.approved", object_id=str(tx["id"]))
-    assert entry.actor.email == "compliance@demo.test" and entry.after["status"] == "completed"
+    # An approved withdrawal is debited and waits for its payout (#13).
+    assert entry.actor.email == "compliance@demo.test" and entry.after["status"] == "payout_pending"
     tx2 = create(client_for("manager"), funded, amount="10.00").json()
     client_for("compliance").post(f"{URL}/{tx2['id']}/reject", {"reason": "no"}, format="json")
     assert AuditLog.objects.filter(action="transaction.rejected", object_id=str(tx2["id"])).exists()

@@ -14,30 +14,8 @@ from ledger.models import PaymentRoute, ProviderNotification, Transaction
 from ledger.providers.praxis import ACK_FIELDS, signature
 from ledger.services import ledger_verify
 
-from .fakes import FakeBridgerPay, FakePraxis
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def bridgerpay(monkeypatch):
-    fake = FakeBridgerPay()
-    for key, value in {"BRIDGERPAY_API_URL": fake.url, "BRIDGERPAY_USER_NAME": fake.USER,
-                       "BRIDGERPAY_PASSWORD": fake.PASSWORD, "BRIDGERPAY_API_KEY": fake.API_KEY,
-                       "BRIDGERPAY_CASHIER_KEY": fake.CASHIER_KEY}.items():
-        monkeypatch.setattr(conf, key, value)
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def praxis(monkeypatch):
-    fake = FakePraxis()
-    for key, value in {"PRAXIS_API_URL": fake.url, "PRAXIS_MERCHANT_ID": fake.MERCHANT,
-                       "PRAXIS_APPLICATION_KEY": fake.APP, "PRAXIS_SECRET": fake.SECRET}.items():
-        monkeypatch.setattr(conf, key, value)
-    yield fake
-    fake.close()
 
 
 def customer_client(country: str, currency: str = "USD"):
@@ -140,9 +118,14 @@ def test_no_provider_available_fails_the_deposit(demo, bridgerpay, monkeypatch):
 
 
 def test_declined_deposit_fails_without_posting(demo, praxis):
+    """A Praxis rejection is one attempt (#13): the order stays open for a retry; the session's expiry fails it."""
     customer, client = customer_client("DE", "EUR")
     body = deposit(client, "10.00", "EUR").json()
     headers, raw = praxis.notification(f"D{body['transaction_id']}", "rejected")
+    APIClient().post("/api/payments/webhooks/praxis", raw, content_type="application/json",
+                     HTTP_GT_AUTHENTICATION=headers["gt-authentication"])
+    assert Transaction.objects.get(pk=body["transaction_id"]).status == "processing"
+    headers, raw = praxis.notification(f"D{body['transaction_id']}", "", expired=True)
     APIClient().post("/api/payments/webhooks/praxis", raw, content_type="application/json",
                      HTTP_GT_AUTHENTICATION=headers["gt-authentication"])
     assert Transaction.objects.get(pk=body["transaction_id"]).status == "failed"
