@@ -20,6 +20,7 @@ from django.conf import settings
 from . import conf
 
 KEY = "brokercrm:pace:{channel}"
+BLOCK_KEY = "brokercrm:pace-block:{channel}"
 
 # KEYS[1] = the channel's next-slot time; ARGV = interval, max wait, block-until (0: take a slot). Times in seconds.
 _SCRIPT = """
@@ -100,6 +101,25 @@ def pace_take(channel: str, *, max_wait: float | None = None) -> tuple[bool, flo
 
 
 def pace_block(channel: str, seconds: float) -> None:
-    """No send on `channel` before `seconds` from now (a provider asked us to wait)."""
-    if seconds > 0:
-        _run(channel, 0.0, 0.0, block=seconds)
+    """No send on `channel` before `seconds` from now (a provider asked us to wait): later reservations start after
+    it, and sends already holding an earlier slot see it through `pace_blocked_for`."""
+    if seconds <= 0:
+        return
+    _run(channel, 0.0, 0.0, block=seconds)
+    if settings.REDIS_URL:
+        _redis().set(BLOCK_KEY.format(channel=channel), "1", px=max(1, int(seconds * 1000)))
+    else:
+        with open(os.path.join(settings.VAR_DIR, f"pace-block-{channel}"), "w") as handle:
+            handle.write(f"{time.time() + seconds:.6f}")
+
+
+def pace_blocked_for(channel: str) -> float:
+    """Seconds left of a provider's block on `channel` (0 when none)."""
+    if settings.REDIS_URL:
+        left = _redis().pttl(BLOCK_KEY.format(channel=channel))
+        return max(0, left) / 1000
+    try:
+        with open(os.path.join(settings.VAR_DIR, f"pace-block-{channel}")) as handle:
+            return max(0.0, float(handle.read().strip() or 0) - time.time())
+    except (OSError, ValueError):
+        return 0.0

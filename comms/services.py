@@ -214,8 +214,9 @@ def message_deliver(*, message_id: int) -> Message:
     it twice; temporary provider errors put it back and raise for the task's retry.
 
     Steps: 1. skip a message that is no longer queued; 2. take the channel's next send slot (pacing), or raise
-    SendPaced when it is too far off (nothing claimed, the task re-queues itself); 3. wait for the slot, claim the
-    message, send; 4. a Retry-After from the provider blocks the whole channel that long for every worker."""
+    SendPaced when it is too far off (nothing claimed, the task re-queues itself); 3. wait for the slot; if the
+    provider asked for a pause meanwhile, back to the queue; else claim the message and send; 4. a Retry-After from
+    the provider blocks the whole channel that long for every worker."""
     from . import pacing
 
     channel = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).values_list("channel", flat=True)
@@ -226,6 +227,9 @@ def message_deliver(*, message_id: int) -> Message:
         raise SendPaced(wait)
     if wait > 0:
         time.sleep(wait)
+    blocked = pacing.pace_blocked_for(channel[0])
+    if blocked > 0:  # the provider asked for a pause while this send waited for its slot
+        raise SendPaced(blocked)
     claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(status=Message.Status.SENDING)
     message = Message.objects.get(pk=message_id)
     if not claimed:
