@@ -96,7 +96,9 @@ def pace_take(channel: str, *, max_wait: float | None = None) -> tuple[bool, flo
     rate = rate_for(channel)
     if rate <= 0:
         return True, 0.0
-    kind, wait = _run(channel, 1.0 / rate, conf.COMMS_PACE_MAX_WAIT if max_wait is None else max_wait)
+    max_wait = conf.COMMS_PACE_MAX_WAIT if max_wait is None else max_wait
+    # One interval is always acceptable: at 6/m the next slot of an idle channel is 10 s off, never "too far".
+    kind, wait = _run(channel, 1.0 / rate, max(max_wait, 1.0 / rate))
     return kind == "G", wait
 
 

@@ -266,6 +266,8 @@ def _smtp_error(exc: smtplib.SMTPException) -> Exception:
     """SMTP replies: 4xx (421 busy, 450/451/452 try later, 454 throttled) are temporary, 5xx final. No address in
     the text: refusals name the recipient."""
     codes = []
+    if isinstance(exc, smtplib.SMTPAuthenticationError):  # our configuration, not the message: retry after a fix
+        return SendTemporaryError(f"SMTP relay refused our login ({exc.smtp_code})")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
     elif isinstance(exc, smtplib.SMTPResponseException):
