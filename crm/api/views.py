@@ -86,7 +86,6 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 # --- pipelines, assignment, activity, notes, tasks -------------------------------------------------------------------
 
-from django.db.models import Q  # noqa: E402
 from rest_framework import serializers  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
