@@ -28,13 +28,17 @@ def event_emit(name: str, payload: dict[str, Any]) -> None:
 
 
 def event_emit_many(name: str, payloads: list[dict[str, Any]]) -> None:
-    """Announce one `name` event per payload after commit, with one callback for the whole batch."""
+    """Announce one `name` event per payload after commit, with one callback for the whole batch.
+
+    Each event also carries `batch` (the whole list) and `batch_index`: a receiver that can handle a bulk job at
+    once (workflows fan out in batches) does so on index 0 and ignores the rest; others see single events."""
     if not payloads:
         return
 
     def send() -> None:
-        for payload in payloads:
-            for receiver, result in domain_event.send_robust(sender=name, name=name, payload=payload):
+        for index, payload in enumerate(payloads):
+            for receiver, result in domain_event.send_robust(sender=name, name=name, payload=payload,
+                                                             batch=payloads, batch_index=index):
                 if isinstance(result, Exception):
                     log.error("event receiver %r failed for %s: %r", receiver, name, result)
 

@@ -31,12 +31,22 @@ def seed(ctx: dict, log) -> None:
                         body="{{broker.platform_name}}: we received your deposit of {{transaction.amount}} "
                              "{{transaction.currency}}. Thank you!")
     sms_translation_put(template=sms, locale="ar", body="{{broker.platform_name}}: استلمنا إيداعك {{transaction.amount}} {{transaction.currency}}")
-    workflow, created = Workflow.objects.get_or_create(name="Welcome new customers",
-                                                       defaults={"trigger": "customer.registered"})
+    # Imported leads are not welcomed: the trigger applies to the other registration sources only, and its welcome
+    # call goes to the customer's agent, else to the "Sales EU" team queue (never unassigned).
+    welcome_sources = ["organic", "affiliate", "promo", "backoffice"]
+    workflow, created = Workflow.objects.get_or_create(
+        name="Welcome new customers",
+        defaults={"trigger": "customer.registered", "conditions": {"sources": welcome_sources}})
     if created:
         WorkflowAction.objects.create(workflow=workflow, position=1, kind="send_email", params={"template": "welcome"})
         WorkflowAction.objects.create(workflow=workflow, position=2, kind="create_task",
-                                      params={"title": "Welcome call", "due_in_hours": 24})
+                                      params={"title": "Welcome call", "due_in_hours": 24, "team": "Sales EU"})
+    elif "sources" not in (workflow.conditions or {}):  # a demo seeded before sources existed
+        workflow.conditions = {**(workflow.conditions or {}), "sources": welcome_sources}
+        workflow.save(update_fields=["conditions"])
+        for action in workflow.actions.filter(kind="create_task"):
+            action.params = {**action.params, "team": action.params.get("team") or "Sales EU"}
+            action.save(update_fields=["params"])
     deposit_flow, created = Workflow.objects.get_or_create(name="Deposit receipt by SMS",
                                                            defaults={"trigger": "transaction.completed",
                                                                      "conditions": {"type": ["deposit"]}})

@@ -131,6 +131,17 @@ class Workflow(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def applies_to(self) -> str:
+        """The registration sources the trigger applies to, for the builder (`sources` condition)."""
+        from customers.models import Source
+
+        sources = (self.conditions or {}).get("sources")
+        if not sources:
+            return "every source"
+        left_out = [s for s in Source.values if s not in sources]
+        return ", ".join(sources) + (f" (not {', '.join(left_out)})" if left_out else "")
+
 
 class WorkflowAction(models.Model):
     """One ordered step of a workflow: send_email, send_sms, assign or create_task, with its parameters."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from brokercrm.errors import DomainError
 
 import logging
+import smtplib
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,7 +19,7 @@ from teams import pii
 from . import conf, placeholders
 from .direction import detect_direction, is_rtl_locale
 from .models import Category, EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation
-from .providers import SendError, SendTemporaryError, sms_send
+from .providers import SendError, SendPaced, SendTemporaryError, sms_send
 from .sms import analyze
 
 log = logging.getLogger(__name__)
@@ -208,8 +210,26 @@ def message_queue(*, customer, template, by=None, run=None, payload: dict | None
 
 
 def message_deliver(*, message_id: int) -> Message:
-    """Send one queued message. Claimed with compare-and-set so two workers never send it twice; temporary
-    provider errors put it back and raise for the task's retry."""
+    """Send one queued message at its channel's global pace. Claimed with compare-and-set so two workers never send
+    it twice; temporary provider errors put it back and raise for the task's retry.
+
+    Steps: 1. skip a message that is no longer queued; 2. take the channel's next send slot (pacing), or raise
+    SendPaced when it is too far off (nothing claimed, the task re-queues itself); 3. wait for the slot; if the
+    provider asked for a pause meanwhile, back to the queue; else claim the message and send; 4. a Retry-After from
+    the provider blocks the whole channel that long for every worker."""
+    from . import pacing
+
+    channel = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).values_list("channel", flat=True)
+    if not channel:
+        return Message.objects.get(pk=message_id)
+    granted, wait = pacing.pace_take(channel[0])
+    if not granted:
+        raise SendPaced(wait)
+    if wait > 0:
+        time.sleep(wait)
+    blocked = pacing.pace_blocked_for(channel[0])
+    if blocked > 0:  # the provider asked for a pause while this send waited for its slot
+        raise SendPaced(blocked)
     claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(status=Message.Status.SENDING)
     message = Message.objects.get(pk=message_id)
     if not claimed:
@@ -221,19 +241,44 @@ def message_deliver(*, message_id: int) -> Message:
                                            from_email=settings.DEFAULT_FROM_EMAIL, to=[message.recipient],
                                            headers={"X-BrokerCRM-Message": str(message.pk)})
             email.attach_alternative(message.body_html, "text/html")
-            email.send(fail_silently=False)
+            try:
+                email.send(fail_silently=False)
+            except smtplib.SMTPException as exc:
+                raise _smtp_error(exc) from None
             provider_id = f"email-{message.pk}"
         else:
             provider_id = sms_send(to=message.recipient, body=message.body, reference=str(message.pk),
                                    callback_url=f"{_base_url()}/api/platform/sms/callbacks")
     except (SendTemporaryError, OSError) as exc:
         Message.objects.filter(pk=message_id).update(status=Message.Status.QUEUED, error=str(exc)[:500])
-        raise SendTemporaryError(str(exc)) from None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            pacing.pace_block(message.channel, min(retry_after, conf.COMMS_RETRY_AFTER_MAX))
+        raise SendTemporaryError(str(exc), retry_after=retry_after) from None
     except SendError as exc:
         Message.objects.filter(pk=message_id).update(status=Message.Status.FAILED, error=str(exc)[:500])
         return Message.objects.get(pk=message_id)
     Message.objects.filter(pk=message_id).update(status=Message.Status.SENT, provider_id=provider_id, error="")
     return Message.objects.get(pk=message_id)
+
+
+def _smtp_error(exc: smtplib.SMTPException) -> Exception:
+    """SMTP replies: 4xx (421 busy, 450/451/452 try later, 454 throttled) are temporary, 5xx final. No address in
+    the text: refusals name the recipient."""
+    codes = []
+    if isinstance(exc, smtplib.SMTPAuthenticationError):  # our configuration, not the message: retry after a fix
+        return SendTemporaryError(f"SMTP relay refused our login ({exc.smtp_code})")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        codes = [exc.smtp_code]
+    if codes and all(500 <= code < 600 for code in codes):
+        return SendError(f"SMTP relay refused the message ({codes[0]})")
+    return SendTemporaryError(f"SMTP relay: {type(exc).__name__}" + (f" ({codes[0]})" if codes else ""))
+
+
+def message_attempts(*, message_id: int) -> int:
+    return Message.objects.filter(pk=message_id).values_list("attempts", flat=True).first() or 0
 
 
 def message_give_up(*, message_id: int, error: str) -> None:

@@ -43,27 +43,75 @@ def triggers_changed() -> None:
     _TRIGGERS = (0.0, frozenset())
 
 
-def on_domain_event(sender, name: str, payload: dict, **kwargs) -> None:
-    """Receiver of brokercrm.events.domain_event (connected in CommsConfig.ready). Never raises into the emitter."""
+def on_domain_event(sender, name: str, payload: dict, batch: list | None = None, batch_index: int = 0,
+                    **kwargs) -> None:
+    """Receiver of brokercrm.events.domain_event (connected in CommsConfig.ready). A bulk job's events arrive as
+    one batch (`event_emit_many`): handled whole on its first event. Never raises into the emitter."""
     try:
-        if name not in _active_triggers():
+        if batch is not None and batch_index:
             return
-        workflows = list(Workflow.objects.filter(trigger=name, is_active=True))
-        if not workflows:
-            return
-        from .tasks import workflow_run
-
-        for workflow in workflows:
-            run = WorkflowRun.objects.create(workflow=workflow, event=name, payload=payload,
-                                             customer_id=payload.get("customer_id"))
-            transaction.on_commit(lambda run_id=run.pk: workflow_run.delay(run_id=run_id))
+        workflow_fan_out(name=name, payloads=batch if batch is not None else [payload])
     except Exception:
         log.exception("workflow dispatch failed for %s", name)
 
 
+def applies_to_source(workflow: Workflow, source: str | None) -> bool:
+    """The trigger's `sources` condition: the registration sources (organic, affiliate, promo, import, backoffice)
+    the workflow applies to; none stated = all. An event without a source is decided on the customer at run time."""
+    sources = (workflow.conditions or {}).get("sources")
+    return not sources or source is None or source in sources
+
+
+def workflow_fan_out(*, name: str, payloads: list[dict]) -> int:
+    """Create the runs of `name`'s active workflows for these events and enqueue them in batches; returns the
+    number of runs.
+
+    Steps: 1. nothing to do unless an active workflow has this trigger (cached, no query per event);
+    2. per workflow, drop the events whose registration source it does not apply to — no run, no task, so an import
+    of 50,000 leads costs the welcome workflow nothing; 3. create the remaining runs in bulk; 4. after commit, one
+    `comms.workflow_run_batch` task per COMMS_WORKFLOW_BATCH_SIZE runs (never one task per customer)."""
+    from . import conf
+    from .tasks import workflow_run_batch
+
+    if name not in _active_triggers():
+        return 0
+    run_ids: list[int] = []
+    with transaction.atomic():
+        for workflow in Workflow.objects.filter(trigger=name, is_active=True).order_by("pk"):
+            selected = [p for p in payloads if applies_to_source(workflow, p.get("source"))]
+            runs = WorkflowRun.objects.bulk_create(
+                [WorkflowRun(workflow=workflow, event=name, payload=p, customer_id=p.get("customer_id"))
+                 for p in selected], batch_size=1000)
+            run_ids += [run.pk for run in runs]
+        size = max(1, conf.WORKFLOW_BATCH_SIZE)
+        for i in range(0, len(run_ids), size):
+            transaction.on_commit(lambda chunk=run_ids[i:i + size]: workflow_run_batch.delay(run_ids=chunk))
+    return len(run_ids)
+
+
+def workflow_runs_execute_batch(*, run_ids: list[int]) -> dict[str, int]:
+    """Execute a batch of runs one after the other. A run that fails goes on to its own `comms.workflow_run` task,
+    which retries it with backoff; the rest of the batch carries on. Finished runs and done actions are never
+    repeated, so a batch delivered twice (worker lost) is harmless."""
+    from .tasks import workflow_run
+
+    outcome = {"done": 0, "retrying": 0}
+    for run_id in run_ids:
+        try:
+            workflow_run_execute(run_id=run_id)
+            outcome["done"] += 1
+        except Exception as exc:
+            log.warning("workflow run #%s failed in its batch (%s); retrying on its own", run_id, type(exc).__name__)
+            workflow_run.apply_async(kwargs={"run_id": run_id}, countdown=1)
+            outcome["retrying"] += 1
+    return outcome
+
+
 def conditions_hold(workflow: Workflow, payload: dict, customer) -> tuple[bool, str]:
-    """Conditions: lists of accepted values for country, group, source, pipeline, to, type; min/max amounts."""
+    """Conditions: lists of accepted values for country, group, source(s), pipeline, to, type; min/max amounts."""
     c = workflow.conditions or {}
+    if c.get("sources") and customer is not None and customer.source not in c["sources"]:
+        return False, f"source {customer.source!r} not in {c['sources']}"
     checks = {
         "country": customer.country if customer else None,
         "group": customer.group.name if customer and customer.group_id else None,
@@ -116,10 +164,35 @@ def _run_action(action: WorkflowAction, run: WorkflowRun, customer) -> str:
         from crm.services import task_create
 
         hours = int(params.get("due_in_hours", 24))
+        assignee, team = task_owner(params=params, customer_id=customer.pk)
         task = task_create(customer=customer, title=params.get("title", "Follow up"),
-                           due_at=timezone.now() + timedelta(hours=hours), assignee=customer.assigned_to, by=None)
-        return f"task #{task.pk}"
+                           due_at=timezone.now() + timedelta(hours=hours), assignee=assignee, team=team, by=None)
+        return f"task #{task.pk} for {f'user #{assignee.pk}' if assignee else f'team queue {team.name}'}"
     raise ValueError(f"unknown action {action.kind}")
+
+
+def task_owner(*, params: dict, customer_id: int):
+    """Who owns a task a workflow creates — never nobody: the customer's (active) agent; else the team the action
+    names (`params["team"]`); else the COMMS_WORKFLOW_TASK_TEAM queue; else the customer's team. Returns
+    (assignee, team); raises when none exists, so the run fails visibly instead of leaving an orphan task."""
+    from customers.models import Customer
+    from teams.models import Team
+
+    from . import conf
+
+    customer = Customer.objects.select_related("assigned_to", "team").get(pk=customer_id)  # fresh: assign ran?
+    if customer.assigned_to_id and customer.assigned_to.is_active:
+        return customer.assigned_to, None
+    for name in (params.get("team"), conf.WORKFLOW_TASK_TEAM):
+        if name:
+            team = Team.objects.filter(name=name).first()
+            if team is None:
+                raise ValueError(f"create_task: no team named {name!r}")
+            return None, team
+    if customer.team_id:
+        return None, customer.team
+    raise ValueError("create_task: the customer has no agent and no team queue is configured "
+                     "(the action's team or COMMS_WORKFLOW_TASK_TEAM)")
 
 
 def workflow_run_execute(*, run_id: int) -> WorkflowRun:

@@ -301,32 +301,31 @@ class CustomerActionView(WorkspaceMixin, View):
         return redirect("customer-detail", pk=pk)
 
 
+from django.core.exceptions import PermissionDenied  # noqa: E402
+
+from .selectors import sees_all_tasks  # noqa: E402
+
+
 class TaskListView(WorkspaceMixin, ListView):
     template_name = "workspace/tasks.html"
     required_permission = "pipelines.manage_tasks"
     context_object_name = "tasks"
 
     def get_queryset(self):
-        from django.db.models import Q
+        from .selectors import TASK_SCOPES, task_list
 
-        from teams.selectors import team_paths_for
-
-        user = self.request.user
-        qs = Task.objects.visible_to(user).filter(status=Task.Status.OPEN).select_related("customer", "assignee")
-        if self.request.GET.get("scope") == "team":
-            q = Q(assignee=user)
-            for path in team_paths_for(user=user):
-                q |= Q(team__path__startswith=path) | Q(assignee__team__path__startswith=path)
-            qs = qs.filter(q)
-        else:
-            qs = qs.filter(assignee=user)
-        if self.request.GET.get("overdue") == "true":
-            qs = qs.overdue()
-        return qs.order_by("due_at")[:500]
+        scope = self.request.GET.get("scope", "own")
+        scope = scope if scope in TASK_SCOPES else "own"
+        if scope == "all" and not sees_all_tasks(self.request.user):
+            raise PermissionDenied("scope=all is for roles that see every customer.")
+        return task_list(user=self.request.user, scope=scope, overdue=self.request.GET.get("overdue") == "true",
+                         status=Task.Status.OPEN)[:500]
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["scope"] = self.request.GET.get("scope", "own")
+        scope = self.request.GET.get("scope", "own")
+        ctx["scope"] = scope if scope in ("own", "team", "queue", "all") else "own"
+        ctx["can_see_all"] = sees_all_tasks(self.request.user)
         ctx["overdue_only"] = self.request.GET.get("overdue") == "true"
         ctx["notifications"] = (Notification.objects.filter(recipient=self.request.user, read_at__isnull=True)
                                 .select_related("customer")[:50])

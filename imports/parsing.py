@@ -43,18 +43,46 @@ def decode(raw: bytes) -> tuple[str, list[str]]:
     return text, ["The file is not UTF-8: it was read as Windows-1252."]
 
 
+DELIMITERS = (",", ";", "\t")
+# Columns of our own rejections report: a fixed report can be uploaded again as it is; these two are ignored.
+REPORT_COLUMNS = ("row_number", "reason")
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter of the header line: the most frequent of comma, semicolon and tab outside quotes (comma when
+    none appears). Only the delimiter is detected: quoting is always RFC 4180 (doubled quotes, quoted newlines),
+    whatever the first kilobytes hold — csv.Sniffer's full dialect guessed `doublequote=False` when no quote
+    appeared early and silently corrupted later quoted cells."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in text[:65536]:
+        if char == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char in "\r\n":
+            break
+        elif char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def reader_for(text: str):
+    """A csv reader for `text` with the detected delimiter and RFC 4180 quoting."""
+    return csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text), quotechar='"',
+                      doublequote=True, skipinitialspace=False, strict=False)
+
+
 def parse(raw: bytes, *, max_rows: int | None = None) -> ParsedFile:
-    """Steps: size limit → decode → sniff the dialect → header (case-insensitive, any order; unknown columns
-    ignored and named; missing required ones refused) → rows (CRLF and quoted newlines handled by csv) → row limit."""
+    """Steps: size limit → decode → the delimiter from the header line → header (case-insensitive, any order;
+    unknown columns ignored and named; our report's row_number/reason ignored silently; missing required ones
+    refused) → rows (RFC 4180: doubled quotes, quoted delimiters and newlines, CRLF) → row limit."""
     max_rows = max_rows or conf.IMPORT_MAX_ROWS
     if len(raw) > conf.IMPORT_MAX_BYTES:
         raise ImportFileError("too_large", f"The file exceeds the {conf.IMPORT_MAX_BYTES:,}-byte limit.", 413)
     text, messages = decode(raw)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = reader_for(text)
     try:
         header_cells = next(reader)
     except (StopIteration, csv.Error):
@@ -64,6 +92,9 @@ def parse(raw: bytes, *, max_rows: int | None = None) -> ParsedFile:
     if missing:
         raise ImportFileError("missing_columns", f"Required columns are missing: {', '.join(missing)}.",
                               fields={"file": [f"Missing column: {c}" for c in missing]})
+    report = all(c in header for c in REPORT_COLUMNS)
+    if report:  # a rejections report uploaded again: its bookkeeping columns are not data
+        header = ["" if h in REPORT_COLUMNS else h for h in header]
     unknown = [h for h in header if h and h not in REQUIRED + OPTIONAL]
     if unknown:
         messages.append(f"Ignored unknown columns: {', '.join(unknown)}.")
@@ -74,9 +105,20 @@ def parse(raw: bytes, *, max_rows: int | None = None) -> ParsedFile:
                 continue
             if len(rows) >= max_rows:
                 raise ImportFileError("too_many_rows", f"The file has more than {max_rows:,} rows (the limit).", 413)
-            rows.append({name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name})
+            row = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name}
+            rows.append(_unneutralize(row) if report else row)
     except csv.Error as exc:
         raise ImportFileError("invalid_file", f"The CSV is malformed near line {reader.line_num}: {exc}.") from None
     if not rows:
         raise ImportFileError("no_rows", "The file has a header but no data rows.")
+    if report:
+        messages.append("A rejections report: its row_number and reason columns were ignored.")
     return ParsedFile(header=header, rows=rows, messages=messages)
+
+
+def _unneutralize(row: dict[str, str]) -> dict[str, str]:
+    """Undo the `'` our reports put before formula-like cells (brokercrm.csvutil), so a fixed report re-imports
+    the values as first uploaded."""
+    from brokercrm.csvutil import csv_cell_restore
+
+    return {name: csv_cell_restore(value) for name, value in row.items()}

@@ -241,6 +241,20 @@ class WorkflowSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "trigger", "conditions", "is_active", "actions", "created_at"]
         read_only_fields = ["created_at"]
 
+    def validate_conditions(self, conditions):
+        from customers.models import Source
+
+        if not isinstance(conditions, dict):
+            raise serializers.ValidationError("An object of conditions.")
+        for key in ("sources", "source"):
+            values = conditions.get(key)
+            if values in (None, []):
+                continue
+            if not isinstance(values, list) or any(v not in Source.values for v in values):
+                raise serializers.ValidationError(f"{key}: a list of registration sources "
+                                                  f"({', '.join(Source.values)}).")
+        return conditions
+
     def validate_actions(self, actions):
         positions = [a["position"] for a in actions]
         if len(set(positions)) != len(positions):
@@ -250,6 +264,12 @@ class WorkflowSerializer(serializers.ModelSerializer):
                 model = EmailTemplate if a["kind"] == "send_email" else SmsTemplate
                 if not model.objects.filter(name=(a["params"] or {}).get("template", "")).exists():
                     raise serializers.ValidationError(f"{a['kind']}: unknown template.")
+            if a["kind"] == "create_task" and (a["params"] or {}).get("team"):
+                from teams.models import Team
+
+                if not Team.objects.filter(name=a["params"]["team"]).exists():
+                    raise serializers.ValidationError("create_task: unknown team (the queue of tasks for "
+                                                      "customers without an agent).")
         return actions
 
     @transaction.atomic

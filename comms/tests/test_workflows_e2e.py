@@ -24,19 +24,27 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
 
 
 class Inbox:
-    def __init__(self):
-        self.messages = []
+    """An SMTP server's mailbox; answers `451 try again later` to the first `busy_first` messages."""
+
+    def __init__(self, busy_first=0):
+        self.messages, self.times, self.busy_first, self.attempts = [], [], busy_first, 0
 
     async def handle_DATA(self, server, session, envelope):
+        self.attempts += 1
+        if self.attempts <= self.busy_first:
+            return "451 4.7.1 Try again later"
         self.messages.append(message_from_bytes(envelope.content))
+        self.times.append(time.monotonic())
         return "250 OK"
 
 
 class FakeSms:
-    """An SMS provider: POST /messages with a bearer key; fails the first `fail_first` calls with 503."""
+    """An SMS provider: POST /messages with a bearer key; fails the first `fail_first` calls with 503; answers
+    `429 Too Many Requests` with `Retry-After: <retry_after>` to the calls numbered in `throttle`."""
 
-    def __init__(self, fail_first=0):
+    def __init__(self, fail_first=0, throttle=(), retry_after="3"):
         self.calls, self.sent, self.fail_first = 0, [], fail_first
+        self.throttle, self.retry_after, self.times, self.call_times = set(throttle), retry_after, [], []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,13 +54,20 @@ class FakeSms:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.calls += 1
+                fake.call_times.append(time.monotonic())
                 if self.headers.get("Authorization") != "Bearer sms-key":
                     self.send_response(401), self.end_headers()
                     return
                 if fake.calls <= fake.fail_first:
                     self.send_response(503), self.end_headers()
                     return
+                if fake.calls in fake.throttle:
+                    self.send_response(429)
+                    self.send_header("Retry-After", fake.retry_after)
+                    self.end_headers()
+                    return
                 fake.sent.append(body)
+                fake.times.append(time.monotonic())
                 data = json.dumps({"id": f"sms-{len(fake.sent)}"}).encode()
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")

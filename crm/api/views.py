@@ -86,7 +86,6 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 # --- pipelines, assignment, activity, notes, tasks -------------------------------------------------------------------
 
-from django.db.models import Q  # noqa: E402
 from rest_framework import serializers  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
@@ -269,26 +268,20 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     action_permissions = {"*": "pipelines.manage_tasks"}
 
     def get_queryset(self):
-        from teams.selectors import team_paths_for
+        from ..selectors import task_list
 
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Task.objects.none()
-        user = self.request.user
-        qs = Task.objects.visible_to(user).select_related("customer")
         params = self.request.query_params
-        if params.get("scope", "own") == "own":
-            qs = qs.filter(assignee=user)
-        elif params.get("scope") == "team":
-            q = Q(assignee=user)
-            for path in team_paths_for(user=user):
-                q |= Q(team__path__startswith=path) | Q(assignee__team__path__startswith=path)
-            qs = qs.filter(q)
-        if params.get("overdue") == "true":
-            qs = qs.overdue()
-        if params.get("status") in ("open", "done"):
-            qs = qs.filter(status=params["status"])
-        return qs.order_by("due_at", "id")
+        return task_list(user=self.request.user, scope=params.get("scope", "own"),
+                         overdue=params.get("overdue") == "true", status=params.get("status"))
 
+    @extend_schema(parameters=[
+        OpenApiParameter("scope", str, enum=["own", "team", "queue", "all"],
+                         description="own (default) · team · queue (unassigned tasks of the team queue) · all "
+                                     "(roles that see every customer; others 403)"),
+        OpenApiParameter("overdue", bool), OpenApiParameter("status", str, enum=["open", "done"])],
+        responses={200: TaskOut(many=True), **errors(400, 401, 403)})
     def list(self, request, *args, **kwargs):
         rows = list(self.get_queryset()[:500])
         return Response({"results": TaskOut(rows, many=True).data, "next": None})

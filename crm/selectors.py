@@ -1,0 +1,48 @@
+"""Reads of the CRM workspace that more than one interface (API, pages) shares."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from .models import Task
+
+TASK_SCOPES = ("own", "team", "queue", "all")
+
+
+def sees_all_tasks(user) -> bool:
+    """`scope=all` is for roles that see every customer (customer_view_scope all) and superusers."""
+    return user.is_superuser or bool(user.role_id and user.role.customer_view_scope == "all")
+
+
+def task_list(*, user, scope: str = "own", overdue: bool = False, status: str | None = None) -> QuerySet[Task]:
+    """Tasks by scope: `own` (assigned to me), `team` (mine and my team subtree's, its queue included), `queue`
+    (the team queue: unassigned tasks of my team subtree; every unassigned task for all-scope roles), `all`
+    (every task, unassigned ones included; all-scope roles only, else 403 permission_denied). Unknown scope: 400."""
+    from teams.selectors import team_paths_for
+
+    from .services import CrmError
+
+    if scope not in TASK_SCOPES:
+        raise CrmError("Unknown scope.", fields={"scope": [f"One of: {', '.join(TASK_SCOPES)}."]})
+    if scope == "all" and not sees_all_tasks(user):
+        raise CrmError("scope=all is for roles that see every customer.", code="permission_denied", status=403)
+    qs = Task.objects.visible_to(user).select_related("customer", "assignee", "team")
+    if scope == "own":
+        qs = qs.filter(assignee=user)
+    elif scope == "team":
+        q = Q(assignee=user)
+        for path in team_paths_for(user=user):
+            q |= Q(team__path__startswith=path) | Q(assignee__team__path__startswith=path)
+        qs = qs.filter(q)
+    elif scope == "queue":
+        qs = qs.filter(assignee__isnull=True)
+        if not sees_all_tasks(user):
+            q = Q(pk__in=[])
+            for path in team_paths_for(user=user):
+                q |= Q(team__path__startswith=path)
+            qs = qs.filter(q)
+    if overdue:
+        qs = qs.overdue()
+    if status in (Task.Status.OPEN, Task.Status.DONE):
+        qs = qs.filter(status=status)
+    return qs.order_by("due_at", "id")
