@@ -3,10 +3,15 @@ from celery.signals import worker_ready
 
 
 @shared_task(name="imports.process", acks_late=True, reject_on_worker_lost=True)
-def import_process_task(*, job_id: str) -> None:
-    from .services import import_process
+def import_process_task(*, job_id: str, slot: str | None = None) -> None:
+    """One step of a job's processing chain; the next step is scheduled for its pace slot (never a sleep here)."""
+    from datetime import datetime
 
-    import_process(job_id=job_id)
+    from .services import import_step
+
+    due = import_step(job_id=job_id, slot=datetime.fromisoformat(slot) if slot else None)
+    if due is not None:
+        import_process_task.apply_async(kwargs={"job_id": job_id, "slot": due.isoformat()}, eta=due)
 
 
 @shared_task(name="imports.resume_stale")
