@@ -23,13 +23,14 @@ def import_resume_stale_task() -> int:
 
 @worker_ready.connect
 def _resume_on_start(sender=None, **kwargs):
-    """A worker coming back resumes jobs whose worker died mid-way (their heartbeat went silent)."""
+    """A worker of the imports queue coming back resumes jobs whose worker died mid-way (their heartbeat went
+    silent). The look runs as a task, not in the worker's main process: no database work there, so the worker
+    starts and stops at once (and forks its pool processes without a database pool to share)."""
     from . import conf
-    from .services import import_resume_stale
 
-    try:
-        import_resume_stale()
-    except Exception:  # the database may not be reachable yet: the beat watchdog covers it
-        pass
+    queues = {q.name for q in getattr(getattr(sender, "task_consumer", None), "queues", [])}
+    if queues and "imports" not in queues:
+        return
+    import_resume_stale_task.delay()
     # A worker that died moments ago still looks alive: look again once its heartbeat can have gone stale.
     import_resume_stale_task.apply_async(countdown=conf.IMPORT_STALE_SECONDS + 1)
