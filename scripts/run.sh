@@ -40,13 +40,15 @@ else
 fi
 # One worker per queue (brokercrm/celery.py), so a bulk import's e-mails never queue in front of a webhook's
 # events or the overdue check, and a paced import's chunks (scheduled, not sleeping) never hold a send back.
+# On one machine the bulk kinds (sends, import chunks) run niced, so the web (webhooks, pages) and the default
+# queue keep their latency when the CPU is short; in production each kind has machines of its own.
 worker() {
-  start $BIN/celery -A brokercrm worker -Q "$1" -n "$1@%h" --concurrency "$2" --loglevel warning \
+  start nice -n "$3" $BIN/celery -A brokercrm worker -Q "$1" -n "$1@%h" --concurrency "$2" --loglevel warning \
     --without-mingle --without-gossip
 }
-worker default "${CELERY_DEFAULT_CONCURRENCY:-2}"
-worker comms "${CELERY_COMMS_CONCURRENCY:-2}"
-worker imports "${CELERY_IMPORTS_CONCURRENCY:-2}"
+worker default "${CELERY_DEFAULT_CONCURRENCY:-2}" 0
+worker comms "${CELERY_COMMS_CONCURRENCY:-2}" 10
+worker imports "${CELERY_IMPORTS_CONCURRENCY:-2}" 5
 start $BIN/celery -A brokercrm beat --loglevel warning
 sleep 2
 if [ "${DEBUG:-true}" = "false" ]; then
