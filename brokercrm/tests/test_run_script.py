@@ -123,8 +123,9 @@ def test_make_run_in_production_mode(tmp_path):
     """DEBUG=false with DATABASE_URL/REDIS_URL: `make run` migrates, collects static files, skips the demo seed (and
     says so) instead of refusing, serves pages with their static files, and stops on Ctrl-C."""
     port = free_port()
-    env = process_env(REDIS_URL=settings.REDIS_URL, DEBUG="false", SECRET_KEY="p" * 30 + "r" * 30,
-                      ALLOWED_HOSTS="127.0.0.1", BROKERCRM_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="brokercrm.settings")
+    env = process_env(REDIS_URL=settings.REDIS_URL)
+    env.update(DEBUG="false", SECRET_KEY="p" * 30 + "r" * 30, ALLOWED_HOSTS="127.0.0.1",
+               BROKERCRM_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="brokercrm.settings")
     log = open(tmp_path / "make.log", "w")
     # `-o`: the shared virtualenv counts as installed (make must not run pip here).
     proc = subprocess.Popen(["make", "-o", ".venv/.installed", "run", f"PORT={port}"], cwd=ROOT, env=env, stdout=log,
