@@ -43,3 +43,17 @@ def test_no_kind_starves_another_with_run_sh(demo_committed, tmp_path):
     assert 5.0 <= figures.second_import_total_s <= 7.5, figures
     assert 8 <= figures.big_import_rows_per_s <= 11, figures  # the big one kept its pace meanwhile
     assert figures.stop_s < 10, figures
+
+
+def test_routes_hold_on_the_embedded_filesystem_broker(tmp_path):
+    """The embedded default's broker files each message under its queue's name (what `-Q` workers read)."""
+    from brokercrm.celery import app
+
+    folders = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path),
+               "control_folder": str(tmp_path / "control")}
+    (tmp_path / "control").mkdir()
+    with app.connection_for_write("filesystem://", transport_options=folders) as conn:
+        for name in ("comms.message_send", "comms.workflow_run", "imports.process", "crm.tasks_flag_overdue"):
+            app.send_task(name, kwargs={}, connection=conn)
+    queues = sorted(p.name.split(".")[-2] for p in tmp_path.glob("*.msg"))
+    assert queues == ["comms", "comms", "default", "imports"]
