@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test install migrate seed bench clean browser-deps
+.PHONY: run test install migrate seed static bench clean browser-deps
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
@@ -22,11 +22,18 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# The demo data creates users with a known password: never in production mode (DEBUG=false).
 seed: migrate
-	$(BIN)/python manage.py seed_demo
+	@if [ "$${DEBUG:-true}" = "false" ]; then echo "production mode (DEBUG=false): skipping the demo seed"; \
+	else $(BIN)/python manage.py seed_demo; fi
 
-# Web (uvicorn, ASGI), a Celery worker and beat; Ctrl-C stops all three.
-run: seed
+# Production mode serves static files from collectstatic's manifest (whitenoise); development serves them as they are.
+static: install
+	@if [ "$${DEBUG:-true}" = "false" ]; then $(BIN)/python manage.py collectstatic --noinput -v0 && \
+	echo "static files collected"; fi
+
+# Web (uvicorn, ASGI), a Celery worker per queue and beat; Ctrl-C stops them all within 10 s.
+run: seed static
 	@scripts/run.sh $(PORT)
 
 browser-deps:

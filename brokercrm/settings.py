@@ -168,6 +168,7 @@ else:
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
         "control_folder": str(VAR_DIR / "broker-control"),
+        "polling_interval": 0.2,  # seconds between looks at the folder (kombu's default, 1 s, slows every hop)
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -175,6 +176,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Queues and routes by kind: brokercrm/celery.py. A worker that loses the broker gives its running tasks back
+# (acks_late), and every ETA (paced import chunks) stays well under the Redis visibility_timeout above.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 EVENTSTREAM_CHANNELMANAGER_CLASS = "crm.channels.AccountChannelManager"
 

@@ -72,6 +72,6 @@ def uvicorn_cmd(port: int) -> list[str]:
 def worker_cmd(name: str, *, concurrency: int = 1, queues: str | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "celery", "-A", "brokercrm", "worker", "-n", f"{name}@%h", "--concurrency",
            str(concurrency), "--loglevel", "warning", "--without-gossip", "--without-mingle", "--pool", "prefork"]
-    if queues:
-        cmd += ["-Q", queues]
-    return cmd
+    from brokercrm.celery import QUEUES
+
+    return cmd + ["-Q", queues or ",".join(QUEUES)]  # by default every queue, as one worker of `make run` did

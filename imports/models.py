@@ -40,6 +40,18 @@ class ImportJob(models.Model):
     def __str__(self) -> str:
         return f"import {self.file_name} ({self.status})"
 
+    @property
+    def waiting_in_queue(self) -> bool:
+        """Queued, not yet started: no worker has taken its first slot (the imports queue is busy or no worker)."""
+        return self.status == self.Status.PENDING
+
+    @property
+    def status_text(self) -> str:
+        """The status in words, as the import page shows it."""
+        if self.waiting_in_queue:
+            return "waiting in the queue"
+        return {self.Status.RUNNING: "running"}.get(self.status, self.get_status_display().lower())
+
 
 class ImportRow(models.Model):
     """One data row as uploaded, with its outcome. Rows are claimed in chunks with SKIP LOCKED."""

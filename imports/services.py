@@ -1,15 +1,19 @@
 """The lead import: staging, paced chunked processing by any number of workers, resume, cancel, rejections.
 
-Steps of processing (`import_process`, run by one or more Celery tasks per job):
+Processing is a few chains of short Celery tasks per job (`IMPORT_PARALLELISM`), each step one chunk
+(`import_step`); no task ever sleeps for the pace, so a paced job holds no worker slot while it waits:
 1. take a pace slot: lock the job row briefly, start = max(now, pace_until), pace_until = start + chunk / rate —
    every worker of every job reads and moves the same deadline, so the pace is global, not per worker;
-2. sleep until the slot starts;
-3. in one transaction: claim the next pending rows with SELECT … FOR UPDATE SKIP LOCKED, validate them with the
-   registration gates (disposable, phone, country, duplicates against existing customers and earlier rows),
-   create the good ones with their trading accounts, mark every row imported or rejected with its reason, and
-   add to the job's counters — a worker killed mid-chunk rolls all of it back, so nothing is imported twice;
-4. when no pending row is left, the job completes; a cancelled job stops at its next chunk.
-A watchdog (beat, and each worker at start-up) re-enqueues running jobs whose heartbeat went silent.
+2. if the slot starts later, the step ends and the task is scheduled again (ETA) for the slot's start: a wait of
+   at most one slot per chain (a few seconds), far under the Redis visibility_timeout;
+3. in the slot, in one transaction: claim the next pending rows with SELECT … FOR UPDATE SKIP LOCKED, validate them
+   with the registration gates (disposable, phone, country, duplicates against existing customers and earlier
+   rows), create the good ones with their trading accounts, mark every row imported or rejected with its reason,
+   and add to the job's counters — a worker killed mid-chunk rolls all of it back, so nothing is imported twice;
+4. then reserve the next slot (back to 2); when no pending row is left, the job completes (exactly one step
+   completes it); a cancelled job ends its chains at their next step.
+A job is `pending` ("waiting in the queue") until a worker takes its first slot. A watchdog (beat, and each worker
+at start-up) re-enqueues running jobs whose heartbeat went silent and pending jobs nobody picked up.
 """
 
 from __future__ import annotations
@@ -18,8 +22,7 @@ import csv
 import io
 import logging
 import re
-import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -63,6 +66,7 @@ def import_create(*, by, raw: bytes, file_name: str, rate_per_second: int | None
 
 
 def import_dispatch(*, job_id) -> None:
+    """Start the job's processing chains (see the module docstring)."""
     from .tasks import import_process_task
 
     for _ in range(max(1, conf.IMPORT_PARALLELISM)):
@@ -91,33 +95,47 @@ def _take_slot(job_id, size: int):
         return job, start
 
 
-def import_process(*, job_id) -> ImportJob:
-    while True:
-        job = ImportJob.objects.get(pk=job_id)
-        size = _chunk_size(job.rate_per_second)
-        job, start = _take_slot(job_id, size)
+# A slot due this close to now is taken at once rather than scheduled (ETA timers are not more precise).
+SLOT_EARLY = timedelta(milliseconds=20)
+
+
+def import_step(*, job_id, slot: datetime | None = None) -> datetime | None:
+    """One step of a processing chain: process a chunk in a reserved slot and reserve the next one.
+
+    Returns the start of the chain's next reserved slot (the caller schedules the next step for it, passing it as
+    `slot`), or None when the chain ends (job completed, cancelled or failed, or its rows left to other chains).
+    Without `slot` (a chain's first step, a resume) it first reserves one."""
+    job = ImportJob.objects.get(pk=job_id)
+    size = _chunk_size(job.rate_per_second)
+    if slot is None:
+        job, slot = _take_slot(job_id, size)
         if job is None:
-            return ImportJob.objects.get(pk=job_id)
-        delay = (start - timezone.now()).total_seconds()
-        if delay > 0:
-            time.sleep(delay)
-        done = _process_chunk(job, size)
-        if done is None:  # nothing pending left
-            finished = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING,
-                                                processed_rows=F("total_rows")).update(
-                status=ImportJob.Status.COMPLETED, finished_at=timezone.now())
+            return None
+    if slot > timezone.now() + SLOT_EARLY:
+        return slot  # not due yet (a step woken early): wait for it, still holding no worker
+    if _process_chunk(job, size) is None:  # nothing pending that this chain could claim
+        finished = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING,
+                                            processed_rows=F("total_rows")).update(
+            status=ImportJob.Status.COMPLETED, finished_at=timezone.now())
+        if finished:  # exactly one step completes the job and announces it
             job = ImportJob.objects.get(pk=job_id)
-            if finished:  # exactly one worker completes the job and announces it
-                event_emit("import.completed", {"job_id": str(job.pk), "imported_rows": job.imported_rows,
-                                                "rejected_rows": job.rejected_rows})
-                return job
-            if job.status != ImportJob.Status.RUNNING:
-                return job
-            if not ImportRow.objects.filter(job_id=job_id, status=ImportRow.Status.PENDING).exists():
-                time.sleep(0.2)  # another worker holds the last rows; its commit completes the job
-                if ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING).exists():
-                    continue
-            return job
+            event_emit("import.completed", {"job_id": str(job.pk), "imported_rows": job.imported_rows,
+                                            "rejected_rows": job.rejected_rows})
+        # Otherwise another chain holds the last rows: its next step (after its commit) completes the job.
+        return None
+    job, slot = _take_slot(job_id, size)
+    return slot if job is not None else None
+
+
+def import_process(*, job_id) -> ImportJob:
+    """Run a job's chain inline to the end (no Celery: the `import_customers` command and tests)."""
+    import time
+
+    slot = import_step(job_id=job_id)
+    while slot is not None:
+        time.sleep(max(0.0, (slot - timezone.now()).total_seconds()))
+        slot = import_step(job_id=job_id, slot=slot)
+    return ImportJob.objects.get(pk=job_id)
 
 
 def _context(job):
@@ -264,12 +282,15 @@ def import_cancel(*, job: ImportJob, by) -> ImportJob:
 
 
 def import_resume_stale(*, stale_seconds: int | None = None) -> int:
-    """Re-enqueue running jobs whose heartbeat is older than `stale_seconds` (their worker died)."""
+    """Re-enqueue running jobs whose heartbeat is older than `stale_seconds` (their worker died), and pending jobs
+    no worker picked up that long (their messages were lost); each is re-enqueued once per stale period."""
+    from django.db.models import Q
+
     limit = timezone.now() - timedelta(seconds=conf.IMPORT_STALE_SECONDS if stale_seconds is None else stale_seconds)
     stale = list(ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=limit)
                  .values_list("pk", flat=True))
-    stale += list(ImportJob.objects.filter(status=ImportJob.Status.PENDING, created_at__lt=limit)
-                  .values_list("pk", flat=True))
+    stale += list(ImportJob.objects.filter(Q(heartbeat_at__lt=limit) | Q(heartbeat_at=None, created_at__lt=limit),
+                                           status=ImportJob.Status.PENDING).values_list("pk", flat=True))
     for job_id in stale:
         ImportJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now(), pace_until=None)
         import_dispatch(job_id=job_id)

@@ -139,3 +139,32 @@ def test_kill_a_worker_mid_job_and_resume(client_for, demo_committed):
     job = ImportJob.objects.get(pk=job_id)
     assert job.imported_rows + job.rejected_rows == job.total_rows == 300
     assert Customer.objects.filter(email__startswith="lead", source="import").count() == job.imported_rows == 300
+
+
+def test_paced_import_holds_no_worker_and_a_stopped_worker_loses_nothing(client_for, demo_committed):
+    """Issue #12: a paced job waits as scheduled messages, not in a worker slot; TERM mid-job (warm shutdown) ends
+    the worker within 10 s and another worker finishes the job, no row lost or doubled."""
+    cmds, env = workers(2)
+    text = "email,phone,first_name,last_name,country\n" + rows(200, prefix="warm")
+    with running(cmds[0], env=env, log_name="imp0") as first:
+        ready("imp0")
+        paced = upload(client_for("admin"), text, rate_per_second=20).json()["job_id"]
+        assert wait_for(lambda: ImportJob.objects.get(pk=paced).processed_rows >= 40, 60)
+        # The only worker has one slot; a second import still runs at once while the paced one waits.
+        quick_csv = "email,phone,first_name,last_name,country\n" + rows(30, start=1000, prefix="quick")
+        quick = upload(client_for("admin"), quick_csv, rate_per_second=0).json()["job_id"]
+        assert wait_for(lambda: ImportJob.objects.get(pk=quick).status == "completed", 20)
+        assert ImportJob.objects.get(pk=paced).status == "running"
+        t0 = time.monotonic()
+        os.killpg(first.pid, signal.SIGTERM)
+        first.wait(timeout=15)
+        assert time.monotonic() - t0 < 10
+    stopped_at = ImportJob.objects.get(pk=paced).processed_rows
+    assert stopped_at < 200
+    with running(cmds[1], env=env, log_name="imp1"):
+        ready("imp1")
+        assert wait_for(lambda: ImportJob.objects.get(pk=paced).status == "completed", 120), \
+            ImportJob.objects.get(pk=paced).processed_rows
+    job = ImportJob.objects.get(pk=paced)
+    assert job.imported_rows == job.total_rows == 200
+    assert Customer.objects.filter(email__startswith="warm", source="import").count() == 200
