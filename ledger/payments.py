@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 from decimal import Decimal
 
@@ -15,9 +16,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from brokercrm.api.errors import error_body
+from brokercrm.inputs import parse_id
+
 from . import conf
 from .models import PaymentRoute, ProviderNotification, Transaction, TxStatus
-from .providers.base import DepositRequest, InvalidSignature, PaymentProvider, ProviderError
+from .providers.base import DepositRequest, InvalidNotification, InvalidSignature, PaymentProvider, ProviderError
 from .services import LedgerError, to_money, transaction_create, transaction_settle
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,11 @@ def routes_for(*, country: str, currency: str, amount: Decimal) -> list[PaymentR
 
 def order_id_for(tx: Transaction) -> str:
     return f"D{tx.pk}"
+
+
+def order_tx_id(order_id) -> int | None:
+    """The transaction id in one of our order ids (`D<id>`), or None for anything else."""
+    return parse_id(order_id[1:]) if isinstance(order_id, str) and order_id.startswith("D") else None
 
 
 def payload_for(order_id: str) -> str:
@@ -108,9 +117,11 @@ def webhook_receive(*, provider_name: str, headers, body: bytes) -> tuple[int, d
     except InvalidSignature:
         return 401, {"Content-Type": "application/json"}, (
             b'{"code": "invalid_signature", "detail": "The notification signature is missing or wrong."}')
+    except InvalidNotification as exc:
+        return 400, {"Content-Type": "application/json"}, json.dumps(error_body(exc.code, exc.detail)).encode()
     tx = None
-    if note.order_id.startswith("D") and note.order_id[1:].isdigit():
-        tx = Transaction.objects.filter(pk=int(note.order_id[1:]), type="deposit", provider=provider_name).first()
+    if order_tx_id(note.order_id) is not None:
+        tx = Transaction.objects.filter(pk=order_tx_id(note.order_id), type="deposit", provider=provider_name).first()
     if provider_name == "bridgerpay" and note.raw.get("type") in ("approved", "declined"):
         if not hmac.compare_digest(str(note.raw.get("payload") or ""), payload_for(note.order_id)):
             return 401, {"Content-Type": "application/json"}, (

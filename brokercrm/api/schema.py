@@ -15,7 +15,7 @@ ErrorSerializer = inline_serializer(
 )
 
 _DESCRIPTIONS = {
-    400: "Invalid input (validation_error, malformed_json, …)",
+    400: "Invalid input (validation_error, invalid_json, …)",
     401: "Missing or bad credentials",
     403: "Not allowed (permission_denied, privilege_escalation, maker_checker, …)",
     404: "Unknown, or outside the caller's view scope",

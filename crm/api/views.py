@@ -8,6 +8,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from brokercrm.inputs import parse_id
 from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors
 from customers import selectors as customer_selectors
@@ -197,11 +198,11 @@ class ActivityFeedView(APIView):
         agent = request.query_params.get("agent")
         team = request.query_params.get("team")
         if agent:
-            if not agent.isdigit():
+            if parse_id(agent) is None:
                 raise ApiError(400, "validation_error", "agent must be an id.", {"agent": ["An integer."]})
-            qs = qs.filter(customer__assigned_to_id=int(agent))
+            qs = qs.filter(customer__assigned_to_id=parse_id(agent))
         if team:
-            found = Team.objects.filter(pk=int(team)).first() if team.isdigit() else None
+            found = Team.objects.filter(pk=parse_id(team)).first() if parse_id(team) else None
             if found is None:
                 raise ApiError(400, "validation_error", "Unknown team.", {"team": ["Unknown team."]})
             qs = qs.filter(customer__team__path__startswith=found.path)

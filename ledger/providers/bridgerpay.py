@@ -15,15 +15,14 @@ against our record of the order. The cashier page is BridgerPay's embed script l
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from decimal import Decimal
 from typing import Mapping
 
 import httpx
 
-from .base import CashierSession, DepositRequest, InvalidSignature, Notification, PaymentProvider, ProviderError
+from .base import CashierSession, DepositRequest, InvalidNotification, Notification, PaymentProvider, ProviderError
+from .base import notification_amount, notification_json, notification_text
 from .base import ProviderTemporaryError
 
 FINAL = {"approved": "approved", "declined": "declined"}
@@ -89,19 +88,34 @@ class BridgerPay(PaymentProvider):
                               provider_reference=token[:120])
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> Notification:
-        try:
-            data = json.loads(body)
-            kind = data["webhook"]["type"]
-            order_id = data["data"]["order_id"]
-        except (ValueError, KeyError, TypeError):
-            raise InvalidSignature("not a BridgerPay notification") from None
-        charge = (data.get("data") or {}).get("charge") or {}
+        """Read one notification strictly: every part has its documented type, or InvalidNotification (400).
+
+        A final notification (approved/declined) must carry its charge: the amount to credit is there."""
+        data = notification_json(body)
+        webhook, inner = data.get("webhook"), data.get("data")
+        if not isinstance(webhook, dict) or not isinstance(inner, dict):
+            raise InvalidNotification("Not a BridgerPay notification: `webhook` and `data` are objects.")
+        kind = notification_text(webhook.get("type"), "webhook.type", max_length=40)
+        order_id = notification_text(inner.get("order_id"), "data.order_id")
+        charge = inner.get("charge")
+        if charge is None and kind in FINAL:
+            raise InvalidNotification("A final notification carries data.charge.")
+        if charge is not None and not isinstance(charge, dict):
+            raise InvalidNotification("data.charge is an object.")
+        charge = charge or {}
         attributes = charge.get("attributes") or {}
+        if not isinstance(attributes, dict):
+            raise InvalidNotification("data.charge.attributes is an object.")
+        amount = notification_amount(attributes.get("amount"), "data.charge.attributes.amount")
+        if amount is None and kind in FINAL:
+            raise InvalidNotification("A final notification carries data.charge.attributes.amount.")
+        charge_id = notification_text(charge.get("id"), "data.charge.id", required=False)
+        currency = notification_text(attributes.get("currency"), "data.charge.attributes.currency", max_length=3,
+                                     required=False)
+        payload = inner.get("payload") or data.get("payload")
         status = FINAL.get(kind, "refunded" if kind in ("refunded", "partly_refunded") else "other")
-        amount = attributes.get("amount")
         return Notification(
-            event_id=f"{order_id}:{kind}:{charge.get('id', '')}", order_id=order_id, status=status,
-            is_final=kind in FINAL, amount=Decimal(str(amount)) if amount is not None else None,
-            currency=attributes.get("currency", ""), provider_reference=str(charge.get("id", "")),
-            raw={"type": kind, "payload": (data.get("data") or {}).get("payload") or data.get("payload")},
+            event_id=f"{order_id}:{kind}:{charge_id}", order_id=order_id, status=status,
+            is_final=kind in FINAL, amount=amount, currency=currency, provider_reference=charge_id,
+            raw={"type": kind, "payload": payload if isinstance(payload, str) else None},
         )

@@ -25,7 +25,8 @@ from typing import Any, Mapping
 
 import httpx
 
-from .base import CashierSession, DepositRequest, InvalidSignature, Notification, PaymentProvider, ProviderError
+from .base import CashierSession, DepositRequest, InvalidNotification, InvalidSignature, Notification, PaymentProvider
+from .base import ProviderError, notification_json, notification_text
 from .base import ProviderTemporaryError
 
 VERSION = "1.3"
@@ -90,24 +91,29 @@ class Praxis(PaymentProvider):
         return CashierSession(redirect_url=data["redirect_url"], provider_reference=str(session.get("auth_token", "")))
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> Notification:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise InvalidSignature("not JSON") from None
+        data = notification_json(body)
         given = {k.lower(): v for k, v in headers.items()}.get("gt-authentication", "")
         if not given or not hmac.compare_digest(signature(data, NOTIFICATION_FIELDS, self.secret), given.lower()):
             raise InvalidSignature("gt-authentication mismatch")
         if data.get("merchant_id") != self.merchant_id or data.get("application_key") != self.application_key:
             raise InvalidSignature("another merchant's notification")
         transaction = data.get("transaction") or {}
-        raw_status = str(transaction.get("transaction_status", "")).lower()
-        amount = transaction.get("amount")
+        if not isinstance(transaction, dict):
+            raise InvalidNotification("transaction is an object.")
+        raw_status = notification_text(transaction.get("transaction_status"), "transaction.transaction_status",
+                                       max_length=30, required=False).lower()
+        amount = transaction.get("amount")  # minor units
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0):
+            raise InvalidNotification("transaction.amount is a whole number of minor units.")
+        tid = notification_text(transaction.get("tid"), "transaction.tid", max_length=60, required=False)
         return Notification(
-            event_id=f"{transaction.get('tid')}:{raw_status}:{data.get('timestamp')}",
-            order_id=str(_value(data, "session.order_id")), status=STATUSES.get(raw_status, "other"),
-            is_final=raw_status in FINAL,
-            amount=(Decimal(int(amount)) / 100) if amount is not None else None,
-            currency=transaction.get("currency", ""), provider_reference=str(transaction.get("tid", "")),
+            event_id=f"{tid}:{raw_status}:{data.get('timestamp')}",
+            order_id=notification_text(_value(data, "session.order_id"), "session.order_id"),
+            status=STATUSES.get(raw_status, "other"), is_final=raw_status in FINAL,
+            amount=(Decimal(amount) / 100) if amount is not None else None,
+            currency=notification_text(transaction.get("currency"), "transaction.currency", max_length=3,
+                                       required=False),
+            provider_reference=tid,
             raw={"transaction_status": raw_status},
         )
 
