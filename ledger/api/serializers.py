@@ -25,8 +25,8 @@ class TransactionOut(serializers.ModelSerializer):
     account_login = serializers.IntegerField(source="account.login", read_only=True)
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
     amount_usd = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
-    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
-    approved_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    approved_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
         model = Transaction
