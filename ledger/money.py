@@ -32,8 +32,11 @@ def decimal_places(currency: str | None) -> int:
     return min(MINOR_UNITS.get((currency or "").upper(), 2), STORED_PLACES)
 
 
-def amount_parse(value, *, currency: str | None = None, field: str = "amount") -> Decimal:
-    """A Decimal from a plain decimal string, an int, a Decimal or a JSON number; AmountError otherwise."""
+def amount_parse(value, *, currency: str | None = None, field: str = "amount", quantize: bool = True) -> Decimal:
+    """A Decimal from a plain decimal string, an int, a Decimal or a JSON number; AmountError otherwise.
+
+    With `quantize=False` the value keeps the places it was written with, so that a service that learns the
+    currency later can still refuse `100.5` for JPY."""
     if isinstance(value, bool) or value is None:
         raise AmountError("Not an amount.", fields={field: ["A decimal number such as 100.00."]})
     if isinstance(value, Decimal):
@@ -50,10 +53,12 @@ def amount_parse(value, *, currency: str | None = None, field: str = "amount") -
         ]})
     amount = Decimal(text)
     places = decimal_places(currency)
-    if -amount.as_tuple().exponent > places:
+    # Text counts the places written; a Decimal (already parsed at the door) counts the places its value needs.
+    if (amount != amount.quantize(Decimal(1).scaleb(-places)) if isinstance(value, Decimal)
+            else -amount.as_tuple().exponent > places):
         where = f" for {currency.upper()}" if currency else ""
         raise AmountError("Too many decimal places.", fields={field: [f"At most {places} decimal places{where}."]})
-    return amount.quantize(Decimal(1).scaleb(-STORED_PLACES))
+    return amount.quantize(Decimal(1).scaleb(-STORED_PLACES)) if quantize else amount
 
 
 @extend_schema_field({"type": "string", "pattern": AMOUNT_PATTERN, "example": "100.00"})
@@ -62,7 +67,7 @@ class AmountField(serializers.Field):
 
     def to_internal_value(self, data):
         try:
-            return amount_parse(data, field=self.field_name or "amount")
+            return amount_parse(data, field=self.field_name or "amount", quantize=False)
         except AmountError as exc:
             raise serializers.ValidationError(exc.fields[self.field_name or "amount"]) from None
 

@@ -75,7 +75,7 @@ def deposit_start(*, customer, amount, currency: str) -> tuple[Transaction, str,
 
     Returns (transaction, provider name, redirect URL). A provider that fails is skipped for the next route;
     when none answers the deposit is marked failed and LedgerError(503 payment_unavailable) is raised."""
-    amount = to_money(amount)
+    amount = to_money(amount, currency=currency)
     account = customer.accounts.filter(currency=(currency or "").upper()).order_by("login").first()
     if account is None:
         raise LedgerError("No trading account in that currency.", fields={"currency": ["No account in it."]})

@@ -65,7 +65,8 @@ def test_transaction_amount_places_follow_the_account_currency(client_for, funde
     admin = client_for("admin")
     response = create(admin, funded, amount="100.50")
     assert response.status_code == 400 and "amount" in response.json()["fields"]
-    assert create(admin, funded, amount="100").status_code == 201
+    ok = create(admin, funded, amount="100")
+    assert ok.status_code == 201, ok.content
 
 
 @pytest.mark.django_db
