@@ -30,3 +30,23 @@ class JSONParser(parsers.JSONParser):
             return json_loads(text)
         except InvalidJson as exc:
             raise InvalidJsonError(str(exc)) from None
+
+
+def _refuse_nul(data):
+    """Form fields can carry NUL (`%00`), which no PostgreSQL column or lookup accepts: refuse it up front."""
+    for key, values in data.lists():
+        if "\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values):
+            raise ParseError("Form fields may not contain NUL characters.")
+    return data
+
+
+class FormParser(parsers.FormParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        return _refuse_nul(super().parse(stream, media_type, parser_context))
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        result = super().parse(stream, media_type, parser_context)
+        _refuse_nul(result.data)
+        return result

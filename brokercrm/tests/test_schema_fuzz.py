@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings
 
 ROLES = ["agent", "manager", "compliance", "admin"]
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 SEED = 20261125
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
 EXCLUDED = ["--exclude-operation-id", "crm_accounts_stream", "--exclude-path", "/api/auth/token/revoke"]
