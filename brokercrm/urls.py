@@ -29,6 +29,9 @@ api = [
     path("payments/", include("ledger.api.payments_urls")),
 ]
 
+# SuspiciousOperation (TooManyFieldsSent, DisallowedHost, …) raised outside a view: the API body or the error page.
+handler400 = "brokercrm.middleware.bad_request"
+
 urlpatterns = [
     path("api/", include(api)),
     path("admin/", admin.site.urls),

@@ -13,6 +13,9 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
+from brokercrm.errors import DomainError
+from brokercrm.inputs import parse_id, parse_ids, require_id
+from brokercrm.middleware import error_page
 from brokercrm.workspace import WorkspaceMixin
 from customers import selectors as customer_selectors
 from customers import services as customer_services
@@ -93,8 +96,10 @@ class BulkAssignView(WorkspaceMixin, View):
 
     def post(self, request):
         try:
-            customer_ids = [int(v) for v in request.POST.getlist("customer_ids")]
-            agent_ids = [int(v) for v in request.POST.getlist("agent_ids")]
+            customer_ids = parse_ids(request.POST.getlist("customer_ids"))
+            agent_ids = parse_ids(request.POST.getlist("agent_ids"))
+            if customer_ids is None or agent_ids is None:
+                raise ValueError("not ids")
             counts = services.customers_bulk_assign(customer_ids=customer_ids, agent_ids=agent_ids, by=request.user)
             messages.success(request, f"Assigned {sum(counts.values())} customers over {len(counts)} agents.")
         except (ValueError, services.CrmError) as error:
@@ -214,15 +219,17 @@ class ActivityFeedPageView(WorkspaceMixin, TemplateView):
         user = request.user
         qs = Activity.objects.filter(customer__in=Customer.objects.visible_to(user))
         agent, team = request.GET.get("agent", ""), request.GET.get("team", "")
-        if agent.isdigit():
-            qs = qs.filter(customer__assigned_to_id=int(agent))
+        if (agent and parse_id(agent) is None) or (team and parse_id(team) is None):
+            return error_page(request, 400, "The agent and team filters take ids.")
+        if agent:
+            qs = qs.filter(customer__assigned_to_id=parse_id(agent))
         from teams.selectors import team_paths_for
 
         sees_all = user.is_superuser or getattr(user.role, "customer_view_scope", None) == "all"
         visible_teams = (Team.objects.all() if sees_all
                          else Team.objects.filter(_team_subtree_q(team_paths_for(user=user))))
-        if team.isdigit():
-            found = visible_teams.filter(pk=int(team)).first()
+        if team:
+            found = visible_teams.filter(pk=parse_id(team)).first()
             qs = qs.filter(customer__team__path__startswith=found.path) if found else qs.none()
         filters = {k: v for k, v in (("agent", agent), ("team", team)) if v}
         try:
@@ -264,7 +271,7 @@ class CustomerActionView(WorkspaceMixin, View):
             elif verb == "note":
                 services.note_add(customer=customer, body=request.POST.get("body", ""), by=request.user)
             elif verb == "note-edit":
-                note = Note.objects.filter(pk=int(request.POST["note_id"]), customer=customer).first()
+                note = Note.objects.filter(pk=require_id(request.POST["note_id"], "note_id"), customer=customer).first()
                 if note is None:
                     raise Http404
                 services.note_edit(note=note, body=request.POST.get("body", ""), by=request.user)
@@ -274,7 +281,7 @@ class CustomerActionView(WorkspaceMixin, View):
                                      due_at=timezone.make_aware(due) if timezone.is_naive(due) else due,
                                      assignee=request.user, by=request.user)
             elif verb == "task-done":
-                task = Task.objects.filter(pk=int(request.POST["task_id"]), customer=customer).first()
+                task = Task.objects.filter(pk=require_id(request.POST["task_id"], "task_id"), customer=customer).first()
                 if task is None:
                     raise Http404
                 services.task_complete(task=task, by=request.user)
@@ -294,7 +301,7 @@ class CustomerActionView(WorkspaceMixin, View):
                 messages.success(request, f"Account {account.login}: sync with the trading platform started again.")
             else:
                 raise Http404
-        except (customer_services.CustomerError, services.CrmError) as error:
+        except (customer_services.CustomerError, DomainError) as error:
             messages.error(request, error.detail)
         except (KeyError, ValueError):
             messages.error(request, "Some fields are missing or invalid.")
@@ -337,7 +344,10 @@ class NotificationsReadView(WorkspaceMixin, View):
     """Mark the caller's notifications read (all, or the `id` values posted)."""
 
     def post(self, request):
-        ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()] or None
+        ids = parse_ids(request.POST.getlist("id"))
+        if ids is None:
+            return error_page(request, 400, "Notification ids are numbers.")
+        ids = ids or None  # none posted: all of them
         services.notifications_mark_read(user=request.user, ids=ids)
         from django.utils.http import url_has_allowed_host_and_scheme
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Prefetch, Q, QuerySet
 
+from brokercrm.inputs import parse_id
 from teams import pii
 from teams.constants import PiiLevel
 
@@ -40,8 +41,9 @@ class CustomerFilterSet(django_filters.FilterSet):
             return queryset
         user = self.request.user if self.request else None
         q = Q(first_name__icontains=value) | Q(last_name__icontains=value)
-        if value.isdigit():
-            q |= Q(pk=int(value)) | Q(accounts__login=int(value))
+        number = parse_id(value)
+        if number is not None:
+            q |= Q(pk=number) | Q(accounts__login=number)
         if pii.email_level(user) == PiiLevel.FULL:
             q |= Q(email__icontains=value) | Q(email_canonical__icontains=value.lower())
         if pii.phone_level(user) == PiiLevel.FULL:

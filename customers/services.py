@@ -178,11 +178,12 @@ def affiliate_authenticate(*, api_key: str | None):
     return Affiliate.objects.filter(api_key_hash=_hash_secret(api_key), is_active=True).select_related("group").first()
 
 
-def affiliate_create(*, code: str, name: str, api_key: str, group=None, by=None):
+def affiliate_create(*, code: str, name: str, api_key: str, group=None, is_active: bool = True, by=None):
     """Create an affiliate; only the SHA-256 of its API key is stored (keys are long random strings)."""
     from .models import Affiliate
 
-    return Affiliate.objects.create(code=code, name=name, api_key_hash=_hash_secret(api_key), group=group)
+    return Affiliate.objects.create(code=code, name=name, api_key_hash=_hash_secret(api_key), group=group,
+                                    is_active=is_active)
 
 
 def _promo_claim(code: str):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -25,9 +26,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from brokercrm.api.errors import error_body
+from brokercrm.inputs import parse_id
+
 from . import conf
 from .models import PaymentAttempt, PaymentRoute, ProviderNotification, Transaction, TxStatus, TxType
-from .providers.base import DepositRequest, InvalidSignature, Notification, PaymentProvider, ProviderError
+from .providers.base import DepositRequest, InvalidNotification, InvalidSignature, Notification, PaymentProvider
+from .providers.base import ProviderError
 from .services import LedgerError, provider_debit_post, to_money, transaction_create, transaction_settle
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,11 @@ def order_id_for(tx: Transaction) -> str:
     return f"D{tx.pk}"
 
 
+def order_tx_id(order_id) -> int | None:
+    """The transaction id in one of our order ids (`D<id>`), or None for anything else."""
+    return parse_id(order_id[1:]) if isinstance(order_id, str) and order_id.startswith("D") else None
+
+
 def payload_for(order_id: str) -> str:
     """The secret echoed by BridgerPay notifications for this order (derived, so nothing to store)."""
     return hmac.new(settings.SECRET_KEY.encode(), f"payload:{order_id}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -83,7 +93,7 @@ def deposit_start(*, customer, amount, currency: str) -> tuple[Transaction, str,
 
 def deposit_start_session(*, customer, amount, currency: str):
     """deposit_start, returning (transaction, provider name, CashierSession)."""
-    amount = to_money(amount)
+    amount = to_money(amount, currency=currency)
     account = customer.accounts.filter(currency=(currency or "").upper()).order_by("login").first()
     if account is None:
         raise LedgerError("No trading account in that currency.", fields={"currency": ["No account in it."]})
@@ -129,9 +139,11 @@ def webhook_receive(*, provider_name: str, headers, body: bytes) -> tuple[int, d
         note = provider.parse_webhook(headers=headers, body=body)
     except InvalidSignature:
         return _json(401, b'{"code": "invalid_signature", "detail": "The notification signature is missing or wrong."}')
+    except InvalidNotification as exc:
+        return _json(400, json.dumps(error_body(exc.code, exc.detail)).encode())
     tx = None
-    if note.order_id.startswith("D") and note.order_id[1:].isdigit():
-        tx = Transaction.objects.filter(pk=int(note.order_id[1:]), type="deposit", provider=provider_name).first()
+    if order_tx_id(note.order_id) is not None:
+        tx = Transaction.objects.filter(pk=order_tx_id(note.order_id), type="deposit", provider=provider_name).first()
     if provider_name == "bridgerpay" and note.kind != "payout" and note.raw.get("type") != "cashier.session.init":
         if not hmac.compare_digest(str(note.raw.get("payload") or ""), payload_for(note.order_id)):
             return _json(401, b'{"code": "invalid_signature", "detail": "The payload does not match the session."}')

@@ -9,7 +9,7 @@ from __future__ import annotations
 from brokercrm.errors import DomainError
 
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
@@ -19,6 +19,7 @@ from django.utils import timezone
 from brokercrm.events import event_emit
 from teams.constants import APPROVAL_RANK
 
+from .money import amount_parse
 from .models import LOGIN_OFFSET, ApprovalRule, FxRate, LedgerLine, TradingAccount, Transaction, TxStatus, TxType
 from .types import GUARDED_DEBITS, TYPES
 
@@ -33,19 +34,12 @@ class LedgerError(DomainError):
     """An error of this app's services (see brokercrm.errors)."""
 
 
-def to_money(value) -> Decimal:
-    """Quantize to cents. Floats are refused: they have already lost precision."""
+def to_money(value, *, currency: str | None = None, field: str = "amount") -> Decimal:
+    """A plain decimal amount (ledger.money.amount_parse) quantized to cents, with no more places than
+    `currency` has. Floats are refused: they have already lost precision (API fields parse JSON numbers)."""
     if isinstance(value, float):
         raise TypeError("use Decimal or str for money, not float")
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise LedgerError("Not an amount.", fields={"amount": ["A decimal number such as 100.00."]}) from None
-    if not amount.is_finite() or abs(amount) >= Decimal(10) ** 16:
-        raise LedgerError("Not an amount.", fields={"amount": ["A finite decimal number below 10^16."]})
-    if amount != amount.quantize(CENT):
-        raise LedgerError("Too many decimal places.", fields={"amount": ["At most 2 decimal places."]})
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    return amount_parse(value, currency=currency, field=field)
 
 
 # --- accounts ---------------------------------------------------------------------------------------------------
@@ -271,11 +265,13 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     spec = TYPES[type]
     if by is not None and not by.holds(spec.permission):
         raise LedgerError(f"Creating a {type} needs {spec.permission}.", code="permission_denied", status=403)
+    amount = to_money(amount, currency=currency)
+    request = {"type": type, "amount": amount, "currency": (currency or "").upper(),
+               "customer_id": customer_id, "account_login": account_login}
     if idempotency_key:
         existing = Transaction.objects.filter(created_by=by, idempotency_key=idempotency_key).first()
         if existing:
-            return existing, False
-    amount = to_money(amount)
+            return _idempotent_repeat(existing, request), False
     if amount <= 0:
         raise LedgerError("Amounts are positive.", fields={"amount": ["Must be greater than zero."]})
     account = _resolve_account(by=by, customer_id=customer_id, account_login=account_login)
@@ -300,7 +296,7 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     except IntegrityError:
         existing = Transaction.objects.filter(created_by=by, idempotency_key=idempotency_key).first()
         if existing:
-            return existing, False
+            return _idempotent_repeat(existing, request), False
         raise
     from customers.services import activity_record
 
@@ -318,6 +314,22 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
         _post(tx, account)
         _after_completion(tx, account, by)
     return tx, True
+
+
+def _idempotent_repeat(existing: Transaction, request: dict) -> Transaction:
+    """The first transaction made with this key, if the repeat asks for the same thing; else 409
+    idempotency_conflict (a reused key must never silently stand for a different payment)."""
+    differs = [name for name, same in (
+        ("type", existing.type == request["type"]),
+        ("amount", existing.amount == request["amount"]),
+        ("currency", existing.currency == request["currency"]),
+        ("customer_id", request["customer_id"] is None or existing.customer_id == request["customer_id"]),
+        ("account_login", request["account_login"] is None or existing.account.login == request["account_login"]),
+    ) if not same]
+    if differs:
+        raise LedgerError(f"This idempotency_key was used for a different transaction (#{existing.pk}): "
+                          f"{', '.join(differs)} differ.", code="idempotency_conflict", status=409)
+    return existing
 
 
 def _lock(tx: Transaction, by) -> Transaction:

@@ -128,7 +128,7 @@ class TransactionActionView(WorkspaceMixin, View):
 def sandbox_cashier(request, order_id: str):
     """The embedded default's cashier page: approve or decline the deposit; posts a signed callback."""
     provider = payments.provider_get("sandbox")
-    tx = Transaction.objects.filter(pk=int(order_id[1:]) if order_id[1:].isdigit() else 0, provider="sandbox").first()
+    tx = Transaction.objects.filter(pk=payments.order_tx_id(order_id) or 0, provider="sandbox").first()
     customer = session_customer(request)
     if provider is None or tx is None or customer is None or tx.customer_id != customer.pk:
         raise Http404

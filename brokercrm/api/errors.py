@@ -113,6 +113,11 @@ def exception_handler(exc, context):
     domain = domain_error_response(exc)
     if domain is not None:
         return domain
+    from brokercrm.middleware import bad_input
+
+    known = bad_input(exc)
+    if known is not None:  # TooManyFieldsSent, RecursionError, … while parsing the body
+        return Response(error_body(known[1], known[2]), status=known[0])
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -131,7 +136,10 @@ def exception_handler(exc, context):
         response.data = error_body("validation_error", "Invalid input.", _flatten(exc.detail))
         return response
     if isinstance(exc, exceptions.ParseError):
-        response.data = error_body("malformed_json", f"The request body could not be parsed: {exc.detail}")
+        from .parsers import InvalidJsonError
+
+        code = "invalid_json" if isinstance(exc, InvalidJsonError) else "validation_error"
+        response.data = error_body(code, f"The request body could not be parsed: {exc.detail}")
         return response
     if isinstance(exc, exceptions.Throttled):
         response.data = error_body("rate_limited", "Too many requests; retry after the Retry-After seconds.")

@@ -15,7 +15,7 @@ ErrorSerializer = inline_serializer(
 )
 
 _DESCRIPTIONS = {
-    400: "Invalid input (validation_error, malformed_json, …)",
+    400: "Invalid input (validation_error, invalid_json, …)",
     401: "Missing or bad credentials",
     403: "Not allowed (permission_denied, privilege_escalation, maker_checker, …)",
     404: "Unknown, or outside the caller's view scope",
@@ -31,6 +31,20 @@ ERRORS = {code: OpenApiResponse(ErrorSerializer, description=text) for code, tex
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: ERRORS[code] for code in codes}
+
+
+_PAGES: dict[str, object] = {}
+
+
+def page_of(serializer, name: str):
+    """The list envelope of API.md, `{"results": [...], "next": <url or null>}`, for keyset/cursor pages.
+    One component per name (drf-spectacular warns when two classes share a name)."""
+    if name not in _PAGES:
+        _PAGES[name] = inline_serializer(name, {
+            "results": serializer(many=True),
+            "next": serializers.URLField(allow_null=True),
+        })
+    return _PAGES[name]
 
 
 # --- schema generation ------------------------------------------------------------------------------------------
@@ -81,6 +95,53 @@ class AutoSchema(_AutoSchema):
             if str(code) not in responses:
                 responses[str(code)] = self._get_response_for_code(ERRORS[code], str(code), direction=direction)
         return responses
+
+
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def _error_responses(*codes: int) -> dict:
+    return {str(code): {"description": _DESCRIPTIONS[code], "content": {"application/json": {"schema": _ERROR_REF}}}
+            for code in codes}
+
+
+def add_plain_django_paths(result, generator, request, public):
+    """Document the two API doors that are plain Django views (drf-spectacular cannot see them): the SSE account
+    stream and the payment providers' webhooks."""
+    paths = result.setdefault("paths", {})
+    paths["/api/crm/accounts/{login}/stream"] = {"get": {
+        "operationId": "crm_accounts_stream",
+        "tags": ["crm"],
+        "summary": "Live account state (Server-Sent Events)",
+        "description": "A long-lived `text/event-stream`: `event: state` with `balance, credit, equity, pnl, "
+                       "margin_used, free_margin, margin_level, currency`, at most one event per 500 ms, only for "
+                       "callers who may view the account's customer (others: 404).",
+        "parameters": [{"name": "login", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "security": [{"tokenAuth": []}, {"cookieAuth": []}],
+        "responses": {
+            "200": {"description": "The event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            **_error_responses(401, 403, 404),
+        },
+    }}
+    paths["/api/payments/webhooks/{provider}"] = {"post": {
+        "operationId": "payments_webhooks_create",
+        "tags": ["payments"],
+        "summary": "Payment provider callback",
+        "description": "BridgerPay (the notification echoes the session's `payload` secret), Praxis "
+                       "(`gt-authentication` signature) and the sandbox (`X-Sandbox-Signature`). Idempotent; only "
+                       "the first final notification of an order counts. Malformed notifications are a 400, "
+                       "unsigned or forged ones a 401; neither changes anything.",
+        "parameters": [{"name": "provider", "in": "path", "required": True,
+                        "schema": {"type": "string", "enum": ["bridgerpay", "praxis", "sandbox"]}}],
+        "security": [{}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": {
+            "200": {"description": "Acknowledged (the provider's expected answer)",
+                    "content": {"application/json": {"schema": {"type": "object"}}}},
+            **_error_responses(400, 401, 404, 413),
+        },
+    }}
+    return result
 
 
 def strip_trailing_slashes(result, generator, request, public):

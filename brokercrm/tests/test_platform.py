@@ -33,12 +33,12 @@ def test_error_body(client_for, method, path, status, code):
     assert response.json()["code"] == code and response.json()["detail"]
 
 
-def test_malformed_json_is_400(client_for, demo):
+def test_invalid_json_is_400(client_for, demo):
     from customers.models import Customer
 
     pk = Customer.objects.first().pk
     response = client_for("admin").patch(f"/api/crm/customers/{pk}", "{bad", content_type="application/json")
-    assert response.status_code == 400 and response.json()["code"] == "malformed_json"
+    assert response.status_code == 400 and response.json()["code"] == "invalid_json"
 
 
 def test_validation_error_has_fields(client_for, demo):

@@ -244,8 +244,8 @@ class WorkflowSerializer(serializers.ModelSerializer):
     def validate_conditions(self, conditions):
         from customers.models import Source
 
-        if not isinstance(conditions, dict):
-            raise serializers.ValidationError("An object of conditions.")
+        if not isinstance(conditions, dict):  # a form-encoded body sends it as text
+            raise serializers.ValidationError("Conditions are a JSON object.")
         for key in ("sources", "source"):
             values = conditions.get(key)
             if values in (None, []):
@@ -256,14 +256,22 @@ class WorkflowSerializer(serializers.ModelSerializer):
         return conditions
 
     def validate_actions(self, actions):
+        # A PATCH validates nested items partially too: position/kind may be missing here; params may be anything.
+        for a in actions:
+            missing = [name for name in ("position", "kind") if name not in a]
+            if missing:
+                raise serializers.ValidationError(f"Every action has {' and '.join(missing)}.")
+            if not isinstance(a.setdefault("params", {}), dict):
+                raise serializers.ValidationError("An action's params are an object.")
         positions = [a["position"] for a in actions]
         if len(set(positions)) != len(positions):
             raise serializers.ValidationError("Positions must be unique.")
         for a in actions:
             if a["kind"] in ("send_email", "send_sms"):
                 model = EmailTemplate if a["kind"] == "send_email" else SmsTemplate
-                if not model.objects.filter(name=(a["params"] or {}).get("template", "")).exists():
-                    raise serializers.ValidationError(f"{a['kind']}: unknown template.")
+                template = a["params"].get("template")
+                if not isinstance(template, str) or not model.objects.filter(name=template).exists():
+                    raise serializers.ValidationError(f"{a['kind']}: params.template names an existing template.")
             if a["kind"] == "create_task" and (a["params"] or {}).get("team"):
                 from teams.models import Team
 

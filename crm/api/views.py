@@ -8,8 +8,9 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from brokercrm.inputs import parse_id
 from brokercrm.api.errors import ApiError
-from brokercrm.api.schema import errors
+from brokercrm.api.schema import errors, page_of
 from customers import selectors as customer_selectors
 from customers import services as customer_services
 from customers.api.serializers import CustomerOut, CustomerPatch
@@ -157,14 +158,15 @@ def _customer_actions():
         counts = crm_services.customers_bulk_assign(by=request.user, **data.validated_data)
         return Response({"assigned": {str(k): v for k, v in counts.items()}})
 
-    @extend_schema(responses={200: ActivityOut(many=True), **errors(401, 403, 404)})
+    @extend_schema(responses={200: page_of(ActivityOut, "ActivityPage"), **errors(400, 401, 403, 404)})
     @action(detail=True, methods=["get"])
     def activity(self, request, pk=None):
         customer = self.get_object()
         return keyset_response(request, Activity.objects.filter(customer=customer).select_related("actor"))
 
-    @extend_schema(request=NoteIn, responses={201: NoteOut, **errors(400, 401, 403, 404)})
-    @action(detail=True, methods=["post", "get"])
+    @extend_schema(methods=["POST"], request=NoteIn, responses={201: NoteOut, **errors(400, 401, 403, 404)})
+    @extend_schema(methods=["GET"], responses={200: NoteOut(many=True), **errors(401, 403, 404)})
+    @action(detail=True, methods=["post", "get"], pagination_class=None)  # GET: the whole list, not a page
     def notes(self, request, pk=None):
         customer = self.get_object()
         if request.method == "GET":
@@ -189,18 +191,18 @@ class ActivityFeedView(APIView):
 
     permission_classes = [require("customers.view")]
 
-    @extend_schema(responses={200: ActivityOut(many=True), **errors(400, 401, 403)})
+    @extend_schema(responses={200: page_of(ActivityOut, "ActivityPage"), **errors(400, 401, 403)})
     def get(self, request):
         customers = Customer.objects.visible_to(request.user)
         qs = Activity.objects.filter(customer__in=customers).select_related("actor")
         agent = request.query_params.get("agent")
         team = request.query_params.get("team")
         if agent:
-            if not agent.isdigit():
+            if parse_id(agent) is None:
                 raise ApiError(400, "validation_error", "agent must be an id.", {"agent": ["An integer."]})
-            qs = qs.filter(customer__assigned_to_id=int(agent))
+            qs = qs.filter(customer__assigned_to_id=parse_id(agent))
         if team:
-            found = Team.objects.filter(pk=int(team)).first() if team.isdigit() else None
+            found = Team.objects.filter(pk=parse_id(team)).first() if parse_id(team) else None
             if found is None:
                 raise ApiError(400, "validation_error", "Unknown team.", {"team": ["Unknown team."]})
             qs = qs.filter(customer__team__path__startswith=found.path)
@@ -225,6 +227,7 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         note = crm_services.note_edit(note=self.get_object(), body=data.validated_data["body"], by=request.user)
         return Response(NoteOut(note).data)
 
+    @extend_schema(responses=errors(401, 403, 404, 405), description="Always 405: notes are never deleted.")
     def destroy(self, request, pk=None):
         raise ApiError(405, "method_not_allowed", "Notes are never deleted: they are a compliance trail.")
 

@@ -103,6 +103,7 @@ class AffiliateSerializer(serializers.ModelSerializer):
     class Meta:
         model = Affiliate
         fields = ["id", "code", "name", "group", "is_active", "created_at"]
+        read_only_fields = ["created_at"]
 
 
 class AuditedModelViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,

@@ -143,11 +143,11 @@ def test_bad_input_is_a_field_error_and_creates_nothing(api, demo, body, field):
     assert Customer.objects.count() == before
 
 
-def test_missing_fields_and_malformed_json(api, demo):
+def test_missing_fields_and_invalid_json(api, demo):
     response = api.post(URL, {"email": "a@b.co"}, format="json")
     assert response.status_code == 400 and {"password", "phone", "country"} <= set(response.json()["fields"])
     response = api.post(URL, "{oops", content_type="application/json")
-    assert response.status_code == 400 and response.json()["code"] == "malformed_json"
+    assert response.status_code == 400 and response.json()["code"] == "invalid_json"
 
 
 def test_oversized_body_is_413(api, demo, settings):

@@ -3,11 +3,11 @@ from __future__ import annotations
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokercrm.api.errors import ApiError
+from brokercrm.api.parsers import FormParser, MultiPartParser
 from brokercrm.api.schema import errors
 from teams.permissions import require
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from ..money import AmountField
 from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction, TxType
 
 
@@ -9,7 +10,7 @@ class TransactionIn(serializers.Serializer):
     customer_id = serializers.IntegerField(required=False)
     account_login = serializers.IntegerField(required=False)
     type = serializers.ChoiceField(choices=TxType.choices)
-    amount = serializers.CharField(max_length=32)
+    amount = AmountField()
     currency = serializers.CharField(max_length=3, min_length=3)
     comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     idempotency_key = serializers.CharField(max_length=100, required=False, allow_null=True)
@@ -24,8 +25,8 @@ class TransactionOut(serializers.ModelSerializer):
     account_login = serializers.IntegerField(source="account.login", read_only=True)
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
     amount_usd = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
-    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
-    approved_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    approved_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     requested_amount = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True,
                                                 read_only=True, allow_null=True)
     payout = serializers.SerializerMethodField()
@@ -71,8 +72,8 @@ class RejectIn(serializers.Serializer):
 
 
 class ApprovalRuleSerializer(serializers.ModelSerializer):
-    min_amount_usd = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
-    max_amount_usd = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True, allow_null=True)
+    min_amount_usd = AmountField()
+    max_amount_usd = AmountField(allow_null=True)
     required_role = serializers.ChoiceField(choices=["agent", "manager", "compliance"])
 
     class Meta:
@@ -134,6 +135,9 @@ class CustomerTransactionOut(serializers.ModelSerializer):
 
 
 class PaymentRouteSerializer(serializers.ModelSerializer):
+    min_amount = AmountField(allow_null=True, required=False)
+    max_amount = AmountField(allow_null=True, required=False)
+
     class Meta:
         model = PaymentRoute
         fields = ["id", "country", "currency", "min_amount", "max_amount", "provider", "priority", "is_active"]

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokercrm.api.schema import errors
+from brokercrm.inputs import parse_id
 from customers.models import Customer
 from teams.permissions import ActionPermissions, require
 
@@ -43,9 +44,11 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         qs = (Transaction.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
               .select_related("account", "created_by", "approved_by", "payout"))
         params = self.request.query_params
-        for key in ("status", "type", "customer"):
+        for key in ("status", "type"):
             if params.get(key):
                 qs = qs.filter(**{key: params[key]})
+        if params.get("customer"):
+            qs = qs.filter(customer=parse_id(params["customer"]) or 0)
         return qs
 
     @extend_schema(request=TransactionIn, responses={201: TransactionOut, 200: TransactionOut,
@@ -186,10 +189,11 @@ from customers.auth import CustomerSessionAuthentication, IsCustomer  # noqa: E4
 from rest_framework import generics  # noqa: E402
 
 from .. import payments, selectors  # noqa: E402
+from ..money import AmountField  # noqa: E402
 
 
 class DepositIn(serializers.Serializer):
-    amount = serializers.CharField(max_length=32)
+    amount = AmountField()
     currency = serializers.CharField(max_length=3, min_length=3)
 
 

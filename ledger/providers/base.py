@@ -19,6 +19,54 @@ class InvalidSignature(Exception):
     """A callback whose signature is missing or wrong: it changes nothing."""
 
 
+class InvalidNotification(Exception):
+    """A callback that is not a notification we can read (malformed JSON, wrong shape, bad amount, an order id
+    longer than ours): 400 with the API.md `code`; it changes nothing."""
+
+    def __init__(self, detail: str, code: str = "validation_error"):
+        super().__init__(detail)
+        self.detail, self.code = detail, code
+
+
+MAX_ORDER_ID = 120
+
+
+def notification_json(body: bytes) -> dict:
+    """The body as a JSON object (depth-limited, see brokercrm.inputs), or InvalidNotification."""
+    from brokercrm.inputs import InvalidJson, json_loads
+
+    try:
+        data = json_loads(body)
+    except InvalidJson as exc:
+        raise InvalidNotification(str(exc), code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise InvalidNotification("A notification is a JSON object.")
+    return data
+
+
+def notification_text(value, name: str, *, max_length: int = MAX_ORDER_ID, required: bool = True) -> str:
+    """A short text field of a notification (numbers are taken as their decimal text)."""
+    if value is None and not required:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or (required and not value) or len(value) > max_length:
+        raise InvalidNotification(f"{name} must be a text of at most {max_length} characters.")
+    return value
+
+
+def notification_amount(value, name: str = "amount"):
+    """A notification's amount through the one amount parser (ledger.money), or InvalidNotification."""
+    from ..money import AmountError, amount_parse
+
+    if value is None:
+        return None
+    try:
+        return amount_parse(value, field=name)
+    except AmountError as exc:
+        raise InvalidNotification(f"{name}: {exc.detail}") from None
+
+
 @dataclass(frozen=True)
 class CashierSession:
     """`redirect_url`: the provider's cashier URL (Praxis: an iframe `src`); `embed`: what our cashier page needs

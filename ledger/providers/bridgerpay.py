@@ -36,7 +36,6 @@ type `chargeback` shaped like the others is still applied, so one configured on 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from decimal import Decimal
@@ -44,7 +43,8 @@ from typing import Mapping
 
 import httpx
 
-from .base import CashierSession, DepositRequest, InvalidSignature, Notification, PaymentProvider, ProviderError
+from .base import CashierSession, DepositRequest, InvalidNotification, Notification, PaymentProvider, ProviderError
+from .base import notification_amount, notification_json, notification_text
 from .base import ProviderTemporaryError
 
 FINAL = {"approved": "approved", "declined": "declined"}
@@ -156,21 +156,30 @@ class BridgerPay(PaymentProvider):
         return answer.get("result") or {}
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> Notification:
-        try:
-            data = json.loads(body)
-            kind = data["webhook"]["type"]
-            order_id = data["data"]["order_id"]
-        except (ValueError, KeyError, TypeError):
-            raise InvalidSignature("not a BridgerPay notification") from None
-        try:
-            charge = (data.get("data") or {}).get("charge") or {}
-            attributes = charge.get("attributes") or {}
-            amount = attributes.get("amount")
-            amount = None if amount is None else Decimal(str(amount))
-            if amount is not None and not amount.is_finite():
-                raise ValueError
-        except (ValueError, TypeError, ArithmeticError, AttributeError):
-            raise InvalidSignature("malformed BridgerPay notification") from None
+        """Read one notification strictly: every part has its documented type, or InvalidNotification (400).
+
+        A final notification (approved/declined) must carry its charge: the amount to credit is there."""
+        data = notification_json(body)
+        webhook, inner = data.get("webhook"), data.get("data")
+        if not isinstance(webhook, dict) or not isinstance(inner, dict):
+            raise InvalidNotification("Not a BridgerPay notification: `webhook` and `data` are objects.")
+        kind = notification_text(webhook.get("type"), "webhook.type", max_length=40)
+        order_id = notification_text(inner.get("order_id"), "data.order_id")
+        charge = inner.get("charge")
+        if charge is None and kind in FINAL:
+            raise InvalidNotification("A final notification carries data.charge.")
+        if charge is not None and not isinstance(charge, dict):
+            raise InvalidNotification("data.charge is an object.")
+        charge = charge or {}
+        attributes = charge.get("attributes") or {}
+        if not isinstance(attributes, dict):
+            raise InvalidNotification("data.charge.attributes is an object.")
+        amount = notification_amount(attributes.get("amount"), "data.charge.attributes.amount")
+        if amount is None and kind in FINAL:
+            raise InvalidNotification("A final notification carries data.charge.attributes.amount.")
+        charge_id = notification_text(charge.get("id"), "data.charge.id", required=False)
+        currency = notification_text(attributes.get("currency"), "data.charge.attributes.currency", max_length=3,
+                                     required=False)
         if kind in FINAL:
             status, our_kind = FINAL[kind], ("payout" if str(order_id).startswith("W") else "payment")
         elif kind in ("refunded", "partly_refunded"):
@@ -182,11 +191,10 @@ class BridgerPay(PaymentProvider):
         else:
             status, our_kind = "other", "payment"
         return Notification(
-            event_id=f"{order_id}:{kind}:{charge.get('id', '')}", order_id=order_id, status=status,
+            event_id=f"{order_id}:{kind}:{charge_id}", order_id=order_id, status=status,
             is_final=kind in FINAL or our_kind in ("refund", "chargeback", "session_closed"),
-            amount=amount,
-            currency=attributes.get("currency", ""), provider_reference=str(charge.get("id", "")),
-            raw={"type": kind, "payload": payload_of(data), "charge_id": charge.get("id"),
-                 "amount": None if amount is None else str(amount), "currency": attributes.get("currency", "")},
-            kind=our_kind, attempt_id=str(charge.get("id", "")),
+            amount=amount, currency=currency, provider_reference=charge_id,
+            raw={"type": kind, "payload": payload_of(data), "charge_id": charge_id,
+                 "amount": None if amount is None else str(amount), "currency": currency},
+            kind=our_kind, attempt_id=charge_id,
         )

@@ -48,7 +48,8 @@ from typing import Any, Mapping
 import httpx
 
 from ..currencies import from_minor, to_minor
-from .base import CashierSession, DepositRequest, InvalidSignature, Notification, PaymentProvider, ProviderError
+from .base import CashierSession, DepositRequest, InvalidNotification, InvalidSignature, Notification, PaymentProvider
+from .base import ProviderError, notification_json, notification_text
 from .base import ProviderTemporaryError
 
 VERSION = "1.3"
@@ -120,37 +121,42 @@ class Praxis(PaymentProvider):
                               embed={"iframe_src": data["redirect_url"]})
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> Notification:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise InvalidSignature("not JSON") from None
+        data = notification_json(body)
         given = {k.lower(): v for k, v in headers.items()}.get("gt-authentication", "")
         if not given or not hmac.compare_digest(signature(data, NOTIFICATION_FIELDS, self.secret), given.lower()):
             raise InvalidSignature("gt-authentication mismatch")
         if data.get("merchant_id") != self.merchant_id or data.get("application_key") != self.application_key:
             raise InvalidSignature("another merchant's notification")
-        try:
-            return self._notification(data)
-        except (ValueError, TypeError, ArithmeticError, AttributeError):
-            raise InvalidSignature("malformed notification") from None
+        return self._notification(data)
 
     @staticmethod
     def _notification(data: dict) -> Notification:
-        """Normalize a verified notification (see the module docstring for the documented fields)."""
+        """Normalize a verified notification (see the module docstring for the documented fields), strictly:
+        a part of the wrong type is InvalidNotification (400), never a guess."""
         session = data.get("session") or {}
-        order_id = str(session.get("order_id") or "")
+        if not isinstance(session, dict):
+            raise InvalidNotification("session is an object.")
+        order_id = notification_text(session.get("order_id"), "session.order_id")
         transaction = data.get("transaction")
+        if transaction is not None and not isinstance(transaction, dict):
+            raise InvalidNotification("transaction is an object.")
         if not transaction:
-            session_status = str(session.get("session_status") or "").lower()
+            session_status = notification_text(session.get("session_status"), "session.session_status",
+                                               max_length=30, required=False).lower()
             return Notification(
                 event_id=f"session:{order_id}:{session_status}", order_id=order_id, status=session_status or "other",
                 is_final=session_status in ("expired", "failed"), kind="session_closed",
                 raw={"session_status": session_status, "timestamp": data.get("timestamp")})
-        raw_status = str(transaction.get("transaction_status", "")).lower()
-        tx_type = str(transaction.get("transaction_type") or "sale").lower()
-        tid = str(transaction.get("tid", ""))
-        currency = str(transaction.get("currency") or "")
-        amount = transaction.get("amount")
+        raw_status = notification_text(transaction.get("transaction_status"), "transaction.transaction_status",
+                                       max_length=30, required=False).lower()
+        tx_type = (notification_text(transaction.get("transaction_type"), "transaction.transaction_type",
+                                     max_length=30, required=False) or "sale").lower()
+        tid = notification_text(transaction.get("tid"), "transaction.tid", max_length=60, required=False)
+        currency = notification_text(transaction.get("currency"), "transaction.currency", max_length=3,
+                                     required=False)
+        amount = transaction.get("amount")  # minor units
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0):
+            raise InvalidNotification("transaction.amount is a whole number of minor units.")
         if raw_status == "chargeback":
             kind = "chargeback"
         elif tx_type == "refund" or raw_status == "reversed":

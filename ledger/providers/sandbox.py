@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-from decimal import Decimal
 from typing import Mapping
 
 from .base import CashierSession, DepositRequest, InvalidSignature, Notification, PaymentProvider
+from .base import notification_amount, notification_json, notification_text
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -30,7 +29,11 @@ class Sandbox(PaymentProvider):
         given = {k.lower(): v for k, v in headers.items()}.get("x-sandbox-signature", "")
         if not given or not hmac.compare_digest(sign(body, self.secret), given):
             raise InvalidSignature("bad sandbox signature")
-        data = json.loads(body)
-        return Notification(event_id=data["event_id"], order_id=data["order_id"], status=data["status"],
-                            is_final=data["status"] in ("approved", "declined"),
-                            amount=Decimal(data["amount"]), currency=data["currency"], raw=data)
+        data = notification_json(body)
+        status = notification_text(data.get("status"), "status", max_length=30)
+        return Notification(event_id=notification_text(data.get("event_id"), "event_id", max_length=200),
+                            order_id=notification_text(data.get("order_id"), "order_id"), status=status,
+                            is_final=status in ("approved", "declined"),
+                            amount=notification_amount(data.get("amount")),
+                            currency=notification_text(data.get("currency"), "currency", max_length=3,
+                                                       required=False), raw=data)

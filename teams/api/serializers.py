@@ -67,7 +67,7 @@ class UserPatch(serializers.Serializer):
 
 
 class AuditOut(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
         model = AuditLog
