@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from brokercrm.api.fields import RedactedText
+
 from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction, TxType
 
 
@@ -26,6 +28,8 @@ class TransactionOut(serializers.ModelSerializer):
     amount_usd = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
     created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
     approved_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    comment = RedactedText()
+    reason = RedactedText()
 
     class Meta:
         model = Transaction
