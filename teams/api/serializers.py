@@ -85,8 +85,8 @@ class AuditOut(serializers.ModelSerializer):
         if obj.object_type == "customers.customer" and obj.object_id.isdigit():
             from customers.models import Customer
 
-            customer = Customer.objects.filter(pk=obj.object_id).only("email", "email_canonical", "phone",
-                                                                      "country").first()
+            # Not .only(): deferring the FSM status fields makes django-fsm reload them recursively.
+            customer = Customer.objects.filter(pk=obj.object_id).first()
         return pii.redact_data(value, viewer, customer)
 
     def get_before(self, obj) -> dict | None:
