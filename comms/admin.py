@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from brokercrm.admin import ReadOnlyAdmin
+from brokercrm.admin import ReadOnlyAdmin, RedactedAdmin
 from teams import pii
 
 from .models import EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation, Workflow, WorkflowAction
@@ -41,17 +41,26 @@ class WorkflowAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkflowRun)
-class WorkflowRunAdmin(ReadOnlyAdmin):
+class WorkflowRunAdmin(RedactedAdmin):
     list_display = ["created_at", "workflow", "event", "customer_id", "status", "attempts"]
+    redacted_fields = ("log",)
+    list_select_related = ["customer"]
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(RedactedAdmin):
     exclude = ["recipient", "body", "body_html"]
+    redacted_fields = ("subject", "error")
+    list_select_related = ["customer"]
+
+    def get_queryset(self, request):
+        from customers.models import Customer
+
+        return super().get_queryset(request).filter(customer__in=Customer.objects.visible_to(request.user))
 
     def get_list_display(self, request):
         def recipient(obj):
             show = pii.show_email if obj.channel == "email" else pii.show_phone
             return show(obj.recipient, request.user)
 
-        return ["created_at", "channel", "template_name", recipient, "status"]
+        return ["created_at", "channel", "template_name", recipient, self._redacted(request)["subject"], "status"]

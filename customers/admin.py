@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from brokercrm.admin import ReadOnlyAdmin
+from brokercrm.admin import ReadOnlyAdmin, RedactedAdmin
 from teams import pii
 
 from .models import Activity, Affiliate, Customer, CustomerGroup, FraudSettings, PromoCode, RegistrationPath
@@ -41,11 +41,13 @@ class CustomerAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(ReadOnlyAdmin):
+class ActivityAdmin(RedactedAdmin):
     list_display = ["created_at", "customer", "verb", "summary"]
+    redacted_fields = ("summary", "data")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(customer__in=Customer.objects.visible_to(request.user))
+        return (super().get_queryset(request).filter(customer__in=Customer.objects.visible_to(request.user))
+                .select_related("customer"))
 
 
 @admin.register(RegistrationPath)

@@ -18,8 +18,6 @@ at start-up) re-enqueues running jobs whose heartbeat went silent and pending jo
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
 from datetime import datetime, timedelta
@@ -28,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from brokercrm.csvutil import csv_safe
+from brokercrm.csvutil import csv_lines
 from brokercrm.events import event_emit
 
 from . import conf
@@ -307,14 +305,9 @@ def jobs_visible_to(user):
 
 
 def rejections_csv(job: ImportJob):
-    """The rejected rows as uploaded, plus row_number and reason; every cell neutralized against formulas."""
+    """The rejected rows as uploaded, plus row_number and reason; every cell neutralized against formulas, the
+    header too (its column names come from the uploaded file)."""
     columns = [c for c in job.header if c]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["row_number", *columns, "reason"])
-    yield buffer.getvalue()
-    for row in job.rows.filter(status=ImportRow.Status.REJECTED).order_by("row_number").iterator(chunk_size=2000):
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(csv_safe([row.row_number, *[row.data.get(c, "") for c in columns], row.reason]))
-        yield buffer.getvalue()
+    rows = job.rows.filter(status=ImportRow.Status.REJECTED).order_by("row_number").iterator(chunk_size=2000)
+    return csv_lines(["row_number", *columns, "reason"],
+                     ([row.row_number, *[row.data.get(c, "") for c in columns], row.reason] for row in rows))

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from brokercrm.admin import ReadOnlyAdmin
+from brokercrm.admin import ReadOnlyAdmin, RedactedAdmin
 
 from .models import AuditLog, Role, Team, User
 
@@ -31,6 +31,14 @@ class UserAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin):
+class AuditLogAdmin(RedactedAdmin):
     list_display = ["created_at", "actor", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
+    redacted_fields = ("before", "after")
+
+    def redacted_customer(self, obj):
+        if obj.object_type != "customers.customer" or not obj.object_id.isdigit():
+            return None
+        from customers.models import Customer
+
+        return Customer.objects.filter(pk=obj.object_id).first()

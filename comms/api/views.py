@@ -179,7 +179,13 @@ class PlaceholderListView(APIView):
 
 
 class MessageOut(serializers.ModelSerializer):
+    """A communication-log entry. The rendered subject and the provider's error text may hold the customer's email
+    and phone (a template with {{customer.email}}, an error quoting the number): shown per viewer like the
+    recipient."""
+
     recipient = serializers.SerializerMethodField()
+    subject = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
@@ -189,6 +195,19 @@ class MessageOut(serializers.ModelSerializer):
     def get_recipient(self, obj) -> str | None:
         viewer = self.context["request"].user
         return pii.show_email(obj.recipient, viewer) if obj.channel == "email" else pii.show_phone(obj.recipient, viewer)
+
+    def _redact(self, obj, text: str) -> str:
+        viewer = self.context["request"].user
+        if pii.sees_contacts(viewer):
+            return text
+        known = {"extra_emails": [obj.recipient]} if obj.channel == "email" else {"extra_phones": [obj.recipient]}
+        return pii.redact_for(text, viewer, obj.customer, **known)
+
+    def get_subject(self, obj) -> str:
+        return self._redact(obj, obj.subject)
+
+    def get_error(self, obj) -> str:
+        return self._redact(obj, obj.error)
 
 
 class CustomerCommunicationsView(APIView):
@@ -200,7 +219,7 @@ class CustomerCommunicationsView(APIView):
     def get(self, request, customer_id: int):
         if not Customer.objects.visible_to(request.user).filter(pk=customer_id).exists():
             raise ApiError(404, "not_found", "Not found.")
-        messages = Message.objects.filter(customer_id=customer_id)[:200]
+        messages = Message.objects.filter(customer_id=customer_id).select_related("customer")[:200]
         return Response(MessageOut(messages, many=True, context={"request": request}).data)
 
 
@@ -302,9 +321,16 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
 
 class WorkflowRunOut(serializers.ModelSerializer):
+    log = serializers.SerializerMethodField()
+
     class Meta:
         model = WorkflowRun
         fields = ["id", "workflow", "event", "customer", "status", "log", "attempts", "created_at", "finished_at"]
+
+    def get_log(self, obj) -> list:
+        """Action outcomes and errors (an exception's text may quote the customer's email or phone)."""
+        request = self.context.get("request")
+        return pii.redact_data(obj.log, request.user if request else None, obj.customer)
 
 
 class WorkflowViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
@@ -318,4 +344,5 @@ class WorkflowViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.L
     @extend_schema(responses={200: WorkflowRunOut(many=True), **errors(401, 403, 404)})
     @action(detail=True, methods=["get"])
     def runs(self, request, pk=None):
-        return Response(WorkflowRunOut(self.get_object().runs.all()[:100], many=True).data)
+        runs = self.get_object().runs.select_related("customer")[:100]
+        return Response(WorkflowRunOut(runs, many=True, context={"request": request}).data)

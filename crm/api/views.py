@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
@@ -18,7 +16,8 @@ from customers.presence import presence_online
 from teams import pii
 from teams.permissions import ActionPermissions
 
-from brokercrm.csvutil import csv_safe
+from brokercrm.api.fields import RedactedJSON, RedactedText
+from brokercrm.csvutil import csv_lines
 
 
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -64,23 +63,16 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         header = ["id", "first_name", "last_name", "email", "phone", "country", "source", "group",
                   "sales_status", "kyc_status", "finance_status", "retention", "assigned_to", "registered_at"]
 
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
-
         def stream():
-            yield writer.writerow(header)
             for c in rows:
-                yield writer.writerow(csv_safe([
+                yield [
                     c.pk, c.first_name, c.last_name, pii.show_email(c.email, user) or "",
                     pii.show_phone(c.phone, user) or "", c.country, c.source, c.group.name if c.group else "",
                     c.sales_status, c.kyc_status, c.finance_status, c.retention_class,
                     c.assigned_to.email if c.assigned_to else "", c.registered_at.isoformat(),
-                ]))
+                ]
 
-        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(csv_lines(header, stream()), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="customers.csv"'
         return response
 
@@ -113,6 +105,8 @@ class BulkAssignIn(serializers.Serializer):
 
 class ActivityOut(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    summary = RedactedText()
+    data = RedactedJSON()
 
     class Meta:
         model = Activity
@@ -128,6 +122,7 @@ class NoteIn(serializers.Serializer):
 
 class NoteOut(serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    body = RedactedText()
 
     class Meta:
         model = Note
@@ -136,7 +131,7 @@ class NoteOut(serializers.ModelSerializer):
 
 def keyset_response(request, queryset):
     rows, next_url = KeysetPagination().paginate(queryset, request)
-    return Response({"results": ActivityOut(rows, many=True).data, "next": next_url})
+    return Response({"results": ActivityOut(rows, many=True, context={"request": request}).data, "next": next_url})
 
 
 def _customer_actions():
@@ -162,7 +157,7 @@ def _customer_actions():
     @action(detail=True, methods=["get"])
     def activity(self, request, pk=None):
         customer = self.get_object()
-        return keyset_response(request, Activity.objects.filter(customer=customer).select_related("actor"))
+        return keyset_response(request, Activity.objects.filter(customer=customer).select_related("actor", "customer"))
 
     @extend_schema(methods=["POST"], request=NoteIn, responses={201: NoteOut, **errors(400, 401, 403, 404)})
     @extend_schema(methods=["GET"], responses={200: NoteOut(many=True), **errors(401, 403, 404)})
@@ -170,11 +165,12 @@ def _customer_actions():
     def notes(self, request, pk=None):
         customer = self.get_object()
         if request.method == "GET":
-            return Response(NoteOut(customer.notes.select_related("author"), many=True).data)
+            return Response(NoteOut(customer.notes.select_related("author"), many=True,
+                                    context={"request": request}).data)
         data = NoteIn(data=request.data)
         data.is_valid(raise_exception=True)
         note = crm_services.note_add(customer=customer, body=data.validated_data["body"], by=request.user)
-        return Response(NoteOut(note).data, status=201)
+        return Response(NoteOut(note, context={"request": request}).data, status=201)
 
     return {"transitions": transitions, "bulk_assign": bulk_assign, "activity": activity, "notes": notes}
 
@@ -194,7 +190,7 @@ class ActivityFeedView(APIView):
     @extend_schema(responses={200: page_of(ActivityOut, "ActivityPage"), **errors(400, 401, 403)})
     def get(self, request):
         customers = Customer.objects.visible_to(request.user)
-        qs = Activity.objects.filter(customer__in=customers).select_related("actor")
+        qs = Activity.objects.filter(customer__in=customers).select_related("actor", "customer")
         agent = request.query_params.get("agent")
         team = request.query_params.get("team")
         if agent:
@@ -218,14 +214,15 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return Note.objects.filter(customer__in=Customer.objects.visible_to(self.request.user)).select_related("author")
+        return (Note.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
+                .select_related("author", "customer"))
 
     @extend_schema(request=NoteIn, responses={200: NoteOut, **errors(400, 401, 403, 404)})
     def partial_update(self, request, pk=None):
         data = NoteIn(data=request.data)
         data.is_valid(raise_exception=True)
         note = crm_services.note_edit(note=self.get_object(), body=data.validated_data["body"], by=request.user)
-        return Response(NoteOut(note).data)
+        return Response(NoteOut(note, context={"request": request}).data)
 
     @extend_schema(responses=errors(401, 403, 404, 405), description="Always 405: notes are never deleted.")
     def destroy(self, request, pk=None):
@@ -235,11 +232,12 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         note = self.get_object()
-        revisions = [{"body": r.body, "author": r.author.email if r.author_id else None,
+        viewer, customer = request.user, note.customer
+        revisions = [{"body": pii.redact_for(r.body, viewer, customer), "author": r.author.email if r.author_id else None,
                       "written_at": r.written_at, "replaced_at": r.replaced_at,
                       "replaced_by": r.replaced_by.email if r.replaced_by_id else None}
                      for r in note.revisions.select_related("author", "replaced_by")]
-        current = {"body": note.body, "author": note.author.email if note.author_id else None,
+        current = {"body": pii.redact_for(note.body, viewer, customer), "author": note.author.email if note.author_id else None,
                    "written_at": note.updated_at, "replaced_at": None, "replaced_by": None}
         return Response({"note": note.pk, "revisions": [*revisions, current]})
 
@@ -253,6 +251,7 @@ class TaskIn(serializers.Serializer):
 
 class TaskOut(serializers.ModelSerializer):
     overdue = serializers.SerializerMethodField()
+    title = RedactedText()
 
     class Meta:
         model = Task
@@ -287,7 +286,7 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         responses={200: TaskOut(many=True), **errors(400, 401, 403)})
     def list(self, request, *args, **kwargs):
         rows = list(self.get_queryset()[:500])
-        return Response({"results": TaskOut(rows, many=True).data, "next": None})
+        return Response({"results": TaskOut(rows, many=True, context={"request": request}).data, "next": None})
 
     @extend_schema(request=TaskIn, responses={201: TaskOut, **errors(400, 401, 403, 404)})
     def create(self, request):
@@ -306,7 +305,7 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 raise ApiError(400, "validation_error", "Invalid input.", {"assignee_id": ["Not assignable."]})
         task = crm_services.task_create(customer=customer, title=values["title"], due_at=values["due_at"],
                                         assignee=assignee, by=request.user)
-        return Response(TaskOut(task).data, status=201)
+        return Response(TaskOut(task, context={"request": request}).data, status=201)
 
     @extend_schema(request=None, responses={200: TaskOut, **errors(401, 403, 404)})
     @action(detail=True, methods=["post"])
@@ -314,4 +313,5 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         task = Task.objects.visible_to(request.user).filter(pk=pk).first()
         if task is None:
             raise ApiError(404, "not_found", "No such task.")
-        return Response(TaskOut(crm_services.task_complete(task=task, by=request.user)).data)
+        return Response(TaskOut(crm_services.task_complete(task=task, by=request.user),
+                                context={"request": request}).data)

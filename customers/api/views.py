@@ -60,14 +60,15 @@ class RegisterOut(serializers.Serializer):
     source = serializers.CharField()
     country = serializers.CharField()
     account_login = serializers.IntegerField()
-    possible_duplicate = serializers.BooleanField()
     autologin_url = serializers.CharField(required=False)
     autologin_expires_at = serializers.DateTimeField(required=False)
 
 
 class RegisterView(APIView):
     """Register a customer (organic, affiliate with X-Api-Key, promo). The response echoes only the caller's
-    own data; errors never echo an email or phone."""
+    own data; errors never echo an email or phone. Whether the registration was flagged as a possible duplicate
+    stays with staff (the customer's `possible_duplicate_of`): telling the registrant would let anyone test whether
+    a phone or email belongs to a customer."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -88,7 +89,6 @@ class RegisterView(APIView):
             "id": customer.pk, "email": customer.email, "group": customer.group.name if customer.group else None,
             "source": customer.source, "country": customer.country,
             "account_login": customer.accounts.values_list("login", flat=True).first(),
-            "possible_duplicate": customer.possible_duplicate_of_id is not None,
         }
         if "autologin_token" in extras:
             body["autologin_url"] = request.build_absolute_uri(f"/api/customer/autologin/{extras['autologin_token']}")

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..money import AmountField
+from brokercrm.api.fields import RedactedText
+
 from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction, TxType
+from ..money import AmountField
 
 
 class TransactionIn(serializers.Serializer):
@@ -41,6 +43,8 @@ class TransactionOut(serializers.ModelSerializer):
             return None
         return {"method": payout.method, "status": payout.status, "reference": payout.reference,
                 "reason": payout.reason, "completed_at": payout.completed_at}
+    comment = RedactedText()
+    reason = RedactedText()
 
     class Meta:
         model = Transaction

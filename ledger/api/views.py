@@ -42,7 +42,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_queryset(self):
         qs = (Transaction.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
-              .select_related("account", "created_by", "approved_by", "payout"))
+              .select_related("account", "created_by", "approved_by", "payout", "customer"))
         params = self.request.query_params
         for key in ("status", "type"):
             if params.get(key):
@@ -57,13 +57,13 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = TransactionIn(data=request.data)
         data.is_valid(raise_exception=True)
         tx, created = services.transaction_create(by=request.user, **data.validated_data)
-        return Response(TransactionOut(tx).data, status=201 if created else 200)
+        return Response(TransactionOut(tx, context={"request": request}).data, status=201 if created else 200)
 
     @extend_schema(request=None, responses={200: TransactionOut, **errors(401, 403, 404, 409)})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         tx = services.transaction_approve(tx=self.get_object(), by=request.user)
-        return Response(TransactionOut(tx).data)
+        return Response(TransactionOut(tx, context={"request": request}).data)
 
     @extend_schema(request=RejectIn, responses={200: TransactionOut, **errors(400, 401, 403, 404, 409)})
     @action(detail=True, methods=["post"])
@@ -71,7 +71,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = RejectIn(data=request.data)
         data.is_valid(raise_exception=True)
         tx = services.transaction_reject(tx=self.get_object(), by=request.user, reason=data.validated_data["reason"])
-        return Response(TransactionOut(tx).data)
+        return Response(TransactionOut(tx, context={"request": request}).data)
 
     @extend_schema(request=CancelIn, responses={200: TransactionOut, **errors(400, 401, 403, 404, 409)})
     @action(detail=True, methods=["post"])

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from .. import pii
+
 from ..constants import EditScope, PiiLevel, ApprovalLevel, ViewScope
 from ..models import AuditLog, Role, Team, User
 
@@ -67,7 +69,31 @@ class UserPatch(serializers.Serializer):
 
 
 class AuditOut(serializers.ModelSerializer):
+    """An audit entry; the snapshots may hold staff-typed reasons (an unfreeze's), shown per viewer like any free
+    text (with the customer's own email and phone known when the entry is about a customer)."""
+
     actor = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    before = serializers.SerializerMethodField()
+    after = serializers.SerializerMethodField()
+
+    def _redact(self, obj, value):
+        request = self.context.get("request")
+        viewer = request.user if request else None
+        if value is None or pii.sees_contacts(viewer):
+            return value
+        customer = None
+        if obj.object_type == "customers.customer" and obj.object_id.isdigit():
+            from customers.models import Customer
+
+            # Not .only(): deferring the FSM status fields makes django-fsm reload them recursively.
+            customer = Customer.objects.filter(pk=obj.object_id).first()
+        return pii.redact_data(value, viewer, customer)
+
+    def get_before(self, obj) -> dict | None:
+        return self._redact(obj, obj.before)
+
+    def get_after(self, obj) -> dict | None:
+        return self._redact(obj, obj.after)
 
     class Meta:
         model = AuditLog

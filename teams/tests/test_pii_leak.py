@@ -2,11 +2,17 @@
 the raw email or phone of any customer appears in any body.
 
 The URL list is not hand-written: it is walked from the URL resolver, so endpoints added later are covered
-too. Path parameters are filled with ids of objects inside and outside the viewer's scope."""
+too. Path parameters are filled with ids of objects inside and outside the viewer's scope.
+
+Before the walk, staff-typed and rendered free text quoting customers' own emails and phones (E.164 and national
+notation) is seeded on every door that shows free text (issue #10): notes and their revisions, a sent
+communication's subject, body and provider error, a task title (and its overdue activity and notification), an
+activity entry's summary and data, a transaction comment, a status-change reason."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -16,10 +22,13 @@ from django.urls.exceptions import NoReverseMatch
 from customers.models import Customer
 from ledger.models import TradingAccount
 from teams.models import Role
+from teams.pii import show_email
 
 pytestmark = pytest.mark.django_db
 
-SKIP_NAMES = {"logout", "auth-token-revoke"}
+# The account stream closes the database connection for the life of the stream (crm.api.stream_views), which
+# inside this test's transaction would blind every later request; it carries balances only (see crm's SSE tests).
+SKIP_NAMES = {"logout", "auth-token-revoke", "crm-account-stream"}
 MAX_STREAM_BYTES = 200_000
 
 
@@ -90,12 +99,54 @@ def hidden_viewer(demo):
     return user
 
 
+def _national(phone: str) -> str:
+    import phonenumbers
+
+    return phonenumbers.format_number(phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def _seed_free_text(customers, viewer, admin) -> list[int]:
+    """Contact details typed or rendered into every kind of free text about `customers`; returns the ids of the
+    objects made for the first one (note, task, message, transaction) so the walk also fills path parameters
+    with them."""
+    from django.utils import timezone
+
+    from comms.models import Message
+    from crm.models import Task
+    from crm.services import note_add, note_edit, tasks_flag_overdue
+    from customers.services import activity_record, customer_transition
+    from ledger.services import transaction_create
+
+    ids = []
+    for c in customers:
+        contact = f"{c.email} {c.phone} ({_national(c.phone)})" if c.phone else c.email
+        note = note_add(customer=c, body=f"Reach at {contact}", by=admin)
+        note_edit(note=note, body=f"Reach at {contact}, confirmed", by=admin)
+        message = Message.objects.create(customer=c, channel="email", template_name="pii-walk", locale="en",
+                                         recipient=c.email, subject=f"For {contact}", body=f"Dear {contact}",
+                                         body_html=f"<p>Dear {contact}</p>", status="failed",
+                                         error=f"550 {contact} rejected")
+        task = Task.objects.create(customer=c, title=f"Call {contact}", assignee=viewer, team=viewer.team,
+                                   due_at=timezone.now() - timedelta(hours=1), created_by=admin)
+        activity_record(customer=c, verb="test.free_text", by=admin, summary=f"Spoke to {contact}",
+                        data={"reason": f"asked via {contact}"})
+        account = c.accounts.first()
+        tx, _ = transaction_create(by=admin, type="deposit", amount="5.00", currency=account.currency,
+                                   customer_id=c.pk, comment=f"wire from {contact}")
+        customer_transition(customer=c, pipeline="sales", to="contacted", by=None, reason=f"called {contact}") \
+            if c.sales_status == "new" else None
+        ids.append([note.pk, task.pk, message.pk, tx.pk])
+    tasks_flag_overdue()
+    return ids[0]  # the first customer's objects fill the path parameters (more ids, much longer walk)
+
+
 @pytest.mark.parametrize("persona", ["manager", "agent", "hidden"])
 def test_no_raw_pii_on_any_get_endpoint_or_page(demo, hidden_viewer, persona):
     viewer = hidden_viewer if persona == "hidden" else demo[persona]
     customers = list(Customer.objects.all())
-    visible = list(Customer.objects.visible_to(viewer).values_list("pk", flat=True)[:3])
+    visible = list(Customer.objects.visible_to(viewer).exclude(phone="").values_list("pk", flat=True)[:3])
     outside = list(Customer.objects.exclude(pk__in=Customer.objects.visible_to(viewer)).values_list("pk", flat=True)[:1])
+    seeded = _seed_free_text(list(Customer.objects.filter(pk__in=visible + outside)), viewer, demo["admin"])
     logins = list(TradingAccount.objects.filter(customer_id__in=visible + outside).values_list("login", flat=True))
     job_id = None
     try:
@@ -104,14 +155,14 @@ def test_no_raw_pii_on_any_get_endpoint_or_page(demo, hidden_viewer, persona):
         job_id = str(ImportJob.objects.values_list("pk", flat=True).first() or uuid.uuid4())
     except Exception:
         pass
-    ctx = {"ids": visible + outside + [1], "logins": logins or [1], "job_id": job_id}
+    ctx = {"ids": sorted(set(visible + outside + [1] + seeded)), "logins": logins or [1], "job_id": job_id}
 
     secrets = []
     for c in customers:
         if viewer.role.pii_email != "full":
             secrets += [c.email.encode(), c.email_canonical.encode()]
         if viewer.role.pii_phone != "full" and c.phone:
-            secrets += [c.phone.encode(), c.phone.lstrip("+").encode()]
+            secrets += [c.phone.encode(), c.phone.lstrip("+").encode(), _national(c.phone).encode()]
     assert secrets
 
     client = Client(raise_request_exception=False)
@@ -124,9 +175,15 @@ def test_no_raw_pii_on_any_get_endpoint_or_page(demo, hidden_viewer, persona):
             response = client.get(url + query)
             body = _body(response)
             fetched += 1
+            assert response.status_code < 500, f"{url}{query}: {response.status_code} (the walk would go blind)"
             leaked = [s.decode() for s in secrets if s in body]
             assert not leaked, f"{persona} sees raw PII at {url}{query}: {leaked[:2]}"
     assert fetched > 20
+    # the seeded text did reach the viewer's doors, masked: the walk was not vacuous
+    page = client.get(f"/customers/{visible[0]}/").content.decode()
+    shown = Customer.objects.get(pk=visible[0])
+    assert f"Reach at {show_email(shown.email, viewer) or '[hidden]'}" in page
+    assert "Call " in client.get("/api/crm/tasks").content.decode()
 
 
 def test_search_by_email_or_phone_needs_full_visibility(client_for, demo):
