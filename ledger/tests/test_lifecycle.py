@@ -50,7 +50,7 @@ def test_only_the_creator_cancels_and_only_while_pending(client_for, funded):
     assert client_for("compliance").post(f"{URL}/{tx['id']}/approve").status_code == 200
     response = client_for("agent").post(f"{URL}/{tx['id']}/cancel")
     assert response.status_code == 409 and response.json()["code"] == "invalid_transition"
-    assert Transaction.objects.get(pk=tx["id"]).status == "completed"
+    assert Transaction.objects.get(pk=tx["id"]).status == "payout_pending"  # approved: its payout is next
 
 
 def test_cancel_outside_the_view_scope_is_404(client_for, funded, demo):
@@ -98,6 +98,9 @@ def test_a_deposit_is_reversed_by_a_linked_transaction_once_approved(client_for,
 def test_a_withdrawal_reversal_gives_the_money_back(client_for, funded):
     tx = create(client_for("agent"), funded, amount="300.00")
     client_for("compliance").post(f"{URL}/{tx['id']}/approve")
+    # Only a completed withdrawal is reversed: it was paid out first.
+    assert client_for("compliance").post(f"{URL}/{tx['id']}/payout", {"reference": "BANK-300"},
+                                         format="json").status_code == 200
     reversal = client_for("manager").post(f"{URL}/{tx['id']}/reverse", {"reason": "bank returned it"},
                                           format="json").json()
     funded.refresh_from_db()
