@@ -198,15 +198,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+# Lockouts: an account after AXES_FAILURE_LIMIT failures from any address, an address after AXES_IP_FAILURE_LIMIT
+# failures over any accounts (teams.lockout.LockoutHandler). Unlock: POST /api/platform/users/<id>/unlock,
+# the user admin's "Unlock" action, or `manage.py axes_reset_username <email>`.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_IP_FAILURE_LIMIT = env_int("AXES_IP_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "teams.lockout.LockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "brokercrm.clientip.client_ip"
 AXES_USERNAME_CALLABLE = "teams.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "teams.backends.axes_lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 GUARDIAN_MONKEY_PATCH_USER = False
 ANONYMOUS_USER_NAME = None
+
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: the socket's address is the client,
+# and X-Forwarded-For is ignored). Throttles and lockouts read the address through brokercrm.clientip.client_ip.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # --- REST API -------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -231,6 +241,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "BrokerCRM API",

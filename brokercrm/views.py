@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from .api.errors import ApiError
 from .api.schema import ERRORS
+from .clientip import ClientAddressThrottleMixin
 
 
 class HealthView(APIView):
@@ -45,7 +46,7 @@ class HealthView(APIView):
         return Response(body, status=200 if body["status"] == "ok" else 503)
 
 
-class AuthThrottle(AnonRateThrottle):
+class AuthThrottle(ClientAddressThrottleMixin, AnonRateThrottle):
     scope = "auth"
 
 

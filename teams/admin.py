@@ -28,6 +28,15 @@ class UserAdmin(admin.ModelAdmin):
     list_display = ["email", "first_name", "last_name", "role", "team", "is_active"]
     search_fields = ["email", "first_name", "last_name"]
     readonly_fields = ["role", "password", "last_login", "date_joined", "is_superuser", "groups", "user_permissions"]
+    actions = ["unlock"]
+
+    @admin.action(description="Unlock (forget failed logins from every address)")
+    def unlock(self, request, queryset):
+        from .lockout import user_unlock
+
+        for user in queryset:
+            user_unlock(by=request.user, user=user)
+        self.message_user(request, f"Unlocked {queryset.count()} user(s).")
 
 
 @admin.register(AuditLog)
