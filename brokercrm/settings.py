@@ -40,6 +40,33 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_secret(name: str, *, needed: bool) -> str:
+    """A shared secret from the environment; never derived from SECRET_KEY.
+
+    Unset: with DEBUG off, refuse to start when the feature that uses it is on (`needed`), else return "" (the
+    feature then refuses every caller). In development, a random secret is generated once and kept in
+    VAR_DIR/secrets/<name> so that every local process (web, workers) shares it."""
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    if not env_bool("DEBUG", True):
+        if needed:
+            raise ImproperlyConfigured(f"{name} must be set (a random value) when DEBUG=false and its feature is on")
+        return ""
+    path = VAR_DIR / "secrets" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    import secrets
+
+    value = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
