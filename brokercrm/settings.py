@@ -96,6 +96,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_eventstream",
     "import_export",
     "pgtrigger",
@@ -116,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "teams.twofactor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -238,6 +243,9 @@ AXES_USERNAME_CALLABLE = "teams.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "teams.backends.axes_lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Staff 2FA (teams.twofactor): enforced, superusers and roles that can approve money or manage users/roles need it.
+STAFF_2FA_ENFORCED = env_bool("STAFF_2FA_ENFORCED", not DEBUG)
+OTP_TOTP_ISSUER = env_str("PLATFORM_NAME", "BrokerCRM")
 GUARDIAN_MONKEY_PATCH_USER = False
 ANONYMOUS_USER_NAME = None
 

@@ -32,6 +32,7 @@ api = [
 urlpatterns = [
     path("api/", include(api)),
     path("admin/", admin.site.urls),
+    path("", include("teams.urls")),
     path("", include("crm.urls")),
     path("", include("customers.urls")),
     path("", include("ledger.urls")),

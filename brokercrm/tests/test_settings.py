@@ -83,3 +83,13 @@ def test_callbacks_refuse_everyone_when_no_token_is_configured(monkeypatch):
     response = APIClient().post("/api/platform/sms/callbacks", {"id": "x", "status": "delivered"}, format="json",
                                 HTTP_X_CALLBACK_TOKEN="")
     assert response.status_code == 401 and response.json()["code"] == "invalid_signature"
+
+
+def test_production_enforces_staff_2fa_by_default():
+    code = "from django.conf import settings as s; print('ENFORCED', s.STAFF_2FA_ENFORCED)"
+    prod = manage("shell", "-c", code, DEBUG="false", SECRET_KEY=secrets.token_urlsafe(60),
+                  ALLOWED_HOSTS="crm.example.com")
+    assert prod.returncode == 0, prod.stderr
+    assert "ENFORCED True" in prod.stdout
+    dev = manage("shell", "-c", code, DEBUG="true")
+    assert "ENFORCED False" in dev.stdout
