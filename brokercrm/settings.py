@@ -147,7 +147,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "brokercrm.context_processors.navigation",
-                "csp.context_processors.nonce",
             ],
         },
     },

@@ -35,7 +35,7 @@ def test_api_docs_serve_their_assets_locally(client):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_workspace_and_api_docs_render_without_csp_violations(demo_committed, page_for, live_url):
-    page = page_for("manager")
+    page = page_for("admin", enforce_csp=True)
     page.context.add_init_script(CSP_VIOLATIONS)
     console: list[str] = []
     requests: list[str] = []
@@ -55,6 +55,25 @@ def test_workspace_and_api_docs_render_without_csp_violations(demo_committed, pa
         page.wait_for_load_state("networkidle")
         assert page.evaluate("window.__csp") == [], url
 
+    # A page whose inline script carries the nonce: the builder's live counter runs.
+    from comms.models import SmsTemplate
+
+    page.goto(f"/templates/sms/{SmsTemplate.objects.get(name='deposit-received').pk}/en/")
+    page.locator("[data-testid=sms-counter]", has_text="units").wait_for(timeout=15000)
+    assert page.evaluate("window.__csp") == []
+
+    # The client area (its own inline script has the nonce too).
+    from customers.models import Customer
+
+    customer = Customer.objects.order_by("pk").first()
+    page.goto("/client/login/")
+    page.fill("input[name=email]", customer.email)
+    page.fill("input[name=password]", "demo-password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-testid=deposit]")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("window.__csp") == []
+
     page.goto("/api/docs/")
     page.wait_for_selector(".swagger-ui .info .title", timeout=20000)
     assert "BrokerCRM API" in page.inner_text(".swagger-ui .info .title")
@@ -69,4 +88,8 @@ def test_workspace_and_api_docs_render_without_csp_violations(demo_committed, pa
 
     # The detector itself works: an inline style attribute is refused and reported.
     page.evaluate("document.body.setAttribute('style', 'color: red')")
-    page.wait_for_function("window.__csp.length > 0", timeout=5000)
+    for _ in range(50):
+        if page.evaluate("window.__csp.length"):
+            break
+        page.wait_for_timeout(100)
+    assert "style-src" in " ".join(page.evaluate("window.__csp"))
