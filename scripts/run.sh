@@ -16,9 +16,9 @@ trap cleanup INT TERM EXIT
 if [ -z "${DATABASE_URL:-}" ]; then echo "embedded default: SQLite in var/, filesystem broker, file cache (no servers)"; fi
 if [ -z "${REDIS_URL:-}" ]; then
   # No Redis to carry live events between processes: the web process runs the trading simulator itself.
-  BROKERCRM_INPROCESS_SIMULATOR=true $BIN/uvicorn brokercrm.asgi:application --host 127.0.0.1 --port "$PORT" --log-level warning & pids+=($!)
+  BROKERCRM_INPROCESS_SIMULATOR=true $BIN/uvicorn brokercrm.asgi:application --host 127.0.0.1 --port "$PORT" --log-level warning --no-proxy-headers & pids+=($!)
 else
-  $BIN/uvicorn brokercrm.asgi:application --host 127.0.0.1 --port "$PORT" --log-level warning & pids+=($!)
+  $BIN/uvicorn brokercrm.asgi:application --host 127.0.0.1 --port "$PORT" --log-level warning --no-proxy-headers & pids+=($!)
   $BIN/python manage.py run_simulator & pids+=($!)
 fi
 $BIN/celery -A brokercrm worker --loglevel warning --concurrency 2 & pids+=($!)

@@ -6,7 +6,7 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.request import Request
 from rest_framework.test import APIClient
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from brokercrm.clientip import client_ip
 from customers.models import RegistrationPath
@@ -58,7 +58,7 @@ def test_client_ip_counts_trusted_proxies_like_drf(settings, count, forwarded, e
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", **extra)
     assert client_ip(request) == expected
     # DRF's own reading (NUM_PROXIES) and axes' callable agree with the helper.
-    assert AnonRateThrottle().get_ident(Request(request)) == expected
+    assert BaseThrottle().get_ident(Request(request)) == expected
     from axes.helpers import get_client_ip_address
 
     assert get_client_ip_address(request) == expected
@@ -69,3 +69,18 @@ def test_settings_wire_one_helper(settings):
 
     assert live.AXES_CLIENT_IP_CALLABLE == "brokercrm.clientip.client_ip"
     assert live.REST_FRAMEWORK["NUM_PROXIES"] == live.TRUSTED_PROXY_COUNT == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forged_forwarded_for_changes_nothing_through_the_real_server(demo_committed, live_url):
+    """The server process (uvicorn) must not trust X-Forwarded-For either: only TRUSTED_PROXY_COUNT decides."""
+    import httpx
+
+    RegistrationPath.objects.filter(source="organic").update(rate_limit="3/min")
+    statuses = []
+    for i in range(5):
+        body = {"email": f"live{i}@example.net", "password": "TestPass1234x", "first_name": "Jane",
+                "last_name": "Roe", "phone": f"+4479112{i:05d}", "country": "GB", "source": "organic"}
+        statuses.append(httpx.post(f"{live_url}/api/customer/register", json=body, timeout=30,
+                                   headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code)
+    assert statuses == [201, 201, 201, 429, 429]
