@@ -226,3 +226,14 @@ def forget_second_factor(sender, request, user, **kwargs):
 
 def confirmed_totp(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+@transaction.atomic
+def two_factor_reset(*, by, user) -> None:
+    """Remove the user's authenticator and recovery codes (a lost phone); they enrol again at the next login if
+    they need 2FA. Audited."""
+    from .services import audit_record
+
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    audit_record(by=by, action="user.2fa_reset", obj=user, before=None, after=None)

@@ -191,3 +191,18 @@ def test_enforced_settings_require_2fa_for_money_and_user_admin_roles(demo, clie
     viewer = Role.objects.create(name="Viewer", permissions=["customers.view"])
     User.objects.create_user("viewer@demo.test", PASSWORD, role=viewer, team=demo["agent"].team)
     assert password_login("viewer@demo.test").get("/customers/").status_code == 200
+
+
+def test_superuser_resets_a_lost_device_from_the_admin(demo):
+    from teams.models import User
+
+    enrol(demo["agent"])
+    root = User.objects.create_superuser("root@demo.test", "root-password-123")
+    admin_site = Client()
+    admin_site.force_login(root)
+    response = admin_site.post("/admin/teams/user/", {"action": "reset_2fa", "_selected_action": [demo["agent"].pk]})
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=demo["agent"]).exists()
+    assert not StaticToken.objects.filter(device__user=demo["agent"]).exists()
+    assert AuditLog.objects.filter(action="user.2fa_reset", object_id=str(demo["agent"].pk), actor=root).exists()
+    assert token({"email": "agent@demo.test", "password": PASSWORD}).status_code == 200
