@@ -100,8 +100,10 @@ def page_for(browser, live_url):
     """`page_for("agent")` → a Playwright page logged in to the workspace as that demo user."""
     contexts = []
 
-    def login(persona: str, password: str = "demo-password"):
-        context = browser.new_context(base_url=live_url)
+    def login(persona: str, password: str = "demo-password", enforce_csp: bool = False):
+        # Playwright's string predicates (wait_for_function("…")) run through eval, which the Content-Security-Policy
+        # refuses: functional tests bypass the policy; brokercrm/tests/test_csp.py enforces it.
+        context = browser.new_context(base_url=live_url, bypass_csp=not enforce_csp)
         contexts.append(context)
         page = context.new_page()
         page.goto("/login/")

@@ -40,6 +40,33 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_secret(name: str, *, needed: bool) -> str:
+    """A shared secret from the environment; never derived from SECRET_KEY.
+
+    Unset: with DEBUG off, refuse to start when the feature that uses it is on (`needed`), else return "" (the
+    feature then refuses every caller). In development, a random secret is generated once and kept in
+    VAR_DIR/secrets/<name> so that every local process (web, workers) shares it."""
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    if not env_bool("DEBUG", True):
+        if needed:
+            raise ImproperlyConfigured(f"{name} must be set (a random value) when DEBUG=false and its feature is on")
+        return ""
+    path = VAR_DIR / "secrets" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    import secrets
+
+    value = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -67,8 +94,13 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_eventstream",
     "import_export",
     "pgtrigger",
@@ -84,11 +116,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "teams.twofactor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -203,15 +238,28 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+# Lockouts: an account after AXES_FAILURE_LIMIT failures from any address, an address after AXES_IP_FAILURE_LIMIT
+# failures over any accounts (teams.lockout.LockoutHandler). Unlock: POST /api/platform/users/<id>/unlock,
+# the user admin's "Unlock" action, or `manage.py axes_reset_username <email>`.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_IP_FAILURE_LIMIT = env_int("AXES_IP_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "teams.lockout.LockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "brokercrm.clientip.client_ip"
 AXES_USERNAME_CALLABLE = "teams.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "teams.backends.axes_lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Staff 2FA (teams.twofactor): enforced, superusers and roles that can approve money or manage users/roles need it.
+STAFF_2FA_ENFORCED = env_bool("STAFF_2FA_ENFORCED", not DEBUG)
+OTP_TOTP_ISSUER = env_str("PLATFORM_NAME", "BrokerCRM")
 GUARDIAN_MONKEY_PATCH_USER = False
 ANONYMOUS_USER_NAME = None
+
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: the socket's address is the client,
+# and X-Forwarded-For is ignored). Throttles and lockouts read the address through brokercrm.clientip.client_ip.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # --- REST API -------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -236,6 +284,7 @@ REST_FRAMEWORK = {
         "brokercrm.api.parsers.FormParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "BrokerCRM API",
@@ -243,6 +292,10 @@ SPECTACULAR_SETTINGS = {
     '`{"code", "detail", "fields"?}`.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ serves Swagger UI's files itself (drf-spectacular-sidecar): no CDN, works offline, fits the CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "PiiLevelEnum": "teams.constants.PiiLevel",
@@ -289,6 +342,24 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Content-Security-Policy (django-csp 4 format), in every mode so that development sees what production enforces.
+# Scripts and styles come from our own origin; the few inline scripts carry the per-request nonce (`csp_nonce`).
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Email ----------------------------------------------------------------------------------------------------
 EMAIL_URL = os.environ.get("EMAIL_HOST", "")

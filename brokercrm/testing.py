@@ -65,8 +65,9 @@ def running(cmd: list[str], *, env: dict[str, str], ready_url: str | None = None
 
 
 def uvicorn_cmd(port: int) -> list[str]:
+    # --no-proxy-headers: X-Forwarded-For is read by brokercrm.clientip (TRUSTED_PROXY_COUNT) only.
     return [sys.executable, "-m", "uvicorn", "brokercrm.asgi:application", "--host", "127.0.0.1", "--port",
-            str(port), "--log-level", "warning"]
+            str(port), "--log-level", "warning", "--no-proxy-headers"]
 
 
 def worker_cmd(name: str, *, concurrency: int = 1, queues: str | None = None) -> list[str]:

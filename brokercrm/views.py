@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from .api.errors import ApiError
 from .api.schema import ERRORS
+from .clientip import ClientAddressThrottleMixin
 
 
 class HealthView(APIView):
@@ -45,7 +46,7 @@ class HealthView(APIView):
         return Response(body, status=200 if body["status"] == "ok" else 503)
 
 
-class AuthThrottle(AnonRateThrottle):
+class AuthThrottle(ClientAddressThrottleMixin, AnonRateThrottle):
     scope = "auth"
 
 
@@ -59,11 +60,13 @@ class TokenView(APIView):
     class Input(serializers.Serializer):
         email = serializers.EmailField()
         password = serializers.CharField(trim_whitespace=False)
+        otp = serializers.CharField(required=False, allow_blank=True, max_length=20,
+                                    help_text="The current two-factor code (or a recovery code) of a user with 2FA.")
 
     @extend_schema(
         request=Input,
         responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()}), 400: ERRORS[400],
-                   401: ERRORS[401], 429: ERRORS[429]},
+                   401: ERRORS[401], 403: ERRORS[403], 429: ERRORS[429]},
     )
     def post(self, request):
         data = self.Input(data=request.data)
@@ -76,6 +79,12 @@ class TokenView(APIView):
                            headers={"Retry-After": str(cooloff)})
         if user is None or not user.is_active:
             raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
+        from teams.twofactor import TwoFactorError, token_login_check
+
+        try:
+            token_login_check(user, data.validated_data.get("otp"))
+        except TwoFactorError as exc:
+            raise ApiError(exc.status, exc.code, exc.detail) from None
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

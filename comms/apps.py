@@ -8,6 +8,8 @@ class CommsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        from . import conf  # noqa: F401  (production refuses to start without the secrets of enabled features)
+
         from brokercrm.events import domain_event
 
         from .models import Workflow

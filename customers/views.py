@@ -7,10 +7,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from .auth import customer_login, customer_logout, session_customer
+from .auth import CustomerLockedOut, customer_authenticate, customer_login, customer_logout, session_customer
 from .models import Customer
 from .presence import presence_touch
-from .services import activity_record, email_canonical
+from .services import activity_record
 
 
 class ClientLoginForm(forms.Form):
@@ -23,8 +23,14 @@ def client_login(request):
     form = ClientLoginForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
-        customer = Customer.objects.filter(email_canonical=email_canonical(form.cleaned_data["email"])).first()
-        if customer and customer.check_password(form.cleaned_data["password"]):
+        try:
+            customer = customer_authenticate(request, email=form.cleaned_data["email"],
+                                             password=form.cleaned_data["password"])
+        except CustomerLockedOut:
+            from teams.backends import axes_lockout_response
+
+            return axes_lockout_response(request)
+        if customer is not None:
             customer_login(request, customer)
             now = timezone.now()
             Customer.objects.filter(pk=customer.pk).update(last_login_at=now, last_activity_at=now)

@@ -5,6 +5,8 @@ class LedgerConfig(AppConfig):
     name = "ledger"
 
     def ready(self):
+        from . import conf  # noqa: F401  (production refuses to start without the secrets of enabled features)
+
         from celery.schedules import crontab
 
         from brokercrm.celery import app

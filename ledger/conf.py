@@ -1,6 +1,6 @@
 """Payment provider settings, from the environment. Unset providers are simply not routable."""
 
-from brokercrm.settings import DEBUG, SECRET_KEY, env_bool, env_int, env_str
+from brokercrm.settings import DEBUG, env_bool, env_int, env_secret, env_str
 
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
@@ -18,7 +18,8 @@ PRAXIS_SECRET = env_str("PRAXIS_SECRET", "")
 
 # The sandbox provider: on by default only in DEBUG (the embedded default), so a demo deposit completes.
 SANDBOX_PAYMENTS_ENABLED = env_bool("SANDBOX_PAYMENTS_ENABLED", DEBUG)
-SANDBOX_SECRET = env_str("SANDBOX_PAYMENTS_SECRET", SECRET_KEY)
+# Signs the sandbox cashier's notifications; production refuses to start with the sandbox on and this unset.
+SANDBOX_SECRET = env_secret("SANDBOX_PAYMENTS_SECRET", needed=SANDBOX_PAYMENTS_ENABLED)
 
 # FX rates: the ECB's daily euro reference rates (empty: no automatic update). A transaction that needs a rate
 # older than FX_RATE_MAX_AGE_HOURS is refused (409 fx_rate_unavailable); 96 h survives a weekend.

@@ -30,7 +30,7 @@ trap cleanup INT TERM EXIT
 
 if [ -z "${DATABASE_URL:-}" ]; then echo "embedded default: SQLite in var/, filesystem broker, file cache (no servers)"; fi
 web=($BIN/uvicorn brokercrm.asgi:application --host "$HOST" --port "$PORT" --log-level warning
-     --timeout-graceful-shutdown 3 --workers "${WEB_CONCURRENCY:-1}")
+     --timeout-graceful-shutdown 3 --workers "${WEB_CONCURRENCY:-1}" --no-proxy-headers)
 if [ -z "${REDIS_URL:-}" ]; then
   # No Redis to carry live events between processes: the web process runs the trading simulator itself.
   BROKERCRM_INPROCESS_SIMULATOR=true start "${web[@]}"

@@ -28,6 +28,23 @@ class UserAdmin(admin.ModelAdmin):
     list_display = ["email", "first_name", "last_name", "role", "team", "is_active"]
     search_fields = ["email", "first_name", "last_name"]
     readonly_fields = ["role", "password", "last_login", "date_joined", "is_superuser", "groups", "user_permissions"]
+    actions = ["unlock", "reset_2fa"]
+
+    @admin.action(description="Reset two-factor authentication (lost phone: the user enrols again)")
+    def reset_2fa(self, request, queryset):
+        from .twofactor import two_factor_reset
+
+        for user in queryset:
+            two_factor_reset(by=request.user, user=user)
+        self.message_user(request, f"Two-factor authentication reset for {queryset.count()} user(s).")
+
+    @admin.action(description="Unlock (forget failed logins from every address)")
+    def unlock(self, request, queryset):
+        from .lockout import user_unlock
+
+        for user in queryset:
+            user_unlock(by=request.user, user=user)
+        self.message_user(request, f"Unlocked {queryset.count()} user(s).")
 
 
 @admin.register(AuditLog)

@@ -7,3 +7,8 @@ class TeamsConfig(AppConfig):
 
     def ready(self):
         from brokercrm.api import schema  # noqa: F401  (registers the OpenAPI auth extensions)
+        from django.contrib.auth.signals import user_logged_in
+
+        from .twofactor import forget_second_factor
+
+        user_logged_in.connect(forget_second_factor, dispatch_uid="teams.twofactor.login")

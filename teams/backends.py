@@ -49,6 +49,10 @@ def axes_lockout_response(request, original_response=None, credentials=None):
             {"code": "rate_limited", "detail": "Too many failed logins for this account; try again later."},
             status=429,
         )
+    elif request.path.startswith("/client/"):
+        from customers.views import ClientLoginForm
+
+        response = render(request, "client/login.html", {"form": ClientLoginForm(), "locked": True}, status=429)
     else:
         from crm.forms import LoginForm
 

@@ -66,6 +66,9 @@ class Role(models.Model):
     pii_phone = models.CharField(max_length=8, choices=PiiLevel.choices, default=PiiLevel.HIDDEN)
     can_export_pii = models.BooleanField(default=False)
     approval_level = models.CharField(max_length=12, choices=ApprovalLevel.choices, default=ApprovalLevel.NONE)
+    requires_2fa = models.BooleanField(
+        default=False, help_text="Members must sign in with a second factor (TOTP or a recovery code)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

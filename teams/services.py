@@ -12,6 +12,7 @@ from django.db.models.functions import Concat, Substr
 
 from .constants import PERMISSION_CODES
 from .models import AuditLog, Role, Team, User, path_segment
+from .twofactor import role_check as role_2fa_check
 
 
 class TeamsError(Exception):
@@ -40,6 +41,7 @@ ROLE_FIELDS = (
     "pii_phone",
     "can_export_pii",
     "approval_level",
+    "requires_2fa",
 )
 
 
@@ -110,6 +112,7 @@ def role_create(*, by: User, **data: Any) -> Role:
     escalation_check(by=by, role=role)
     if Role.objects.filter(name__iexact=role.name).exists():
         raise TeamsError("A role with that name exists.", fields={"name": ["A role with that name exists."]})
+    role_2fa_check(role)
     role.save()
     audit_record(by=by, action="role.created", obj=role, before=None, after=_role_snapshot(role))
     return role
@@ -130,6 +133,7 @@ def role_update(*, by: User, role: Role, **data: Any) -> Role:
         if key in ROLE_FIELDS:
             setattr(role, key, value)
     escalation_check(by=by, role=role)
+    role_2fa_check(role)
     role.save()
     audit_record(by=by, action="role.updated", obj=role, before=before, after=_role_snapshot(role))
     return role

@@ -237,7 +237,7 @@ class DeliveryCallbackView(APIView):
     @extend_schema(request=CallbackIn, responses={200: None, **errors(400, 401)})
     def post(self, request, channel: str):
         token = request.headers.get("X-Callback-Token", "")
-        if not hmac.compare_digest(token, conf.COMMS_CALLBACK_TOKEN):
+        if not conf.COMMS_CALLBACK_TOKEN or not hmac.compare_digest(token, conf.COMMS_CALLBACK_TOKEN):
             raise ApiError(401, "invalid_signature", "Unknown caller.")
         data = CallbackIn(data=request.data)
         data.is_valid(raise_exception=True)

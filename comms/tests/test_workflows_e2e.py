@@ -15,6 +15,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from brokercrm.testing import ROOT, free_port, process_env, running, worker_cmd
+from comms import conf as comms_conf
 from comms.models import Message, Workflow, WorkflowAction, WorkflowRun
 from crm.models import Task
 from customers.models import Customer
@@ -147,7 +148,7 @@ def test_sms_retries_then_delivers_and_callback_updates_the_log(worker, demo_com
     assert message.attempts == 3 and sms.calls == 3  # two 503s, then accepted
     assert "250.00" in sms.sent[0]["body"] and sms.sent[0]["to"] == customer.phone
     callback = APIClient().post("/api/platform/sms/callbacks", {"id": message.provider_id, "status": "delivered"},
-                                format="json", HTTP_X_CALLBACK_TOKEN=settings.SECRET_KEY[:32])
+                                format="json", HTTP_X_CALLBACK_TOKEN=comms_conf.COMMS_CALLBACK_TOKEN)
     assert callback.status_code == 200
     assert Message.objects.get(pk=message.pk).status == "delivered"
 

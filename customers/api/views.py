@@ -11,6 +11,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from brokercrm.api.errors import ApiError
+from brokercrm.clientip import ClientAddressThrottleMixin
 from brokercrm.api.schema import errors
 
 from .. import services
@@ -21,7 +22,7 @@ from ..presence import presence_touch
 REGISTRATION_SOURCES = [Source.ORGANIC, Source.AFFILIATE, Source.PROMO]
 
 
-class RegistrationThrottle(SimpleRateThrottle):
+class RegistrationThrottle(ClientAddressThrottleMixin, SimpleRateThrottle):
     """Per client address and per registration path, at the path's configured rate (429 with Retry-After)."""
 
     scope = "registration"

@@ -18,7 +18,7 @@ class RoleOut(serializers.ModelSerializer):
     class Meta:
         model = Role
         fields = ["id", "name", "permissions", "customer_view_scope", "customer_edit_scope", "pii_email",
-                  "pii_phone", "can_export_pii", "approval_level", "created_at", "updated_at"]
+                  "pii_phone", "can_export_pii", "approval_level", "requires_2fa", "created_at", "updated_at"]
 
 
 class RoleIn(serializers.Serializer):
@@ -30,6 +30,7 @@ class RoleIn(serializers.Serializer):
     pii_phone = serializers.ChoiceField(PiiLevel.choices)
     can_export_pii = serializers.BooleanField(default=False)
     approval_level = serializers.ChoiceField(ApprovalLevel.choices, default=ApprovalLevel.NONE)
+    requires_2fa = serializers.BooleanField(default=False)
 
 
 class TeamOut(serializers.ModelSerializer):

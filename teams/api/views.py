@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokercrm.api.schema import errors
 
-from .. import selectors, services
+from .. import lockout, selectors, services
 from ..constants import PERMISSIONS
 from ..permissions import ActionPermissions, IsStaffUser
 from .serializers import (
@@ -78,6 +79,17 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data.is_valid(raise_exception=True)
         user = services.user_update(by=request.user, user=self.get_object(), **data.validated_data)
         return Response(UserOut(user).data)
+
+    @extend_schema(request=None, responses={
+        200: inline_serializer("UserUnlockOut", {"id": serializers.IntegerField(),
+                                                 "cleared_failures": serializers.IntegerField()}),
+        **errors(401, 403, 404)})
+    @action(detail=True, methods=["post"])
+    def unlock(self, request, pk=None):
+        """Lift a login lockout of this user (failed logins from every address are forgotten)."""
+        user = self.get_object()
+        cleared = lockout.user_unlock(by=request.user, user=user)
+        return Response({"id": user.pk, "cleared_failures": cleared})
 
 
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
