@@ -13,7 +13,7 @@ api = [
     path("auth/token", views.TokenView.as_view(), name="auth-token"),
     path("auth/token/revoke", views.TokenRevokeView.as_view(), name="auth-token-revoke"),
     path("auth/tokens", token_views.TokenListView.as_view(), name="auth-tokens"),
-    path("auth/tokens/<int:pk>", token_views.TokenDetailView.as_view(), name="auth-token-detail"),
+    path("auth/tokens/<int:id>", token_views.TokenDetailView.as_view(), name="auth-token-detail"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Customers' own realm (registration, autologin, heartbeat, deposits).

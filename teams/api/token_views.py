@@ -44,8 +44,8 @@ class TokenDetailView(APIView):
     permission_classes = [IsStaffUser]
 
     @extend_schema(request=None, responses={204: None, **errors(401, 404)})
-    def delete(self, request, pk: int):
-        token = ApiToken.objects.filter(pk=pk, user=request.user).first()
+    def delete(self, request, id: int):
+        token = ApiToken.objects.filter(pk=id, user=request.user).first()
         if token is None:
             raise ApiError(404, "not_found", "Not found.")
         token_revoke(token=token, by=request.user)
