@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Sum
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
@@ -65,9 +65,14 @@ class ApprovalQueueView(WorkspaceMixin, ListView):
 
 
 class ApprovalActionView(WorkspaceMixin, View):
+    """The queue's two forms: `approve` and `reject` (with a reason). Any other verb is refused, never acted on."""
+
     required_permission = "finance.approve_transactions"
+    VERBS = ("approve", "reject")
 
     def post(self, request, pk: int, verb: str):
+        if verb not in self.VERBS:
+            return HttpResponseBadRequest("Unknown action: the approval forms only approve or reject.")
         tx = Transaction.objects.filter(pk=pk, customer__in=Customer.objects.visible_to(request.user)).first()
         if tx is None:
             raise Http404
@@ -75,7 +80,7 @@ class ApprovalActionView(WorkspaceMixin, View):
             if verb == "approve":
                 services.transaction_approve(tx=tx, by=request.user)
                 messages.success(request, f"Transaction #{pk} approved.")
-            else:
+            elif verb == "reject":
                 services.transaction_reject(tx=tx, by=request.user, reason=request.POST.get("reason", ""))
                 messages.success(request, f"Transaction #{pk} rejected.")
         except services.LedgerError as error:

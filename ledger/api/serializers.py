@@ -26,12 +26,13 @@ class TransactionOut(serializers.ModelSerializer):
     amount_usd = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
     created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
     approved_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    rejected_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
         model = Transaction
         fields = ["id", "customer", "account_login", "type", "amount", "currency", "amount_usd", "status",
                   "required_role", "comment", "reason", "created_by", "approved_by", "idempotency_key", "provider",
-                  "created_at", "completed_at"]
+                  "created_at", "completed_at", "rejected_by"]
 
 
 class RejectIn(serializers.Serializer):

@@ -32,7 +32,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_queryset(self):
         qs = (Transaction.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
-              .select_related("account", "created_by", "approved_by"))
+              .select_related("account", "created_by", "approved_by", "rejected_by"))
         params = self.request.query_params
         for key in ("status", "type", "customer"):
             if params.get(key):
