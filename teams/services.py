@@ -166,13 +166,18 @@ def role_create(*, by: User, **data: Any) -> Role:
 
 @transaction.atomic
 def role_update(*, by: User, role: Role, **data: Any) -> Role:
-    """Change a role. Nobody changes their own role; the result must not exceed the editor's own role."""
+    """Change a role. Nobody changes their own role; the result must not exceed the editor's own role; an editor
+    whose tree is restricted changes only roles whose holders are all inside their subtree."""
     role = Role.objects.select_for_update().get(pk=role.pk)
     if not by.is_superuser and by.role_id == role.pk:
         raise PrivilegeEscalation("You cannot change your own role.")
     before = _role_snapshot(role)
     # The editor must already hold everything the role grants today, or they could edit a stronger role.
     escalation_check(by=by, role=role)
+    if not tree_unrestricted(by):
+        # Changing a role changes every holder: they must all be users the editor may change.
+        for holder in role.users.select_related("role", "team"):
+            user_edit_check(by=by, target=holder)
     if "permissions" in data:
         data["permissions"] = _validate_permissions(list(data["permissions"]))
     for key, value in data.items():

@@ -333,3 +333,17 @@ def test_deactivation_ends_tokens_and_sessions(cast, client):
     assert bearer.get("/api/crm/customers").status_code == 401
     assert client.get("/customers/").status_code == 302
     assert AuditLog.objects.filter(action="api_tokens.revoked", object_id=str(agent.pk)).exists()
+
+
+def test_a_role_held_outside_the_subtree_cannot_be_changed_by_a_team_admin(cast):
+    """Editing a role edits every holder: the agent role is held in Sales LATAM, outside the team admin's tree."""
+    lead = cast["people"]["lead"]
+    Role.objects.filter(pk=lead.role_id).update(
+        permissions=sorted(set(lead.role.permissions) | {"administration.manage_roles"}))
+    agent_role = cast["roles"]["agent"]
+    response = _run("patch", lead, f"/api/platform/roles/{agent_role.pk}", {"customer_view_scope": "team"})
+    assert response.status_code == 403 and response.json()["code"] == "privilege_escalation"
+    local = Role.objects.create(name="uk only", permissions=["customers.view"])
+    User.objects.create_user("ukonly@demo.test", "ukonly-password-Xy9", role=local, team=cast["teams"]["Sales UK"])
+    response = _run("patch", lead, f"/api/platform/roles/{local.pk}", {"customer_view_scope": "team"})
+    assert response.status_code == 200, response.content
