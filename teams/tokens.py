@@ -34,8 +34,9 @@ def token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     key = secrets.token_hex(20)
     now = timezone.now()
     token = ApiToken.objects.create(
-        user=user, name=name[:80], key_hash=key_hash(key), prefix=key[:8], password_fingerprint=password_fingerprint(user),
-        created_at=now, expires_at=now + timedelta(days=conf.API_TOKEN_TTL_DAYS),
+        user=user, name=name[:80], key_hash=key_hash(key), prefix=key[:8],
+        password_fingerprint=password_fingerprint(user), created_at=now,
+        expires_at=now + timedelta(days=conf.API_TOKEN_TTL_DAYS),
     )
     # Expired tokens are useless: drop the holder's old ones while we are here.
     ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
@@ -82,5 +83,6 @@ def tokens_revoke(*, user: User, by: User | None, reason: str) -> int:
 
     count, _ = ApiToken.objects.filter(user=user).delete()
     if count:
-        audit_record(by=by, action="api_tokens.revoked", obj=user, before=None, after={"count": count, "reason": reason})
+        audit_record(by=by, action="api_tokens.revoked", obj=user, before=None,
+                     after={"count": count, "reason": reason})
     return count
