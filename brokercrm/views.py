@@ -7,11 +7,13 @@ from django.contrib.auth import authenticate
 from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+
+from teams.models import ApiToken
+from teams.tokens import token_issue, token_revoke, tokens_revoke
 
 from .api.errors import ApiError
 from .api.schema import ERRORS
@@ -85,12 +87,17 @@ class TokenView(APIView):
             token_login_check(user, data.validated_data.get("otp"))
         except TwoFactorError as exc:
             raise ApiError(exc.status, exc.code, exc.detail) from None
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        _, key = token_issue(user=user, name=request.headers.get("User-Agent", "")[:80])
+        return Response({"token": key})
 
 
 class TokenRevokeView(APIView):
+    """Revoke the token this request authenticates with (with a session: every token of the caller)."""
+
     @extend_schema(request=None, responses={204: None, 401: ERRORS[401]})
     def delete(self, request):
-        Token.objects.filter(user=request.user).delete()
+        if isinstance(request.auth, ApiToken):
+            token_revoke(token=request.auth, by=request.user)
+        else:
+            tokens_revoke(user=request.user, by=request.user, reason="revoked by holder")
         return Response(status=204)

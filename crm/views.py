@@ -40,6 +40,19 @@ def _bars(counts: dict[str, int]) -> list[dict]:
 
 class DashboardView(WorkspaceMixin, TemplateView):
     template_name = "workspace/dashboard.html"
+    required_permission = "reports.view_dashboard"
+
+    def dispatch(self, request, *args, **kwargs):
+        """Without the dashboard's permission: the first workspace page the user may open (login lands here),
+        or 403 when there is none."""
+        user = request.user
+        if user.is_authenticated and hasattr(user, "holds") and not user.holds(self.required_permission):
+            from brokercrm.context_processors import NAV
+
+            for _label, url, code in NAV:
+                if user.holds(code):
+                    return redirect(url)
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         from ledger.models import Transaction
@@ -134,6 +147,11 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
                              "targets": spec.allowed_targets(customer.status_of(name)),
                              "allowed": self.request.user.holds(spec.permission)}
                             for name, spec in PIPELINES.items()]
+        for p in ctx["pipelines"]:
+            if p["name"] == "finance" and p["current"] == "frozen":
+                # Leaving `frozen` is the reasoned, audited unfreeze, never a plain button.
+                p["targets"] = [t for t in p["targets"] if t == "frozen"]
+                p["unfreeze"] = p["allowed"]
         ctx["notes"] = customer.notes.select_related("author").prefetch_related("revisions__author")
         ctx["tasks"] = customer.tasks.select_related("assignee").order_by("status", "due_at")[:20]
         from comms.models import Message
@@ -268,6 +286,14 @@ class CustomerActionView(WorkspaceMixin, View):
                 customer_services.customer_transition(customer=customer, pipeline=request.POST["pipeline"],
                                                       to=request.POST["to"], by=request.user)
                 messages.success(request, f"{request.POST['pipeline']} status → {request.POST['to']}.")
+            elif verb == "unfreeze":
+                from ledger.services import LedgerError, customer_unfreeze
+
+                try:
+                    customer_unfreeze(customer=customer, by=request.user, reason=request.POST.get("reason", ""))
+                    messages.success(request, "Unfrozen.")
+                except LedgerError as error:
+                    messages.error(request, error.detail)
             elif verb == "note":
                 services.note_add(customer=customer, body=request.POST.get("body", ""), by=request.user)
             elif verb == "note-edit":

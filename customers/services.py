@@ -112,12 +112,14 @@ class InvalidTransition(CustomerError):
 
 @transaction.atomic
 def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, reason: str = "",
-                        check_permission: bool = True) -> Customer:
+                        check_permission: bool = True, unfreeze: bool = False) -> Customer:
     """Move `customer` to status `to` in `pipeline` ("sales", "kyc", "finance").
 
     Locks the row first, so two concurrent moves serialize: the loser sees the new status and gets
     InvalidTransition if its move is no longer allowed. Moving to the current status is a no-op.
-    `by=None` is the system (e.g. the ledger's auto-freeze); staff callers need the pipeline's permission."""
+    `by=None` is the system (e.g. the ledger's auto-freeze); staff callers need the pipeline's permission.
+    Leaving finance status `frozen` is refused here (409 invalid_transition) unless `unfreeze=True`, which only
+    the ledger's audited, reasoned unfreeze (`ledger.services.customer_unfreeze`) passes."""
     from django_fsm import can_proceed
 
     from .pipelines import PIPELINES
@@ -134,6 +136,9 @@ def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, 
     current = getattr(locked, spec.field)
     if current == to:
         return locked
+    if pipeline == "finance" and current == "frozen" and not unfreeze:
+        raise InvalidTransition("A frozen customer leaves `frozen` only through the unfreeze, with a reason "
+                                "(POST /api/backoffice/customers/<id>/unfreeze).")
     method = getattr(locked, f"{pipeline}_to_{to}", None)
     if method is None or not can_proceed(method):
         raise InvalidTransition(f"The {pipeline} status cannot move from {current} to {to}.")

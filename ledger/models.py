@@ -112,6 +112,8 @@ class Transaction(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                                    related_name="+")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
+    rejected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
     provider = models.CharField(max_length=20, blank=True)
     provider_reference = models.CharField(max_length=120, blank=True)

@@ -357,10 +357,7 @@ def transaction_approve(*, tx: Transaction, by) -> Transaction:
                           status=409)
     if tx.created_by_id == by.pk:
         raise LedgerError("The creator of a transaction cannot approve it.", code="maker_checker", status=403)
-    level = by.role.approval_level if by.role else "none"
-    if not by.is_superuser and APPROVAL_RANK.get(level, 0) < APPROVAL_RANK.get(tx.required_role, 3):
-        raise LedgerError(f"This amount needs {tx.required_role} approval.", code="approval_level_insufficient",
-                          status=403)
+    _approval_level_check(tx, by, verb="approval")
     if tx.reverses_id:
         return _reversal_complete(tx=tx, by=by)
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
@@ -389,6 +386,14 @@ def transaction_approve(*, tx: Transaction, by) -> Transaction:
     return tx
 
 
+def _approval_level_check(tx: Transaction, by, *, verb: str) -> None:
+    """Approving and rejecting need the same level: the rule's `required_role` or above (superusers pass)."""
+    level = by.role.approval_level if by.role else "none"
+    if not by.is_superuser and APPROVAL_RANK.get(level, 0) < APPROVAL_RANK.get(tx.required_role, 3):
+        raise LedgerError(f"This amount needs {tx.required_role} {verb}.", code="approval_level_insufficient",
+                          status=403)
+
+
 def _audit(by, action: str, tx: Transaction) -> None:
     from teams.services import audit_record
 
@@ -399,6 +404,8 @@ def _audit(by, action: str, tx: Transaction) -> None:
 
 @transaction.atomic
 def transaction_reject(*, tx: Transaction, by, reason: str) -> Transaction:
+    """Reject a pending transaction with a reason. It needs the same approval level as approving it (403
+    approval_level_insufficient); the rejecter is recorded as `rejected_by` (never as `approved_by`)."""
     tx = _lock(tx, by)
     if not by.holds("finance.approve_transactions"):
         raise LedgerError("Rejecting needs finance.approve_transactions.", code="permission_denied", status=403)
@@ -407,9 +414,10 @@ def transaction_reject(*, tx: Transaction, by, reason: str) -> Transaction:
     if tx.status != TxStatus.PENDING_APPROVAL:
         raise LedgerError(f"The transaction is {tx.status}, not pending approval.", code="invalid_transition",
                           status=409)
+    _approval_level_check(tx, by, verb="approval to reject")
     tx.reject()
     tx.reason = reason
-    tx.approved_by = by
+    tx.rejected_by = by
     tx.save()
     _audit(by, "transaction.rejected", tx)
     from customers.services import activity_record
@@ -490,12 +498,24 @@ def provider_debit_post(*, deposit: Transaction, type: str, amount, reference: s
 
 @transaction.atomic
 def customer_unfreeze(*, customer, by, reason: str):
-    """Explicit, permitted unfreeze (pipelines.change_finance_status): frozen → depositor."""
+    """Explicit, permitted unfreeze (pipelines.change_finance_status) with a reason: frozen → depositor, audited.
+    The only way out of `frozen` (customers.services.customer_transition refuses it otherwise)."""
     from customers.services import activity_record, customer_transition
 
     if not by.holds("pipelines.change_finance_status"):
         raise LedgerError("Unfreezing needs pipelines.change_finance_status.", code="permission_denied", status=403)
-    customer = customer_transition(customer=customer, pipeline="finance", to="depositor", by=by, reason=reason)
+    if not (reason or "").strip():
+        raise LedgerError("A reason is required.", fields={"reason": ["Say why the account is unfrozen."]})
+    from customers.models import Customer
+
+    locked = Customer.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=customer.pk).first()
+    if locked is None:
+        raise LedgerError("No such customer.", code="not_found", status=404)
+    if locked.finance_status != "frozen":
+        raise LedgerError(f"The customer is {locked.finance_status}, not frozen.", code="invalid_transition",
+                          status=409)
+    customer = customer_transition(customer=locked, pipeline="finance", to="depositor", by=by, reason=reason,
+                                   unfreeze=True)
     activity_record(customer=customer, verb="customer.unfrozen", by=by, summary="Unfrozen", data={"reason": reason})
     from teams.services import audit_record
 

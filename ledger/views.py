@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Sum
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -73,9 +73,15 @@ class ApprovalQueueView(WorkspaceMixin, ListView):
 
 
 class ApprovalActionView(WorkspaceMixin, View):
+    """The queue's forms: `approve`, `reject` (with a reason), a payout's `paid` or `payout-failed`. Any other verb is
+    refused, never acted on."""
+
     required_permission = "finance.approve_transactions"
+    VERBS = ("approve", "reject", "paid", "payout-failed")
 
     def post(self, request, pk: int, verb: str):
+        if verb not in self.VERBS:
+            return HttpResponseBadRequest("Unknown action: the approval forms only approve or reject.")
         tx = Transaction.objects.filter(pk=pk, customer__in=Customer.objects.visible_to(request.user)).first()
         if tx is None:
             raise Http404
@@ -92,7 +98,7 @@ class ApprovalActionView(WorkspaceMixin, View):
             elif verb == "payout-failed":
                 payouts.payout_fail(tx=tx, by=request.user, reason=request.POST.get("reason", ""))
                 messages.success(request, f"Payout of #{pk} failed; the funds are back on the balance.")
-            else:
+            elif verb == "reject":
                 services.transaction_reject(tx=tx, by=request.user, reason=request.POST.get("reason", ""))
                 messages.success(request, f"Transaction #{pk} rejected.")
         except services.LedgerError as error:

@@ -163,3 +163,25 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}#{self.object_id}"
+
+
+class ApiToken(models.Model):
+    """A staff member's API key (`Authorization: Token <key>`). Only the key's SHA-256 is stored; a token expires,
+    dies with a password change or deactivation, and its holder can list and revoke it (teams.tokens)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="The key's first characters, to recognise it in a list.")
+    # HMAC of the password hash the token was issued under: a password changed by any path (API, admin site,
+    # `changepassword`) makes the token stop working even before it is deleted.
+    password_fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user_id})"

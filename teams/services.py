@@ -10,8 +10,9 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
-from .constants import PERMISSION_CODES
+from .constants import PERMISSION_CODES, ViewScope
 from .models import AuditLog, Role, Team, User, path_segment
+from .selectors import team_paths_for
 from .twofactor import role_check as role_2fa_check
 
 
@@ -75,23 +76,71 @@ def audit_record(*, by: User | None, action: str, obj, before: dict | None, afte
 # --- privilege escalation -------------------------------------------------------------------------------------
 
 
+def _beyond(*, by: User, role: Role) -> list[str]:
+    """What `role` grants that `by`'s own role does not: permission codes and rank fields (scope, PII, …)."""
+    own = by.role
+    beyond = sorted(set(role.permissions or ()) - own.permission_set)
+    mine, theirs = own.ranks(), role.ranks()
+    return beyond + [field for field, rank in theirs.items() if rank > mine[field]]
+
+
 def escalation_check(*, by: User, role: Role | dict[str, Any]) -> None:
     """Refuse a role (or role data) with anything `by` does not hold: permission, scope, PII, export, approval.
 
     Superusers hold everything. Raises PrivilegeEscalation naming what is beyond the caller."""
     if by.is_superuser:
         return
-    own = by.role
-    if own is None:
+    if by.role is None:
         raise PrivilegeEscalation("You hold no role, so you cannot grant one.")
     candidate = role if isinstance(role, Role) else Role(**{k: v for k, v in role.items() if k in ROLE_FIELDS})
-    beyond = sorted(set(candidate.permissions or ()) - own.permission_set)
-    mine, theirs = own.ranks(), candidate.ranks()
-    beyond += [field for field, rank in theirs.items() if rank > mine[field]]
+    beyond = _beyond(by=by, role=candidate)
     if beyond:
         raise PrivilegeEscalation(
             "You cannot grant what you do not hold: " + ", ".join(beyond) + ".",
         )
+
+
+def tree_unrestricted(user: User) -> bool:
+    """Whether `user` may place users and shape the team tree anywhere: superusers, and view scope `all` (unless
+    their edit scope is `team`, which the tree would widen)."""
+    if user.is_superuser:
+        return True
+    role = user.role
+    return role is not None and role.customer_view_scope == ViewScope.ALL and role.customer_edit_scope != "team"
+
+
+def _within_reach(*, by: User, path: str | None) -> bool:
+    """Whether a team path lies inside `by`'s own subtrees (their team and the teams they lead)."""
+    if tree_unrestricted(by):
+        return True
+    return bool(path) and any(path.startswith(root) for root in team_paths_for(user=by))
+
+
+def user_edit_check(*, by: User, target: User) -> None:
+    """Refuse acting on a user stronger than `by` in any dimension, or outside `by`'s subtree.
+
+    Stronger: a superuser (only a superuser acts on one), admin-site access (`is_staff`), any permission, scope,
+    PII level, export right or approval level of their role beyond `by`'s. Reach: unless `by`'s tree is
+    unrestricted (see tree_unrestricted), the target's team and every team they lead must be in `by`'s subtrees.
+    Acting on oneself passes here; the own-role/own-team rules are the callers'."""
+    if by.is_superuser:
+        return
+    if target.is_superuser:
+        raise PrivilegeEscalation("Only a superuser can change a superuser.")
+    if target.pk == by.pk:
+        return
+    if target.is_staff and not by.is_staff:
+        raise PrivilegeEscalation("This user can open the admin site and you cannot.")
+    if target.role is not None:
+        if by.role is None:
+            raise PrivilegeEscalation("This user holds a role and you hold none.")
+        beyond = _beyond(by=by, role=target.role)
+        if beyond:
+            raise PrivilegeEscalation("This user holds what you do not: " + ", ".join(beyond) + ".")
+    if not tree_unrestricted(by):
+        paths = team_paths_for(user=target)
+        if not paths or not all(_within_reach(by=by, path=p) for p in paths):
+            raise PrivilegeEscalation("This user is outside your team subtree.")
 
 
 def _validate_permissions(codes: list[str]) -> list[str]:
@@ -120,13 +169,18 @@ def role_create(*, by: User, **data: Any) -> Role:
 
 @transaction.atomic
 def role_update(*, by: User, role: Role, **data: Any) -> Role:
-    """Change a role. Nobody changes their own role; the result must not exceed the editor's own role."""
+    """Change a role. Nobody changes their own role; the result must not exceed the editor's own role; an editor
+    whose tree is restricted changes only roles whose holders are all inside their subtree."""
     role = Role.objects.select_for_update().get(pk=role.pk)
     if not by.is_superuser and by.role_id == role.pk:
         raise PrivilegeEscalation("You cannot change your own role.")
     before = _role_snapshot(role)
     # The editor must already hold everything the role grants today, or they could edit a stronger role.
     escalation_check(by=by, role=role)
+    if not tree_unrestricted(by):
+        # Changing a role changes every holder: they must all be users the editor may change.
+        for holder in role.users.select_related("role", "team"):
+            user_edit_check(by=by, target=holder)
     if "permissions" in data:
         data["permissions"] = _validate_permissions(list(data["permissions"]))
     for key, value in data.items():
@@ -147,9 +201,12 @@ def user_create(
     *, by: User, email: str, password: str, first_name: str = "", last_name: str = "", role: Role | None = None,
     team: Team | None = None,
 ) -> User:
-    """Create a staff user. Giving a role beyond the creator's own is privilege_escalation."""
+    """Create a staff user. A role beyond the creator's own, or a team outside their subtree, is
+    privilege_escalation."""
     if role is not None:
         escalation_check(by=by, role=role)
+    if team is not None and not _within_reach(by=by, path=team.path):
+        raise PrivilegeEscalation("You can only place users in your own team subtree.")
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise TeamsError("A user with that email exists.", fields={"email": ["A user with that email exists."]})
@@ -166,19 +223,31 @@ def user_create(
 
 @transaction.atomic
 def user_update(*, by: User, user: User, **data: Any) -> User:
-    """Change a staff user. Nobody changes their own role; a new role beyond the editor's is privilege_escalation."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    """Change a staff user (any field, password included).
+
+    Refused with privilege_escalation: a target stronger than the editor or outside their subtree
+    (user_edit_check); changing one's own role or team; a new role beyond the editor's; a new team outside their
+    subtree. A new password or a deactivation revokes the user's API tokens (their sessions end by themselves:
+    Django checks the password hash and `is_active` on every request). A password change is audited without
+    the secret."""
+    from .tokens import tokens_revoke
+
+    user = User.objects.select_for_update(of=("self",)).select_related("role", "team").get(pk=user.pk)
+    user_edit_check(by=by, target=user)
     before = _user_snapshot(user)
+    own = user.pk == by.pk and not by.is_superuser
     if "role" in data and data["role"] != user.role:
-        if user.pk == by.pk and not by.is_superuser:
+        if own:
             raise PrivilegeEscalation("You cannot change your own role.")
-        if user.role is not None:
-            escalation_check(by=by, role=user.role)  # demoting someone stronger is an escalation too
         if data["role"] is not None:
             escalation_check(by=by, role=data["role"])
-    elif user.role is not None and user.pk != by.pk:
-        escalation_check(by=by, role=user.role)
-    if "password" in data:
+    if "team" in data and data["team"] != user.team:
+        if own:
+            raise PrivilegeEscalation("You cannot change your own team.")
+        if data["team"] is not None and not _within_reach(by=by, path=data["team"].path):
+            raise PrivilegeEscalation("You can only place users in your own team subtree.")
+    password_changed = "password" in data
+    if password_changed:
         password = data.pop("password")
         try:
             validate_password(password, user)
@@ -190,28 +259,70 @@ def user_update(*, by: User, user: User, **data: Any) -> User:
             setattr(user, key, data[key])
     user.save()
     audit_record(by=by, action="user.updated", obj=user, before=before, after=_user_snapshot(user))
+    revoked = 0
+    if password_changed or (before["is_active"] and not user.is_active):
+        revoked = tokens_revoke(user=user, by=by, reason="password_changed" if password_changed else "deactivated")
+    if password_changed:
+        # Who and when, never the secret or its hash.
+        action = "user.password_changed" if user.pk == by.pk else "user.password_reset"
+        audit_record(by=by, action=action, obj=user, before=None,
+                     after={"password": "reset", "api_tokens_revoked": revoked, "sessions_ended": True})
     return user
 
 
 # --- teams ----------------------------------------------------------------------------------------------------
 
 
+def _team_shape_check(*, by: User | None, team: Team | None = None, parent: Team | None = None,
+                      parent_given: bool = False) -> None:
+    """Shaping the tree stays inside the caller's own subtrees (unless their tree is unrestricted): the team
+    touched and the new parent must be in them, and only the unrestricted make root teams. `by=None` is the
+    system (demo seeding, migrations)."""
+    if by is None or tree_unrestricted(by):
+        return
+    if team is not None and not _within_reach(by=by, path=team.path):
+        raise PrivilegeEscalation("This team is outside your team subtree.")
+    if parent_given and (parent is None or not _within_reach(by=by, path=parent.path)):
+        raise PrivilegeEscalation("You can only place teams inside your own team subtree.")
+
+
+def _lead_check(*, by: User | None, new_lead: User | None, old_lead: User | None = None) -> None:
+    """Nobody makes themselves a lead; a lead given or taken away must be a user the caller may change."""
+    if by is None:
+        return
+    if new_lead is not None and new_lead.pk == by.pk and not by.is_superuser:
+        raise PrivilegeEscalation("You cannot make yourself a team lead.")
+    for user in (new_lead, old_lead):
+        if user is not None and user.pk != by.pk:
+            user_edit_check(by=by, target=User.objects.select_related("role", "team").get(pk=user.pk))
+
+
 @transaction.atomic
 def team_create(*, by: User | None, name: str, parent: Team | None = None, lead: User | None = None) -> Team:
-    """Create a team under `parent` (or a root). Its path is the parent's path plus its own id."""
+    """Create a team under `parent` (or a root). Its path is the parent's path plus its own id.
+
+    Staff callers: the parent must be in their subtree (roots only for the unrestricted), and the lead must not be
+    themselves nor someone they may not change (privilege_escalation)."""
+    _team_shape_check(by=by, parent=parent, parent_given=True)
+    _lead_check(by=by, new_lead=lead)
     team = Team.objects.create(name=name, parent=parent, lead=lead, path=f"~{uuid.uuid4().hex}")
     team.path = (parent.path if parent else "") + path_segment(team.pk)
     Team.objects.filter(pk=team.pk).update(path=team.path)
-    audit_record(by=by, action="team.created", obj=team, before=None, after={"name": name, "parent": team.parent_id})
+    audit_record(by=by, action="team.created", obj=team, before=None,
+                 after={"name": name, "parent": team.parent_id, "lead": team.lead_id})
     return team
 
 
 @transaction.atomic
 def team_move(*, by: User | None, team: Team, new_parent: Team | None) -> Team:
-    """Move a subtree under `new_parent`: refuses cycles; rewrites every descendant's path in one statement."""
+    """Move a subtree under `new_parent`: refuses cycles; rewrites every descendant's path in one statement.
+
+    Staff callers move only teams of their subtree, under a parent in their subtree (privilege_escalation)."""
     team = Team.objects.select_for_update().get(pk=team.pk)
     if new_parent is not None:
         new_parent = Team.objects.get(pk=new_parent.pk)
+    _team_shape_check(by=by, team=team, parent=new_parent, parent_given=True)
+    if new_parent is not None:
         if new_parent.path.startswith(team.path):
             raise TeamCycle("A team cannot move under itself or its own descendants.", fields={"parent": ["Cycle."]})
     old_prefix = team.path
@@ -228,6 +339,12 @@ def team_move(*, by: User | None, team: Team, new_parent: Team | None) -> Team:
 
 @transaction.atomic
 def team_update(*, by: User, team: Team, **data: Any) -> Team:
+    """Rename a team or change its lead: the team must be in the caller's subtree; nobody makes themselves a lead,
+    and the new and the old lead must be users the caller may change (privilege_escalation)."""
+    team = Team.objects.select_for_update(of=("self",)).select_related("lead").get(pk=team.pk)
+    _team_shape_check(by=by, team=team)
+    if "lead" in data and data["lead"] != team.lead:
+        _lead_check(by=by, new_lead=data["lead"], old_lead=team.lead)
     before = {"name": team.name, "lead": team.lead_id}
     for key in ("name", "lead"):
         if key in data:

@@ -6,7 +6,6 @@ from django.db import connection
 from django.http import JsonResponse
 from django_eventstream.views import events
 from drf_spectacular.utils import extend_schema
-from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -64,8 +63,10 @@ def account_stream(request, login: int):
     user = request.user if getattr(request.user, "is_authenticated", False) else None
     header = request.headers.get("Authorization", "")
     if user is None and header.startswith("Token "):
-        token = Token.objects.select_related("user", "user__role").filter(key=header[6:].strip()).first()
-        user = token.user if token and token.user.is_active else None
+        from teams.tokens import token_authenticate
+
+        token = token_authenticate(header[6:].strip())
+        user = token.user if token is not None else None
         if user is not None:
             request.user = user
     if user is None or not hasattr(user, "holds"):

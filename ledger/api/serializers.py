@@ -29,6 +29,7 @@ class TransactionOut(serializers.ModelSerializer):
     amount_usd = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
     created_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     approved_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    rejected_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     requested_amount = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True,
                                                 read_only=True, allow_null=True)
     payout = serializers.SerializerMethodField()
@@ -51,7 +52,8 @@ class TransactionOut(serializers.ModelSerializer):
         fields = ["id", "customer", "account_login", "type", "amount", "currency", "amount_usd", "status",
                   "required_role", "comment", "reason", "created_by", "approved_by", "idempotency_key", "provider",
                   "created_at", "completed_at", "reverses", "requested_by_customer",
-                  "requested_amount", "amount_mismatch", "related", "payout"]
+                  "requested_amount", "amount_mismatch", "related", "payout",
+                  "rejected_by"]
 
 
 class PayoutIn(serializers.Serializer):

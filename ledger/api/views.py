@@ -42,7 +42,8 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_queryset(self):
         qs = (Transaction.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
-              .select_related("account", "created_by", "approved_by", "payout", "customer"))
+              .select_related("account", "created_by", "approved_by", "rejected_by", "payout",
+                              "customer"))
         params = self.request.query_params
         for key in ("status", "type"):
             if params.get(key):

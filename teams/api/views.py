@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -115,10 +116,11 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data.is_valid(raise_exception=True)
         team = self.get_object()
         values = dict(data.validated_data)
-        if "parent" in values:
-            team = services.team_move(by=request.user, team=team, new_parent=values.pop("parent"))
-        if values:
-            team = services.team_update(by=request.user, team=team, **values)
+        with transaction.atomic():  # a refused lead change must not leave the move behind
+            if "parent" in values:
+                team = services.team_move(by=request.user, team=team, new_parent=values.pop("parent"))
+            if values:
+                team = services.team_update(by=request.user, team=team, **values)
         return Response(TeamOut(team).data)
 
 

@@ -43,13 +43,14 @@ class Command(BaseCommand):
 
         from brokercrm.testing import free_port, running, uvicorn_cmd
         from ledger.models import TradingAccount
-        from rest_framework.authtoken.models import Token
         from teams.models import User
 
         admin = User.objects.filter(email="admin@demo.test").first()
         if admin is None:
             raise CommandError("Run seed_demo first.")
-        key = Token.objects.get_or_create(user=admin)[0].key
+        from teams.tokens import token_issue
+
+        key = token_issue(user=admin, name="bench_sse")[1]
         logins = list(TradingAccount.objects.values_list("login", flat=True)[:50])
         port = free_port()
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="brokercrm.settings", DEBUG="true")
