@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test install migrate seed static bench clean browser-deps
+.PHONY: run test lint install migrate seed static bench clean browser-deps
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
@@ -39,8 +39,15 @@ run: seed static
 browser-deps:
 	@command -v chromium >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-# The whole suite against throwaway PostgreSQL 15 and Redis on private loopback ports.
+# The layer contract (.importlinter, docs/DEVELOPING.md) and ruff (ruff.toml).
+lint: install
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+
+# The layer contract first (a broken contract fails the build), then the whole suite against throwaway
+# PostgreSQL 15 and Redis on private loopback ports.
 test: install browser-deps
+	$(BIN)/lint-imports
 	@scripts/test-services.sh start
 	@source var/test-services.env && $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; scripts/test-services.sh stop; exit $$status
 

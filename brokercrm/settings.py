@@ -396,6 +396,8 @@ if TRADING_PLATFORM == "mt5" and not (MT5_WEBAPI_URL and MT5_MANAGER_LOGIN and M
 PLATFORM_SYNC_MAX_ATTEMPTS = env_int("PLATFORM_SYNC_MAX_ATTEMPTS", 8)
 # The team whose queue gets a task when a platform sync fails for a customer without an agent.
 PLATFORM_ALERT_TEAM = env_str("PLATFORM_ALERT_TEAM", "Finance & Compliance")
+# The team whose queue gets the review task when a chargeback freezes a customer without an agent (crm.handlers).
+FREEZE_TASK_TEAM = env_str("FREEZE_TASK_TEAM", "Finance & Compliance")
 
 LOGGING = {
     "version": 1,

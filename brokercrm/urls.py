@@ -20,6 +20,7 @@ api = [
          name="docs"),
     # Customers' own realm (registration, autologin, heartbeat, deposits).
     path("customer/", include("customers.api.urls")),
+    path("customer/", include("ledger.api.customer_urls")),
     # Agent workspace API.
     path("crm/", include("crm.api.urls")),
     # Platform administration: each app serves its own resources under /api/platform/.

@@ -12,7 +12,7 @@ Steps of a run (`workflow_run_execute`):
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -21,6 +21,17 @@ from django.utils import timezone
 from .models import EmailTemplate, SmsTemplate, Workflow, WorkflowAction, WorkflowRun
 
 log = logging.getLogger(__name__)
+
+# Workflow actions owned by apps above comms (crm registers `create_task`), registered from their
+# AppConfig.ready(): comms never imports them. A handler takes (action=, run=, customer=) and returns the outcome
+# line for the run log; it runs inside the action's transaction, like the built-in actions.
+ActionHandler = Callable[..., str]
+_action_handlers: dict[str, ActionHandler] = {}
+
+
+def action_handler_register(kind: str, handler: ActionHandler) -> None:
+    """Let a higher app perform the workflow action `kind` (a WorkflowAction.Kind value)."""
+    _action_handlers[kind] = handler
 
 
 _TRIGGERS: tuple[float, frozenset[str]] = (0.0, frozenset())
@@ -160,14 +171,9 @@ def _run_action(action: WorkflowAction, run: WorkflowRun, customer) -> str:
         activity_record(customer=customer, verb="customer.assigned", summary=f"Assigned to {agent} by workflow",
                         data={"to": agent.pk, "workflow": run.workflow_id})
         return f"assigned to user #{agent.pk}"
-    if action.kind == WorkflowAction.Kind.CREATE_TASK:
-        from crm.services import task_create
-
-        hours = int(params.get("due_in_hours", 24))
-        assignee, team = task_owner(params=params, customer_id=customer.pk)
-        task = task_create(customer=customer, title=params.get("title", "Follow up"),
-                           due_at=timezone.now() + timedelta(hours=hours), assignee=assignee, team=team, by=None)
-        return f"task #{task.pk} for {f'user #{assignee.pk}' if assignee else f'team queue {team.name}'}"
+    handler = _action_handlers.get(action.kind)
+    if handler is not None:  # an action owned by a higher app (crm's create_task)
+        return handler(action=action, run=run, customer=customer)
     raise ValueError(f"unknown action {action.kind}")
 
 

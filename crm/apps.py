@@ -21,6 +21,16 @@ class CrmConfig(AppConfig):
 
         domain_event.connect(on_domain_event, dispatch_uid="crm.trading.bridge")
 
+        # Upward reactions (lower apps never import crm): the freeze task on ledger's `customer.frozen`, and the
+        # `create_task` workflow action that comms dispatches through its registry.
+        from comms.models import WorkflowAction
+        from comms.workflows import action_handler_register
+
+        from .handlers import on_customer_frozen, workflow_create_task
+
+        domain_event.connect(on_customer_frozen, dispatch_uid="crm.freeze_task")
+        action_handler_register(WorkflowAction.Kind.CREATE_TASK, workflow_create_task)
+
         import os
 
         if os.environ.get("BROKERCRM_INPROCESS_SIMULATOR") == "true":

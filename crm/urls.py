@@ -1,8 +1,9 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
+from teams.forms import LoginForm
+
 from . import views
-from .forms import LoginForm
 
 urlpatterns = [
     path("login/", views.StaffLoginView.as_view(authentication_form=LoginForm), name="login"),

@@ -1,12 +1,10 @@
-"""Demo customers across the team tree, each with a trading account."""
+"""Demo customers across the team tree (ledger.demo opens their trading accounts)."""
 
 from __future__ import annotations
 
 import random
 
 import phonenumbers
-
-from ledger.services import account_open
 
 from .models import Affiliate, Customer, CustomerGroup, PromoCode, RegistrationPath, Source
 from .services import _hash_secret, activity_record, affiliate_create, email_canonical
@@ -71,7 +69,6 @@ def seed(ctx: dict, log) -> None:
         )
         customer.set_password("demo-password")
         customer.save()
-        account_open(customer=customer, currency="EUR" if country in ("DE", "FR", "ES", "IT") else "USD")
         activity_record(customer=customer, verb="customer.registered", summary=f"Registered ({customer.source})")
         created += 1
     ctx["customers"] = list(Customer.objects.order_by("pk"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from brokercrm.inputs import parse_id
 from teams import pii
@@ -54,12 +54,10 @@ class CustomerFilterSet(django_filters.FilterSet):
 
 
 def customer_list(*, user, filters: dict | None = None, request=None) -> QuerySet[Customer]:
-    from ledger.models import TradingAccount
-
     qs = (
         Customer.objects.visible_to(user)
         .select_related("assigned_to", "team", "group")
-        .prefetch_related(Prefetch("accounts", queryset=TradingAccount.objects.order_by("login")))
+        .prefetch_related("accounts")  # ledger's TradingAccount is ordered by login
     )
     return CustomerFilterSet(filters or {}, qs, request=request).qs
 

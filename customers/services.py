@@ -10,6 +10,7 @@ from django.utils import timezone
 from brokercrm.events import event_emit
 
 from .models import Activity, Customer
+from .signals import customer_created, customers_created_bulk
 
 
 class CustomerError(Exception):
@@ -272,8 +273,6 @@ def customer_register(*, data: dict[str, Any], source: str, affiliate=None, by=N
     from django.core.exceptions import ValidationError
     from django.db import IntegrityError
 
-    from ledger.services import account_open
-
     from . import gates
     from .models import FraudSettings
 
@@ -328,7 +327,8 @@ def customer_register(*, data: dict[str, Any], source: str, affiliate=None, by=N
             customer.save()
     except IntegrityError:
         raise DuplicateCustomer("A customer with these details already exists.") from None
-    account_open(customer=customer, currency=data.get("currency") or "USD")
+    # In-transaction hook: ledger opens the trading account (a failure rolls the registration back).
+    customer_created.send(sender=Customer, customer=customer, currency=data.get("currency") or "USD")
     activity_record(customer=customer, verb="customer.registered", by=by,
                     summary=f"Registered ({source})" + (f" with promo {promo.code}" if promo else ""),
                     data={"source": source, "group": group.name if group else None})
@@ -357,12 +357,11 @@ def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> li
     announce `customer.registered` after commit. Raises IntegrityError when a canonical email already exists
     (the caller falls back to one row at a time inside savepoints)."""
     from brokercrm.events import event_emit_many
-    from ledger.services import accounts_open_bulk
 
     from .models import Activity
 
     customers = Customer.objects.bulk_create([Customer(source=source, **row) for row in rows])
-    accounts_open_bulk(customers=customers)
+    customers_created_bulk.send(sender=Customer, customers=customers)  # ledger opens the trading accounts
     now = timezone.now()
     Activity.objects.bulk_create([
         Activity(customer=c, actor=by, verb="customer.registered", summary=f"Registered ({source})",

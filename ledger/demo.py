@@ -1,4 +1,5 @@
-"""Demo FX rates, the sheet's approval tiers, payment routes, and transactions."""
+"""Demo trading accounts (one per demo customer), FX rates, the sheet's approval tiers, payment routes, and
+transactions."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ from django.utils import timezone
 
 from .models import ApprovalRule, FxRate, PaymentRoute, Transaction
 from .selectors import fx_rate_is_stale
-from .services import transaction_approve, transaction_create
+from .services import account_open, transaction_approve, transaction_create
 
 RULES = [(Decimal("0"), Decimal("1000"), "agent"), (Decimal("1000"), Decimal("10000"), "manager"),
          (Decimal("10000"), None, "compliance")]
 
 
 def seed(ctx: dict, log) -> None:
+    opened = 0
+    for customer in ctx["customers"]:
+        if not customer.accounts.exists():
+            account_open(customer=customer, currency="EUR" if customer.country in ("DE", "FR", "ES", "IT") else "USD")
+            opened += 1
+    log(f"{opened} trading accounts opened")
     for currency, rate in (("USD", "1"), ("EUR", "1.08"), ("GBP", "1.27")):
         obj, created = FxRate.objects.get_or_create(currency=currency,
                                                     defaults={"usd_rate": Decimal(rate), "source": "demo"})

@@ -213,7 +213,7 @@ def _finance_status_after_deposit(customer_id: int) -> None:
 
 
 def _auto_freeze(tx: Transaction, account: TradingAccount) -> None:
-    """A chargeback left the balance negative: freeze the customer, record it, and give finance a task."""
+    """A chargeback left the balance negative: freeze the customer, record it, and announce `customer.frozen`."""
     from customers.services import activity_record, customer_transition
 
     customer = customer_transition(customer=tx.customer, pipeline="finance", to="frozen", by=None,
@@ -221,14 +221,9 @@ def _auto_freeze(tx: Transaction, account: TradingAccount) -> None:
     activity_record(customer=customer, verb="customer.frozen",
                     summary=f"Frozen automatically: balance {account.balance} {account.currency} after chargeback",
                     data={"transaction_id": tx.pk, "balance": str(account.balance)})
+    # crm answers with the finance task (crm.handlers.on_customer_frozen): an upward reaction, so an event.
     event_emit("customer.frozen", {"customer_id": customer.pk, "transaction_id": tx.pk,
-                                   "balance": str(account.balance)})
-    try:
-        from crm.services import task_create_for_team
-    except ImportError:
-        return
-    task_create_for_team(customer=customer, team_name="Finance & Compliance",
-                         title=f"Review frozen account {account.login}: negative balance after chargeback")
+                                   "account_login": account.login, "balance": str(account.balance)})
 
 
 # --- transactions ------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.backends import ModelBackend
 
 from .constants import PERMISSION_CODES
+from .forms import LoginForm
 
 
 class RoleBackend(ModelBackend):
@@ -54,8 +55,6 @@ def axes_lockout_response(request, original_response=None, credentials=None):
 
         response = render(request, "client/login.html", {"form": ClientLoginForm(), "locked": True}, status=429)
     else:
-        from crm.forms import LoginForm
-
         form = LoginForm(request)
         response = render(request, "workspace/login.html", {"form": form, "locked": True}, status=429)
     response["Retry-After"] = retry_after

@@ -2,8 +2,9 @@
 
 Steps:
 1. teams.demo.seed: the team tree, the four roles, the demo staff (password `demo-password`);
-2. customers.demo.seed: customers across the tree, each with a trading account;
-3. each further app's `demo.seed(ctx)` (ledger, crm, imports, comms), when the app has one.
+2. customers.demo.seed: customers across the tree;
+3. each further app's `demo.seed(ctx)` (ledger: a trading account per customer, then crm, imports, comms), when
+   the app has one. The apps are found by name (import_module): the core never imports an app.
 """
 
 from __future__ import annotations

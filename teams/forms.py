@@ -1,3 +1,5 @@
+"""The staff login form: the workspace login page (crm) and the lockout page (teams.backends) both render it."""
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
