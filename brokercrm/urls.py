@@ -4,16 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from teams.api import token_views
-
 from . import views
 
 api = [
     path("health", views.HealthView.as_view(), name="health"),
-    path("auth/token", views.TokenView.as_view(), name="auth-token"),
-    path("auth/token/revoke", views.TokenRevokeView.as_view(), name="auth-token-revoke"),
-    path("auth/tokens", token_views.TokenListView.as_view(), name="auth-tokens"),
-    path("auth/tokens/<int:id>", token_views.TokenDetailView.as_view(), name="auth-token-detail"),
+    # Staff token auth (teams).
+    path("auth/", include("teams.api.auth_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its init script as a file (no inline script: see CONTENT_SECURITY_POLICY).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),

@@ -1,23 +1,16 @@
-"""Platform-wide endpoints: health, staff token auth."""
+"""Platform-wide endpoints: health (staff token auth is `teams.api.token_views`)."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.db import connection
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from teams.models import ApiToken
-from teams.tokens import token_issue, token_revoke, tokens_revoke
-
-from .api.errors import ApiError
 from .api.schema import ERRORS
-from .clientip import ClientAddressThrottleMixin
 
 
 class HealthView(APIView):
@@ -46,58 +39,3 @@ class HealthView(APIView):
             except Exception:
                 body.update(status="error", redis="error")
         return Response(body, status=200 if body["status"] == "ok" else 503)
-
-
-class AuthThrottle(ClientAddressThrottleMixin, AnonRateThrottle):
-    scope = "auth"
-
-
-class TokenView(APIView):
-    """Exchange staff email and password for an API token; DELETE revokes the caller's token."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [AuthThrottle]
-
-    class Input(serializers.Serializer):
-        email = serializers.EmailField()
-        password = serializers.CharField(trim_whitespace=False)
-        otp = serializers.CharField(required=False, allow_blank=True, max_length=20,
-                                    help_text="The current two-factor code (or a recovery code) of a user with 2FA.")
-
-    @extend_schema(
-        request=Input,
-        responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()}), 400: ERRORS[400],
-                   401: ERRORS[401], 403: ERRORS[403], 429: ERRORS[429]},
-    )
-    def post(self, request):
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = authenticate(request._request, email=data.validated_data["email"].lower(),
-                            password=data.validated_data["password"])
-        if getattr(request._request, "axes_locked_out", False):
-            cooloff = int(settings.AXES_COOLOFF_TIME * 3600)
-            raise ApiError(429, "rate_limited", "Too many failed logins for this account; try again later.",
-                           headers={"Retry-After": str(cooloff)})
-        if user is None or not user.is_active:
-            raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
-        from teams.twofactor import TwoFactorError, token_login_check
-
-        try:
-            token_login_check(user, data.validated_data.get("otp"))
-        except TwoFactorError as exc:
-            raise ApiError(exc.status, exc.code, exc.detail) from None
-        _, key = token_issue(user=user, name=request.headers.get("User-Agent", "")[:80])
-        return Response({"token": key})
-
-
-class TokenRevokeView(APIView):
-    """Revoke the token this request authenticates with (with a session: every token of the caller)."""
-
-    @extend_schema(request=None, responses={204: None, 401: ERRORS[401]})
-    def delete(self, request):
-        if isinstance(request.auth, ApiToken):
-            token_revoke(token=request.auth, by=request.user)
-        else:
-            tokens_revoke(user=request.user, by=request.user, reason="revoked by holder")
-        return Response(status=204)

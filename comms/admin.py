@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from brokercrm.admin import ReadOnlyAdmin, RedactedAdmin
 from teams import pii
+from teams.pii_admin import RedactedAdmin
 
 from .models import EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation, Workflow, WorkflowAction
 from .models import WorkflowRun

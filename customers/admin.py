@@ -1,7 +1,8 @@
 from django.contrib import admin
 
-from brokercrm.admin import ReadOnlyAdmin, RedactedAdmin
+from brokercrm.admin import ReadOnlyAdmin
 from teams import pii
+from teams.pii_admin import RedactedAdmin
 
 from .models import Activity, Affiliate, Customer, CustomerGroup, FraudSettings, PromoCode, RegistrationPath
 

@@ -13,3 +13,14 @@ class CustomersConfig(AppConfig):
             "task": "customers.retention_classify",
             "schedule": crontab(minute=15),  # hourly: cheap, and classes move within the hour of a threshold
         }
+
+        # Registries of teams (below customers): who an audit entry is about (PII redaction), and the client
+        # area's page for a locked-out login. Imported here because selectors and views need the app registry.
+        from teams.backends import lockout_page_register
+        from teams.pii import subject_resolver_register
+
+        from .selectors import customer_for_audit
+        from .views import client_login_locked
+
+        subject_resolver_register("customers.customer", customer_for_audit)
+        lockout_page_register("/client/", client_login_locked)

@@ -65,3 +65,12 @@ def customer_list(*, user, filters: dict | None = None, request=None) -> QuerySe
 def customer_get(*, user, customer_id: int) -> Customer:
     """One visible customer, or Customer.DoesNotExist (out of scope looks exactly like unknown)."""
     return customer_list(user=user).get(pk=customer_id)
+
+
+def customer_for_audit(object_id: str) -> Customer | None:
+    """The customer an audit entry of type "customers.customer" is about (registered with
+    `teams.pii.subject_resolver_register` in customers.apps, for redacting the entry's snapshots)."""
+    if not object_id.isdigit():
+        return None
+    # Not .only(): deferring the FSM status fields makes django-fsm reload them recursively.
+    return Customer.objects.filter(pk=object_id).first()

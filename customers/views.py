@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from .auth import CustomerLockedOut, customer_authenticate, customer_login, customer_logout, session_customer
+from .clientarea import client_home_context
 from .models import Customer
 from .presence import presence_touch
 from .services import activity_record
@@ -16,6 +17,12 @@ from .services import activity_record
 class ClientLoginForm(forms.Form):
     email = forms.EmailField()
     password = forms.CharField(widget=forms.PasswordInput)
+
+
+def client_login_locked(request):
+    """The client-area login page for a locked-out login (`teams.backends.axes_lockout_response` calls it for
+    /client/ paths; registered in `customers.apps`). The caller adds Retry-After."""
+    return render(request, "client/login.html", {"form": ClientLoginForm(), "locked": True}, status=429)
 
 
 @require_http_methods(["GET", "POST"])
@@ -45,10 +52,8 @@ def client_home(request):
     customer = session_customer(request)
     if customer is None:
         return redirect("client-login")
-    from ledger.selectors import client_money_overview
-
     return render(request, "client/home.html", {"customer": customer, "accounts": customer.accounts.all(),
-                                                **client_money_overview(customer=customer)})
+                                                **client_home_context(customer=customer)})
 
 
 @require_http_methods(["POST"])

@@ -28,3 +28,10 @@ class LedgerConfig(AppConfig):
 
         customer_created.connect(on_customer_created, dispatch_uid="ledger.account_open")
         customers_created_bulk.connect(on_customers_created_bulk, dispatch_uid="ledger.accounts_open_bulk")
+
+        # The client area's money panel (customers' home page takes panels from the apps above it).
+        from customers.clientarea import client_home_context_register
+
+        from .selectors import client_money_overview
+
+        client_home_context_register("ledger.money", client_money_overview)

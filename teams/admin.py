@@ -1,8 +1,8 @@
 from django.contrib import admin
 
-from brokercrm.admin import ReadOnlyAdmin, RedactedAdmin
-
+from . import pii
 from .models import AuditLog, Role, Team, User
+from .pii_admin import RedactedAdmin
 
 
 @admin.register(Team)
@@ -54,8 +54,4 @@ class AuditLogAdmin(RedactedAdmin):
     redacted_fields = ("before", "after")
 
     def redacted_customer(self, obj):
-        if obj.object_type != "customers.customer" or not obj.object_id.isdigit():
-            return None
-        from customers.models import Customer
-
-        return Customer.objects.filter(pk=obj.object_id).first()
+        return pii.subject_for(obj.object_type, obj.object_id)

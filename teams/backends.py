@@ -38,6 +38,16 @@ def axes_username(request, credentials) -> str | None:
     return value.lower() if value else None
 
 
+# Login pages of higher apps' realms, by path prefix: a renderer takes the request and returns the locked-out page
+# (status 429). The client area's (`/client/`) is registered by customers in its AppConfig.ready().
+_lockout_pages: dict[str, object] = {}
+
+
+def lockout_page_register(path_prefix: str, renderer) -> None:
+    """Render locked-out logins under `path_prefix` with `renderer(request)` instead of the staff login page."""
+    _lockout_pages[path_prefix] = renderer
+
+
 def axes_lockout_response(request, original_response=None, credentials=None):
     """Locked-out logins: the API's JSON error (429 with Retry-After); the login page re-renders with a message."""
     from django.conf import settings
@@ -50,12 +60,12 @@ def axes_lockout_response(request, original_response=None, credentials=None):
             {"code": "rate_limited", "detail": "Too many failed logins for this account; try again later."},
             status=429,
         )
-    elif request.path.startswith("/client/"):
-        from customers.views import ClientLoginForm
-
-        response = render(request, "client/login.html", {"form": ClientLoginForm(), "locked": True}, status=429)
     else:
-        form = LoginForm(request)
-        response = render(request, "workspace/login.html", {"form": form, "locked": True}, status=429)
+        renderer = next((r for prefix, r in _lockout_pages.items() if request.path.startswith(prefix)), None)
+        if renderer is not None:
+            response = renderer(request)
+        else:
+            form = LoginForm(request)
+            response = render(request, "workspace/login.html", {"form": form, "locked": True}, status=429)
     response["Retry-After"] = retry_after
     return response

@@ -223,3 +223,20 @@ def redact_data(value, user, customer=None):
     if isinstance(value, (list, tuple)):
         return [redact_data(v, user, customer) for v in value]
     return value
+
+
+# Who an audit entry is about, for redaction (their own email and phone are known): `object_type` (an AuditLog's,
+# e.g. "customers.customer") → fn(object_id: str) returning that customer or None. Registered by the app that owns the
+# type in its AppConfig.ready() (customers), since teams sits below it.
+_subject_resolvers: dict = {}
+
+
+def subject_resolver_register(object_type: str, fn) -> None:
+    """Resolve audit entries of `object_type` to the customer they are about with `fn(object_id)`."""
+    _subject_resolvers[object_type] = fn
+
+
+def subject_for(object_type: str, object_id: str):
+    """The customer an audit entry (`object_type`, `object_id`) is about, or None."""
+    fn = _subject_resolvers.get(object_type)
+    return fn(object_id) if fn is not None else None

@@ -16,7 +16,7 @@ from customers.presence import presence_online
 from teams import pii
 from teams.permissions import ActionPermissions
 
-from brokercrm.api.fields import RedactedJSON, RedactedText
+from teams.api.fields import RedactedJSON, RedactedText
 from brokercrm.csvutil import csv_lines
 
 

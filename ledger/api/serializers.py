@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from brokercrm.api.fields import RedactedText
+from teams.api.fields import RedactedText
 
 from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction, TxType
 from ..money import AmountField

@@ -82,12 +82,7 @@ class AuditOut(serializers.ModelSerializer):
         viewer = request.user if request else None
         if value is None or pii.sees_contacts(viewer):
             return value
-        customer = None
-        if obj.object_type == "customers.customer" and obj.object_id.isdigit():
-            from customers.models import Customer
-
-            # Not .only(): deferring the FSM status fields makes django-fsm reload them recursively.
-            customer = Customer.objects.filter(pk=obj.object_id).first()
+        customer = pii.subject_for(obj.object_type, obj.object_id)
         return pii.redact_data(value, viewer, customer)
 
     def get_before(self, obj) -> dict | None:

@@ -1,10 +1,10 @@
-"""Serializer fields shared by the apps' APIs."""
+"""Redacting serializer fields shared by the apps' APIs (PII: teams owns them)."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
-from teams import pii
+from .. import pii
 
 
 def _viewer(field):
