@@ -165,8 +165,13 @@ def webhook_credit_seconds(base_url: str, customer) -> float:
 
 
 def run_sh_env(base: dict[str, str], var_dir: Path) -> dict[str, str]:
+    from ledger import conf as ledger_conf
+
     env = dict(base)
-    env.update(BROKERCRM_VAR_DIR=str(var_dir), DEBUG="true", PYTHONUNBUFFERED="1")
+    # The processes keep their files in `var_dir`; the sandbox secret is this process's, so that the webhooks it
+    # signs are accepted (development generates one per var directory).
+    env.update(BROKERCRM_VAR_DIR=str(var_dir), DEBUG="true", PYTHONUNBUFFERED="1",
+               SANDBOX_PAYMENTS_SECRET=ledger_conf.SANDBOX_SECRET)
     return env
 
 
