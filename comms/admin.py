@@ -1,10 +1,18 @@
 from django.contrib import admin
 
-from brokercrm.admin import ReadOnlyAdmin, RedactedAdmin
+from brokercrm.admin import RedactedAdmin
 from teams import pii
 
-from .models import EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation, Workflow, WorkflowAction
-from .models import WorkflowRun
+from .models import (
+    EmailTemplate,
+    EmailTranslation,
+    Message,
+    SmsTemplate,
+    SmsTranslation,
+    Workflow,
+    WorkflowAction,
+    WorkflowRun,
+)
 
 
 class EmailTranslationInline(admin.StackedInline):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from brokercrm.errors import DomainError
-
 import logging
 import smtplib
 import time
@@ -14,6 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils.html import escape
 
+from brokercrm.errors import DomainError
 from teams import pii
 
 from . import conf, placeholders

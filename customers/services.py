@@ -214,7 +214,7 @@ def _promo_claim(code: str):
     return promo
 
 
-def autologin_issue(*, customer: Customer) -> tuple[str, "datetime"]:
+def autologin_issue(*, customer: Customer) -> tuple[str, datetime]:
     """A fresh single-use autologin token (72 hours); returns the raw token, which is never stored."""
     import secrets
     from datetime import timedelta

@@ -31,8 +31,14 @@ from brokercrm.inputs import parse_id
 
 from . import conf
 from .models import PaymentAttempt, PaymentRoute, ProviderNotification, Transaction, TxStatus, TxType
-from .providers.base import DepositRequest, InvalidNotification, InvalidSignature, Notification, PaymentProvider
-from .providers.base import ProviderError
+from .providers.base import (
+    DepositRequest,
+    InvalidNotification,
+    InvalidSignature,
+    Notification,
+    PaymentProvider,
+    ProviderError,
+)
 from .services import LedgerError, provider_debit_post, to_money, transaction_create, transaction_settle
 
 log = logging.getLogger(__name__)

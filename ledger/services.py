@@ -6,8 +6,6 @@ transaction, under a row lock on the account; repeats are harmless (idempotency 
 
 from __future__ import annotations
 
-from brokercrm.errors import DomainError
-
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -16,11 +14,12 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
 from teams.constants import APPROVAL_RANK
 
-from .money import amount_parse
 from .models import LOGIN_OFFSET, ApprovalRule, FxRate, LedgerLine, TradingAccount, Transaction, TxStatus, TxType
+from .money import amount_parse
 from .types import GUARDED_DEBITS, TYPES
 
 CENT = Decimal("0.01")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from brokercrm.admin import ReadOnlyAdmin, RedactedAdmin
+from brokercrm.admin import RedactedAdmin
 
 from .models import AuditLog, Role, Team, User
 

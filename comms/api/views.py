@@ -17,8 +17,17 @@ from teams import pii
 from teams.permissions import ActionPermissions, require
 
 from .. import conf, placeholders, services
-from ..models import (Category, EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation, Workflow,
-                      WorkflowAction, WorkflowRun)
+from ..models import (
+    Category,
+    EmailTemplate,
+    EmailTranslation,
+    Message,
+    SmsTemplate,
+    SmsTranslation,
+    Workflow,
+    WorkflowAction,
+    WorkflowRun,
+)
 from ..sms import analyze
 from ..workflows import triggers_changed
 

@@ -6,18 +6,17 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from brokercrm.inputs import parse_id
 from brokercrm.api.errors import ApiError
+from brokercrm.api.fields import RedactedJSON, RedactedText
 from brokercrm.api.schema import errors, page_of
+from brokercrm.csvutil import csv_lines
+from brokercrm.inputs import parse_id
 from customers import selectors as customer_selectors
 from customers import services as customer_services
 from customers.api.serializers import CustomerOut, CustomerPatch
 from customers.presence import presence_online
 from teams import pii
 from teams.permissions import ActionPermissions
-
-from brokercrm.api.fields import RedactedJSON, RedactedText
-from brokercrm.csvutil import csv_lines
 
 
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -43,14 +43,24 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
 from ..currencies import from_minor, to_minor
-from .base import CashierSession, DepositRequest, InvalidNotification, InvalidSignature, Notification, PaymentProvider
-from .base import ProviderError, notification_json, notification_text
-from .base import ProviderTemporaryError
+from .base import (
+    CashierSession,
+    DepositRequest,
+    InvalidNotification,
+    InvalidSignature,
+    Notification,
+    PaymentProvider,
+    ProviderError,
+    ProviderTemporaryError,
+    notification_json,
+    notification_text,
+)
 
 VERSION = "1.3"
 REQUEST_FIELDS = ["merchant_id", "application_key", "timestamp", "intent", "cid", "order_id"]

@@ -98,7 +98,7 @@ class Command(BaseCommand):
             tasks = [asyncio.create_task(subscriber(i)) for i in range(n)]
             try:
                 await asyncio.wait_for(ready.wait(), timeout=120)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             await asyncio.sleep(2.0)
             server_rss = rss_kb(pid)
