@@ -35,7 +35,8 @@ def _check_placeholders(**texts: str) -> None:
     bad = {field: placeholders.unknown(text) for field, text in texts.items() if placeholders.unknown(text)}
     if bad:
         raise CommsError("Unknown placeholders.", code="unknown_placeholder",
-                         fields={f: [f"Unknown placeholder: {n if n.startswith('{{') else '{{' + n + '}}'}" for n in names]
+                         fields={f: [f"Unknown placeholder: {n if n.startswith('{{') else '{{' + n + '}}'}"
+                                     for n in names]
                                  for f, names in bad.items()})
 
 

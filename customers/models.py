@@ -213,7 +213,8 @@ class Customer(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.ORGANIC)
     group = models.ForeignKey(CustomerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
     affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
-    affiliate_lead_id = models.CharField(max_length=100, null=True, blank=True)
+    # None = no lead id (the API shows null); "" instead would change the API and need a data migration.
+    affiliate_lead_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     promo_code = models.ForeignKey(PromoCode, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
     marketing_consent = models.BooleanField(default=False)
 

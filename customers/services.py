@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -217,7 +218,6 @@ def _promo_claim(code: str):
 def autologin_issue(*, customer: Customer) -> tuple[str, datetime]:
     """A fresh single-use autologin token (72 hours); returns the raw token, which is never stored."""
     import secrets
-    from datetime import timedelta
 
     from .models import AutologinToken
 

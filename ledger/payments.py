@@ -150,9 +150,9 @@ def webhook_receive(*, provider_name: str, headers, body: bytes) -> tuple[int, d
     tx = None
     if order_tx_id(note.order_id) is not None:
         tx = Transaction.objects.filter(pk=order_tx_id(note.order_id), type="deposit", provider=provider_name).first()
-    if provider_name == "bridgerpay" and note.kind != "payout" and note.raw.get("type") != "cashier.session.init":
-        if not hmac.compare_digest(str(note.raw.get("payload") or ""), payload_for(note.order_id)):
-            return _json(401, b'{"code": "invalid_signature", "detail": "The payload does not match the session."}')
+    if (provider_name == "bridgerpay" and note.kind != "payout" and note.raw.get("type") != "cashier.session.init"
+            and not hmac.compare_digest(str(note.raw.get("payload") or ""), payload_for(note.order_id))):
+        return _json(401, b'{"code": "invalid_signature", "detail": "The payload does not match the session."}')
     try:
         with transaction.atomic():
             ProviderNotification.objects.create(provider=provider_name, event_id=note.event_id[:200],

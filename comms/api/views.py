@@ -203,7 +203,9 @@ class MessageOut(serializers.ModelSerializer):
 
     def get_recipient(self, obj) -> str | None:
         viewer = self.context["request"].user
-        return pii.show_email(obj.recipient, viewer) if obj.channel == "email" else pii.show_phone(obj.recipient, viewer)
+        if obj.channel == "email":
+            return pii.show_email(obj.recipient, viewer)
+        return pii.show_phone(obj.recipient, viewer)
 
     def _redact(self, obj, text: str) -> str:
         viewer = self.context["request"].user

@@ -111,7 +111,8 @@ class Praxis(PaymentProvider):
             "customer_data": {"first_name": deposit.first_name, "last_name": deposit.last_name,
                               "email": deposit.email},
         }
-        headers = {"Content-Type": "application/json", "gt-authentication": signature(body, REQUEST_FIELDS, self.secret)}
+        headers = {"Content-Type": "application/json",
+                   "gt-authentication": signature(body, REQUEST_FIELDS, self.secret)}
         try:
             response = httpx.post(f"{self.base_url}/cashier/cashier", json=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
