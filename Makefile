@@ -44,10 +44,11 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 
-# The layer contract first (a broken contract fails the build), then the whole suite against throwaway
-# PostgreSQL 15 and Redis on private loopback ports.
+# The layer contract and ruff first (a broken contract or any finding fails the build), then the whole suite
+# against throwaway PostgreSQL 15 and Redis on private loopback ports.
 test: install browser-deps
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
 	@scripts/test-services.sh start
 	@source var/test-services.env && $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; scripts/test-services.sh stop; exit $$status
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -22,7 +24,7 @@ def demo(db):
     from django.test import override_settings
 
     with override_settings(DEBUG=True):
-        call_command("seed_demo", stdout=open("/dev/null", "w"))
+        call_command("seed_demo", stdout=io.StringIO())
     from teams.models import User
 
     return {u.email.split("@")[0]: u for u in User.objects.select_related("role", "team")}
@@ -72,7 +74,7 @@ def demo_committed(transactional_db):
     from django.test import override_settings
 
     with override_settings(DEBUG=True):
-        call_command("seed_demo", stdout=open("/dev/null", "w"))
+        call_command("seed_demo", stdout=io.StringIO())
     from teams.models import User
 
     return {u.email.split("@")[0]: u for u in User.objects.select_related("role", "team")}

@@ -39,8 +39,8 @@ def process_env(**extra: str) -> dict[str, str]:
 def running(cmd: list[str], *, env: dict[str, str], ready_url: str | None = None, timeout: float = 30.0,
             log_name: str = "proc"):
     """Run `cmd` as a child process for the duration of the block; wait until `ready_url` answers."""
-    log = open(ROOT / "var" / f"test-{log_name}.log", "w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(ROOT / "var" / f"test-{log_name}.log", "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         if ready_url:
             deadline = time.monotonic() + timeout
@@ -61,7 +61,6 @@ def running(cmd: list[str], *, env: dict[str, str], ready_url: str | None = None
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        log.close()
 
 
 def uvicorn_cmd(port: int) -> list[str]:

@@ -3,8 +3,16 @@ from django.contrib import admin
 from teams import pii
 from teams.pii_admin import RedactedAdmin
 
-from .models import EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation, Workflow, WorkflowAction
-from .models import WorkflowRun
+from .models import (
+    EmailTemplate,
+    EmailTranslation,
+    Message,
+    SmsTemplate,
+    SmsTranslation,
+    Workflow,
+    WorkflowAction,
+    WorkflowRun,
+)
 
 
 class EmailTranslationInline(admin.StackedInline):

@@ -8,10 +8,9 @@ class CommsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from . import conf  # noqa: F401  (production refuses to start without the secrets of enabled features)
-
         from brokercrm.events import domain_event
 
+        from . import conf  # noqa: F401  (production refuses to start without the secrets of enabled features)
         from .models import Workflow
         from .workflows import on_domain_event, triggers_changed
 

@@ -14,10 +14,12 @@ def seed(ctx: dict, log) -> None:
                           body_text="Hello {{customer.first_name}}, your account with {{broker.platform_name}} "
                                     "is ready. Your login: {{customer.account_login}}.")
     email_translation_put(template=welcome, locale="ar", subject="مرحبا {{customer.first_name}}!",
-                          body_html="<p>مرحبا {{customer.first_name}}،</p><p>حسابك لدى {{broker.platform_name}} جاهز.</p>",
+                          body_html="<p>مرحبا {{customer.first_name}}،</p>"
+                                    "<p>حسابك لدى {{broker.platform_name}} جاهز.</p>",
                           body_text="مرحبا {{customer.first_name}}، حسابك لدى {{broker.platform_name}} جاهز.")
     email_translation_put(template=welcome, locale="he", subject="ברוך הבא, {{customer.first_name}}!",
-                          body_html="<p>שלום {{customer.first_name}},</p><p>החשבון שלך ב-{{broker.platform_name}} מוכן.</p>",
+                          body_html="<p>שלום {{customer.first_name}},</p>"
+                                    "<p>החשבון שלך ב-{{broker.platform_name}} מוכן.</p>",
                           body_text="שלום {{customer.first_name}}, החשבון שלך ב-{{broker.platform_name}} מוכן.")
     email_translation_put(template=welcome, locale="pt", subject="Bem-vindo, {{customer.first_name}}!",
                           body_html="<p>Olá {{customer.first_name}}, a sua conta está pronta.</p>",
@@ -30,7 +32,8 @@ def seed(ctx: dict, log) -> None:
     sms_translation_put(template=sms, locale="en",
                         body="{{broker.platform_name}}: we received your deposit of {{transaction.amount}} "
                              "{{transaction.currency}}. Thank you!")
-    sms_translation_put(template=sms, locale="ar", body="{{broker.platform_name}}: استلمنا إيداعك {{transaction.amount}} {{transaction.currency}}")
+    sms_translation_put(template=sms, locale="ar",
+                        body="{{broker.platform_name}}: استلمنا إيداعك {{transaction.amount}} {{transaction.currency}}")
     # Imported leads are not welcomed: the trigger applies to the other registration sources only, and its welcome
     # call goes to the customer's agent, else to the "Sales EU" team queue (never unassigned).
     welcome_sources = ["organic", "affiliate", "promo", "backoffice"]

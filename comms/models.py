@@ -120,8 +120,9 @@ class Workflow(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     trigger = models.CharField(max_length=40, choices=Trigger.choices)
-    conditions = models.JSONField(default=dict, blank=True,
-                                  help_text='e.g. {"country": ["GB"], "source": ["affiliate"], "min_amount_usd": "100"}')
+    conditions = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"country": ["GB"], "source": ["affiliate"], "min_amount_usd": "100"}'
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -164,11 +164,10 @@ def render(
         if name is None:
             return match.group("open") or ""
         value = _present(context.get(name))
-        if value is None:
-            if name in fallbacks:
-                value = fallbacks[name]
-            else:
-                value = BY_NAME[name].default if name in BY_NAME else ""
+        if value is None and name in fallbacks:
+            value = fallbacks[name]
+        elif value is None:
+            value = BY_NAME[name].default if name in BY_NAME else ""
         return escape(value, quote=True) if escape_values else value
 
     return _TOKEN.sub(substitute, text)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from brokercrm.errors import DomainError
-
 import logging
 import smtplib
 import time
@@ -14,6 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils.html import escape
 
+from brokercrm.errors import DomainError
 from teams import pii
 
 from . import conf, placeholders
@@ -36,7 +35,8 @@ def _check_placeholders(**texts: str) -> None:
     bad = {field: placeholders.unknown(text) for field, text in texts.items() if placeholders.unknown(text)}
     if bad:
         raise CommsError("Unknown placeholders.", code="unknown_placeholder",
-                         fields={f: [f"Unknown placeholder: {n if n.startswith('{{') else '{{' + n + '}}'}" for n in names]
+                         fields={f: [f"Unknown placeholder: {n if n.startswith('{{') else '{{' + n + '}}'}"
+                                     for n in names]
                                  for f, names in bad.items()})
 
 

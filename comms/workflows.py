@@ -146,8 +146,6 @@ def conditions_hold(workflow: Workflow, payload: dict, customer) -> tuple[bool, 
 
 
 def _run_action(action: WorkflowAction, run: WorkflowRun, customer) -> str:
-    from customers.services import customer_assign
-
     from .services import message_queue
 
     params = action.params or {}

@@ -8,10 +8,10 @@ from django.utils import timezone
 
 
 class TaskQuerySet(models.QuerySet):
-    def overdue(self, now=None) -> "TaskQuerySet":
+    def overdue(self, now=None) -> TaskQuerySet:
         return self.filter(status=Task.Status.OPEN, due_at__lt=now or timezone.now())
 
-    def visible_to(self, user) -> "TaskQuerySet":
+    def visible_to(self, user) -> TaskQuerySet:
         """Tasks on customers the user may see, plus tasks assigned to them."""
         from customers.models import Customer
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from brokercrm.errors import DomainError
-
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
+from brokercrm.errors import DomainError
 from customers.services import activity_record
 
 from .models import Notification, Task

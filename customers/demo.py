@@ -63,7 +63,8 @@ def seed(ctx: dict, log) -> None:
         customer = Customer(
             first_name=first, last_name=last, email=email, email_canonical=email_canonical(email),
             # The product sheet's example number (a range reserved for fiction) for the first demo customer.
-            phone=demo_phone(country, i) if i else "+447700900000", country=country, locale={"AE": "ar", "IL": "he", "BR": "pt-BR"}.get(country, "en"),
+            phone=demo_phone(country, i) if i else "+447700900000", country=country,
+            locale={"AE": "ar", "IL": "he", "BR": "pt-BR"}.get(country, "en"),
             source=rng.choice([Source.ORGANIC, Source.AFFILIATE, Source.PROMO]), group=standard,
             assigned_to=agent, team=team, marketing_consent=bool(i % 3),
         )

@@ -79,7 +79,7 @@ class FraudSettings(models.Model):
         return "Fraud settings"
 
     @classmethod
-    def current(cls) -> "FraudSettings":
+    def current(cls) -> FraudSettings:
         return cls.objects.order_by("pk").first() or cls.objects.create()
 
 
@@ -141,7 +141,7 @@ class AutologinToken(models.Model):
 class CustomerQuerySet(models.QuerySet):
     """Visibility lives here: every view, page, export, search, SSE check and job starts from these."""
 
-    def _scoped(self, user, scope: str, grant_codename: str) -> "CustomerQuerySet":
+    def _scoped(self, user, scope: str, grant_codename: str) -> CustomerQuerySet:
         from teams.selectors import team_paths_for
 
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -163,12 +163,12 @@ class CustomerQuerySet(models.QuerySet):
             return self.filter(Q(assigned_to=user) | granted)
         return self.filter(granted)
 
-    def visible_to(self, user) -> "CustomerQuerySet":
+    def visible_to(self, user) -> CustomerQuerySet:
         """Customers `user` may see: own = assigned to them; team = in their team subtrees; all; plus grants."""
         role = getattr(user, "role", None)
         return self._scoped(user, role.customer_view_scope if role else "none", "view_customer")
 
-    def editable_by(self, user) -> "CustomerQuerySet":
+    def editable_by(self, user) -> CustomerQuerySet:
         """Customers `user` may change, by their edit scope (none/own/team/all) plus explicit change grants.
 
         Always a subset of what they may see."""
@@ -213,7 +213,8 @@ class Customer(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.ORGANIC)
     group = models.ForeignKey(CustomerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
     affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
-    affiliate_lead_id = models.CharField(max_length=100, null=True, blank=True)
+    # None = no lead id (the API shows null); "" instead would change the API and need a data migration.
+    affiliate_lead_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     promo_code = models.ForeignKey(PromoCode, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
     marketing_consent = models.BooleanField(default=False)
 

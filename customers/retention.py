@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, Q, Value, When
+from django.db.models import DateTimeField, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -214,10 +215,9 @@ def _promo_claim(code: str):
     return promo
 
 
-def autologin_issue(*, customer: Customer) -> tuple[str, "datetime"]:
+def autologin_issue(*, customer: Customer) -> tuple[str, datetime]:
     """A fresh single-use autologin token (72 hours); returns the raw token, which is never stored."""
     import secrets
-    from datetime import timedelta
 
     from .models import AutologinToken
 

@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -53,7 +54,7 @@ class Figures:
     @property
     def overdue_intervals_s(self) -> list[float]:
         runs = sorted(self.overdue_runs)
-        return [round((b - a).total_seconds(), 1) for a, b in zip(runs, runs[1:])]
+        return [round((b - a).total_seconds(), 1) for a, b in pairwise(runs)]
 
     def lines(self) -> list[str]:
         credit = self.webhook_credit_s
@@ -208,7 +209,7 @@ def run(*, env: dict[str, str], log_path: Path, import_rows: int, comms_tasks: i
     app.control.purge()
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log = open(log_path, "w")
+    log = open(log_path, "w")  # noqa: SIM115 (the children write to it; closed in the `finally` below)
     proc = subprocess.Popen(["scripts/run.sh", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     big = None

@@ -49,7 +49,8 @@ def import_create(*, by, raw: bytes, file_name: str, rate_per_second: int | None
         raise ImportError_("permission_denied", "Importing needs customers.import.", 403)
     rate = conf.IMPORT_RATE_PER_SECOND if rate_per_second is None else rate_per_second
     if rate < 0 or rate > 10_000:
-        raise ImportError_("validation_error", "Invalid pace.", fields={"rate_per_second": ["0 to 10000; 0 = unpaced."]})
+        raise ImportError_("validation_error", "Invalid pace.",
+                           fields={"rate_per_second": ["0 to 10000; 0 = unpaced."]})
     try:
         parsed = parse(raw)
     except ImportFileError as error:
@@ -206,10 +207,11 @@ def _process_chunk(job: ImportJob, size: int) -> int | None:
         seen_email: dict[str, int] = {}
         seen_phone: dict[tuple[str, str], int] = {}
         to_create = []
-        for (row, clean), match in zip(candidates, matches):
+        for (row, clean), match in zip(candidates, matches, strict=True):
             decision = gates.duplicate_decision(match.score, fraud=fraud) if match else "accept"
             if decision == "reject":
-                outcome[row.pk] = (ImportRow.Status.REJECTED, f"duplicate of an existing customer (score {match.score})")
+                outcome[row.pk] = (ImportRow.Status.REJECTED,
+                                   f"duplicate of an existing customer (score {match.score})")
                 continue
             earlier = seen_email.get(clean["email_canonical"]) or seen_phone.get((clean["phone"], clean["country"]))
             if earlier:
@@ -224,7 +226,7 @@ def _process_chunk(job: ImportJob, size: int) -> int | None:
         try:
             with transaction.atomic():
                 customers = customers_bulk_create(rows=[c for _, c in to_create], by=job.created_by)
-            created = {row.pk: customer for (row, _), customer in zip(to_create, customers)}
+            created = {row.pk: customer for (row, _), customer in zip(to_create, customers, strict=True)}
         except IntegrityError:
             # A concurrent chunk or registration took one of these emails: one row at a time, each in a savepoint.
             for row, clean in to_create:

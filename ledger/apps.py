@@ -5,13 +5,14 @@ class LedgerConfig(AppConfig):
     name = "ledger"
 
     def ready(self):
-        from . import conf  # noqa: F401  (production refuses to start without the secrets of enabled features)
-
         from celery.schedules import crontab
 
         from brokercrm.celery import app
 
-        from . import fx  # noqa: F401  (registers ledger.fx_rates_update)
+        from . import (
+            conf,  # noqa: F401  (production refuses to start without the secrets of enabled features)
+            fx,  # noqa: F401  (registers ledger.fx_rates_update)
+        )
 
         # The ECB publishes once per working day around 16:00 CET; hourly on weekdays catches it within the hour
         # and retries a failed fetch without waiting for the next day.

@@ -114,7 +114,8 @@ class Transaction(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                                     related_name="+")
     rejected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    # NULL = no key: the partial unique constraint tx_idempotency_unique holds only for keys that are set.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     provider = models.CharField(max_length=20, blank=True)
     provider_reference = models.CharField(max_length=120, blank=True)
     related = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")

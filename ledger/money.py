@@ -20,7 +20,7 @@ MINOR_UNITS = {code: 0 for code in ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "K
                                     "UYI", "VND", "VUV", "XAF", "XOF", "XPF")}
 STORED_PLACES = 2
 MAX_INTEGER_DIGITS = 16  # Decimal(18, 2) columns
-_PLAIN = re.compile(r"-?[0-9]{1,%d}(?:\.[0-9]+)?" % MAX_INTEGER_DIGITS)
+_PLAIN = re.compile(rf"-?[0-9]{{1,{MAX_INTEGER_DIGITS}}}(?:\.[0-9]+)?")
 AMOUNT_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$"
 
 
@@ -49,7 +49,8 @@ def amount_parse(value, *, currency: str | None = None, field: str = "amount", q
         raise AmountError("Not an amount.", fields={field: ["A decimal number such as 100.00."]})
     if not _PLAIN.fullmatch(text):
         raise AmountError("Not an amount.", fields={field: [
-            f"A plain decimal number such as 100.00 (ASCII digits, no exponent or spaces, below 10^{MAX_INTEGER_DIGITS})."
+            "A plain decimal number such as 100.00 (ASCII digits, no exponent or spaces, "
+            f"below 10^{MAX_INTEGER_DIGITS})."
         ]})
     amount = Decimal(text)
     places = decimal_places(currency)

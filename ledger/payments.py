@@ -31,8 +31,14 @@ from brokercrm.inputs import parse_id
 
 from . import conf
 from .models import PaymentAttempt, PaymentRoute, ProviderNotification, Transaction, TxStatus, TxType
-from .providers.base import DepositRequest, InvalidNotification, InvalidSignature, Notification, PaymentProvider
-from .providers.base import ProviderError
+from .providers.base import (
+    DepositRequest,
+    InvalidNotification,
+    InvalidSignature,
+    Notification,
+    PaymentProvider,
+    ProviderError,
+)
 from .services import LedgerError, provider_debit_post, to_money, transaction_create, transaction_settle
 
 log = logging.getLogger(__name__)
@@ -144,9 +150,9 @@ def webhook_receive(*, provider_name: str, headers, body: bytes) -> tuple[int, d
     tx = None
     if order_tx_id(note.order_id) is not None:
         tx = Transaction.objects.filter(pk=order_tx_id(note.order_id), type="deposit", provider=provider_name).first()
-    if provider_name == "bridgerpay" and note.kind != "payout" and note.raw.get("type") != "cashier.session.init":
-        if not hmac.compare_digest(str(note.raw.get("payload") or ""), payload_for(note.order_id)):
-            return _json(401, b'{"code": "invalid_signature", "detail": "The payload does not match the session."}')
+    if (provider_name == "bridgerpay" and note.kind != "payout" and note.raw.get("type") != "cashier.session.init"
+            and not hmac.compare_digest(str(note.raw.get("payload") or ""), payload_for(note.order_id))):
+        return _json(401, b'{"code": "invalid_signature", "detail": "The payload does not match the session."}')
     try:
         with transaction.atomic():
             ProviderNotification.objects.create(provider=provider_name, event_id=note.event_id[:200],

@@ -98,13 +98,13 @@ def payments_reconcile(*, provider: str | None = None, now=None) -> list[Mismatc
 
     # 2. Provider deposits the ledger completed without an approval, or left processing.
     deposits = Transaction.objects.filter(type=TxType.DEPOSIT, provider__in=[provider] if provider else PROVIDERS)
-    for tx in deposits.filter(status=TxStatus.COMPLETED).exclude(provider=""):
-        if not approvals.get((tx.provider, f"D{tx.pk}")):
-            found.append(Mismatch("status", tx.provider, f"D{tx.pk}", tx.pk,
-                                  "completed in the ledger; no approval from the provider"))
-    for tx in deposits.filter(status=TxStatus.PROCESSING, created_at__lt=now - STALE_AFTER):
-        found.append(Mismatch("status", tx.provider, f"D{tx.pk}", tx.pk,
-                              f"still processing since {tx.created_at:%Y-%m-%d %H:%M}; no final answer"))
+    found.extend(Mismatch("status", tx.provider, f"D{tx.pk}", tx.pk,
+                          "completed in the ledger; no approval from the provider")
+                 for tx in deposits.filter(status=TxStatus.COMPLETED).exclude(provider="")
+                 if not approvals.get((tx.provider, f"D{tx.pk}")))
+    found.extend(Mismatch("status", tx.provider, f"D{tx.pk}", tx.pk,
+                          f"still processing since {tx.created_at:%Y-%m-%d %H:%M}; no final answer")
+                 for tx in deposits.filter(status=TxStatus.PROCESSING, created_at__lt=now - STALE_AFTER))
 
     # 3. Refunds and chargebacks reported → their linked transactions, with the same amount, once.
     notes = ProviderNotification.objects.filter(status__in=("refunded", "chargeback"))
@@ -131,11 +131,12 @@ def payments_reconcile(*, provider: str | None = None, now=None) -> list[Mismatc
         elif amount is not None and posted[0].amount != amount:
             found.append(Mismatch("amount", prov, order_id, posted[0].pk,
                                   f"{kind}: provider {amount}; ledger {posted[0].amount}"))
-    for row in (Transaction.objects.filter(type__in=(TxType.REFUND, TxType.CHARGEBACK), related__isnull=False)
-                .exclude(provider_reference="").values("related_id", "type", "provider_reference", "provider")
-                .annotate(n=Count("id")).filter(n__gt=1)):
-        found.append(Mismatch("duplicate", row["provider"], f"D{row['related_id']}", row["related_id"],
-                              f"{row['n']} {row['type']} transactions for {row['provider_reference']}"))
+    duplicates = (Transaction.objects.filter(type__in=(TxType.REFUND, TxType.CHARGEBACK), related__isnull=False)
+                  .exclude(provider_reference="").values("related_id", "type", "provider_reference", "provider")
+                  .annotate(n=Count("id")).filter(n__gt=1))
+    found.extend(Mismatch("duplicate", row["provider"], f"D{row['related_id']}", row["related_id"],
+                          f"{row['n']} {row['type']} transactions for {row['provider_reference']}")
+                 for row in duplicates)
 
     # 4. Payouts: the provider's final word against the payout and the withdrawal.
     payouts = Payout.objects.exclude(method=Payout.Method.MANUAL).select_related("transaction")
@@ -145,11 +146,10 @@ def payments_reconcile(*, provider: str | None = None, now=None) -> list[Mismatc
         reported = set(ProviderNotification.objects.filter(provider=payout.method, order_id=payout.order_id)
                        .values_list("status", flat=True)) & {"approved", "declined"}
         want = {"approved": Payout.Status.PAID, "declined": Payout.Status.FAILED}
-        for status in reported:
-            if payout.status != want[status]:
-                found.append(Mismatch("status", payout.method, payout.order_id, payout.transaction_id,
-                                      f"payout {status} by the provider; ledger payout {payout.status}, "
-                                      f"withdrawal {payout.transaction.status}"))
+        found.extend(Mismatch("status", payout.method, payout.order_id, payout.transaction_id,
+                              f"payout {status} by the provider; ledger payout {payout.status}, "
+                              f"withdrawal {payout.transaction.status}")
+                     for status in reported if payout.status != want[status])
     for payout in Payout.objects.select_related("transaction"):
         tx_status = payout.transaction.status
         if (payout.status == Payout.Status.PAID and tx_status != TxStatus.COMPLETED) or (

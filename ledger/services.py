@@ -6,8 +6,6 @@ transaction, under a row lock on the account; repeats are harmless (idempotency 
 
 from __future__ import annotations
 
-from brokercrm.errors import DomainError
-
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -16,11 +14,12 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
 from teams.constants import APPROVAL_RANK
 
-from .money import amount_parse
 from .models import LOGIN_OFFSET, ApprovalRule, FxRate, LedgerLine, TradingAccount, Transaction, TxStatus, TxType
+from .money import amount_parse
 from .types import GUARDED_DEBITS, TYPES
 
 CENT = Decimal("0.01")
@@ -112,7 +111,8 @@ def approval_rules_replace(*, rules: list[dict], by) -> list[ApprovalRule]:
         if rule["required_role"] not in ("agent", "manager", "compliance"):
             problems.append(f"Rule {i + 1}: required_role is agent, manager or compliance.")
         if low != expected:
-            problems.append(f"Rule {i + 1} starts at {low}, expected {expected}: ranges must not overlap or leave gaps.")
+            problems.append(f"Rule {i + 1} starts at {low}, expected {expected}: "
+                            "ranges must not overlap or leave gaps.")
         if high is not None and high <= low:
             problems.append(f"Rule {i + 1}: max_amount_usd must exceed min_amount_usd.")
         if high is None and i != len(ordered) - 1:
@@ -675,9 +675,10 @@ def ledger_verify() -> list[str]:
             expected = sums.get((account.pk, book), ZERO)
             if getattr(account, book) != expected:
                 problems.append(f"account {account.login}: {book} {getattr(account, book)} != lines {expected}")
-    for row in LedgerLine.objects.values("currency").annotate(total=Sum("amount")):
-        if row["total"] != 0:
-            problems.append(f"currency {row['currency']}: lines sum to {row['total']}, not 0")
-    for row in LedgerLine.objects.values("transaction_id").annotate(total=Sum("amount")).exclude(total=0)[:20]:
-        problems.append(f"transaction {row['transaction_id']}: lines sum to {row['total']}")
+    problems.extend(f"currency {row['currency']}: lines sum to {row['total']}, not 0"
+                    for row in LedgerLine.objects.values("currency").annotate(total=Sum("amount"))
+                    if row["total"] != 0)
+    problems.extend(f"transaction {row['transaction_id']}: lines sum to {row['total']}"
+                    for row in LedgerLine.objects.values("transaction_id").annotate(total=Sum("amount"))
+                    .exclude(total=0)[:20])
     return problems

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Sum
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView
 
@@ -142,7 +142,7 @@ def sandbox_cashier(request, order_id: str):
         status = "approved" if request.POST.get("decision") == "approve" else "declined"
         body = json.dumps({"event_id": str(uuid.uuid4()), "order_id": order_id, "status": status,
                            "amount": str(tx.amount), "currency": tx.currency}).encode()
-        payments.webhook_receive(provider_name="sandbox", headers={"X-Sandbox-Signature": sign(body, conf.SANDBOX_SECRET)},
-                                 body=body)
+        payments.webhook_receive(provider_name="sandbox",
+                                 headers={"X-Sandbox-Signature": sign(body, conf.SANDBOX_SECRET)}, body=body)
         return redirect("client-home")
     return render(request, "client/sandbox_cashier.html", {"tx": tx, "order_id": order_id})

@@ -6,8 +6,9 @@ class TeamsConfig(AppConfig):
     verbose_name = "Teams & RBAC"
 
     def ready(self):
-        from brokercrm.api import schema  # noqa: F401  (registers the OpenAPI auth extensions)
         from django.contrib.auth.signals import user_logged_in
+
+        from brokercrm.api import schema  # noqa: F401  (registers the OpenAPI auth extensions)
 
         from .twofactor import forget_second_factor
 

@@ -25,7 +25,7 @@ def path_segment(pk: int) -> str:
 
 
 class TeamQuerySet(models.QuerySet):
-    def subtree(self, path: str) -> "TeamQuerySet":
+    def subtree(self, path: str) -> TeamQuerySet:
         """Every team at or under `path`: one indexed prefix query."""
         return self.filter(path__startswith=path)
 
@@ -96,13 +96,13 @@ class Role(models.Model):
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra)
 

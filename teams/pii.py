@@ -182,7 +182,8 @@ def redact_text(text: str | None, user, *, emails=(), phones=(), region: str | N
                 shown = show_phone(raw, user) or HIDDEN_MARK
                 for m in pattern.finditer(text):
                     take(m.start(), m.end(), shown)
-        found = [(m.start(), m.end(), m.group()) for rx in (_INTL_RE, _NATIONAL_RE, _AREA_RE) for m in rx.finditer(text)]
+        found = [(m.start(), m.end(), m.group())
+                 for rx in (_INTL_RE, _NATIONAL_RE, _AREA_RE) for m in rx.finditer(text)]
         if region:
             found += [(m.start, m.end, m.raw_string) for m in
                       phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID,

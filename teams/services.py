@@ -1,4 +1,6 @@
-"""Writes of teams, roles and staff users. Every grant passes the privilege-escalation guard; every change is audited."""
+"""Writes of teams, roles and staff users.
+
+Every grant passes the privilege-escalation guard; every change is audited."""
 
 from __future__ import annotations
 
@@ -322,9 +324,8 @@ def team_move(*, by: User | None, team: Team, new_parent: Team | None) -> Team:
     if new_parent is not None:
         new_parent = Team.objects.get(pk=new_parent.pk)
     _team_shape_check(by=by, team=team, parent=new_parent, parent_given=True)
-    if new_parent is not None:
-        if new_parent.path.startswith(team.path):
-            raise TeamCycle("A team cannot move under itself or its own descendants.", fields={"parent": ["Cycle."]})
+    if new_parent is not None and new_parent.path.startswith(team.path):
+        raise TeamCycle("A team cannot move under itself or its own descendants.", fields={"parent": ["Cycle."]})
     old_prefix = team.path
     new_prefix = (new_parent.path if new_parent else "") + path_segment(team.pk)
     before = {"parent": team.parent_id, "path": old_prefix}
@@ -333,7 +334,8 @@ def team_move(*, by: User | None, team: Team, new_parent: Team | None) -> Team:
     )
     Team.objects.filter(pk=team.pk).update(parent=new_parent)
     team.refresh_from_db()
-    audit_record(by=by, action="team.moved", obj=team, before=before, after={"parent": team.parent_id, "path": team.path})
+    audit_record(by=by, action="team.moved", obj=team, before=before,
+                 after={"parent": team.parent_id, "path": team.path})
     return team
 
 

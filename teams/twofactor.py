@@ -65,9 +65,7 @@ def two_factor_required(user) -> bool:
     role = getattr(user, "role", None)
     if role is not None and role.requires_2fa:
         return True
-    if settings.STAFF_2FA_ENFORCED and (user.is_superuser or role_is_sensitive(role)):
-        return True
-    return False
+    return bool(settings.STAFF_2FA_ENFORCED and (user.is_superuser or role_is_sensitive(role)))
 
 
 def has_device(user) -> bool:
@@ -159,10 +157,7 @@ def session_state(request) -> str:
     stored = request.session.get(SESSION_KEY)
     if isinstance(stored, dict) and stored.get("user") == user.pk and stored.get("state") == OK:
         return OK
-    if getattr(user, "is_verified", lambda: False)():
-        state = OK
-    else:
-        state = login_state(user)
+    state = OK if getattr(user, "is_verified", lambda: False)() else login_state(user)
     request.session[SESSION_KEY] = {"user": user.pk, "state": state}
     return state
 

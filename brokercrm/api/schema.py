@@ -119,7 +119,8 @@ def add_plain_django_paths(result, generator, request, public):
         "parameters": [{"name": "login", "in": "path", "required": True, "schema": {"type": "integer"}}],
         "security": [{"tokenAuth": []}, {"cookieAuth": []}],
         "responses": {
-            "200": {"description": "The event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "200": {"description": "The event stream",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}}},
             **_error_responses(401, 403, 404),
         },
     }}

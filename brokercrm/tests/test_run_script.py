@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,10 +47,8 @@ def alive(pid: int) -> bool:
 def commands(pids) -> list[str]:
     out = []
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):  # gone meanwhile
             out.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:90])
-        except OSError:
-            pass
     return out
 
 
@@ -73,10 +72,9 @@ def test_ctrl_c_on_run_stops_every_process_within_10_seconds(tmp_path):
     env.update(BROKERCRM_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="brokercrm.settings", DEBUG="true")
     subprocess.run([str(ROOT / ".venv/bin/python"), "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     port = free_port()
-    log = open(tmp_path / "run.log", "w")
-
-    proc = subprocess.Popen(["scripts/run.sh", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, preexec_fn=as_from_a_terminal)
+    with open(tmp_path / "run.log", "w") as log:
+        proc = subprocess.Popen(["scripts/run.sh", str(port)], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=as_from_a_terminal)
     try:
         deadline = time.monotonic() + 120
         while True:  # the web answers and every worker has its pool: 5 children of run.sh, 2 pool processes each
@@ -94,7 +92,7 @@ def test_ctrl_c_on_run_stops_every_process_within_10_seconds(tmp_path):
         tree = descendants(proc.pid) | {proc.pid}
         t0 = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's foreground process group
-        names = dict(zip(tree, commands(tree)))
+        names = dict(zip(tree, commands(tree), strict=False))
         gone: dict[int, float] = {}
         while any(alive(pid) for pid in tree) and time.monotonic() - t0 < 15:
             for pid in tree:
@@ -109,12 +107,9 @@ def test_ctrl_c_on_run_stops_every_process_within_10_seconds(tmp_path):
         print(f"stopped {len(tree)} processes in {elapsed:.1f}s")
     finally:
         for pid in descendants(proc.pid) | {proc.pid}:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         proc.wait()
-        log.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -126,10 +121,11 @@ def test_make_run_in_production_mode(tmp_path):
     env = process_env(REDIS_URL=settings.REDIS_URL)
     env.update(DEBUG="false", SECRET_KEY="p" * 30 + "r" * 30, ALLOWED_HOSTS="127.0.0.1",
                BROKERCRM_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="brokercrm.settings")
-    log = open(tmp_path / "make.log", "w")
-    # `-o`: the shared virtualenv counts as installed (make must not run pip here).
-    proc = subprocess.Popen(["make", "-o", ".venv/.installed", "run", f"PORT={port}"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=as_from_a_terminal)
+    with open(tmp_path / "make.log", "w") as log:
+        # `-o`: the shared virtualenv counts as installed (make must not run pip here).
+        proc = subprocess.Popen(["make", "-o", ".venv/.installed", "run", f"PORT={port}"], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=as_from_a_terminal)
     https = {"X-Forwarded-Proto": "https"}  # as the TLS proxy in front of it says
     try:
         deadline = time.monotonic() + 180
@@ -154,9 +150,6 @@ def test_make_run_in_production_mode(tmp_path):
         assert not left and elapsed < 10, (elapsed, left)
     finally:
         for pid in descendants(proc.pid) | {proc.pid}:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         proc.wait()
-        log.close()

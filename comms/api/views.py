@@ -17,8 +17,17 @@ from teams import pii
 from teams.permissions import ActionPermissions, require
 
 from .. import conf, placeholders, services
-from ..models import (Category, EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation, Workflow,
-                      WorkflowAction, WorkflowRun)
+from ..models import (
+    Category,
+    EmailTemplate,
+    EmailTranslation,
+    Message,
+    SmsTemplate,
+    SmsTranslation,
+    Workflow,
+    WorkflowAction,
+    WorkflowRun,
+)
 from ..sms import analyze
 from ..workflows import triggers_changed
 
@@ -194,7 +203,9 @@ class MessageOut(serializers.ModelSerializer):
 
     def get_recipient(self, obj) -> str | None:
         viewer = self.context["request"].user
-        return pii.show_email(obj.recipient, viewer) if obj.channel == "email" else pii.show_phone(obj.recipient, viewer)
+        if obj.channel == "email":
+            return pii.show_email(obj.recipient, viewer)
+        return pii.show_phone(obj.recipient, viewer)
 
     def _redact(self, obj, text: str) -> str:
         viewer = self.context["request"].user

@@ -20,7 +20,8 @@ def test_sheet_flow_create_translate_preview(admin):
     assert template.status_code == 201
     tid = template.json()["id"]
     body = {"subject": "Welcome, {{customer.first_name}}!",
-            "body_html": "<p>Hello {{customer.first_name}},</p><p>Your account with {{broker.platform_name}} is ready.</p>",
+            "body_html": "<p>Hello {{customer.first_name}},</p>"
+                         "<p>Your account with {{broker.platform_name}} is ready.</p>",
             "body_text": "Hello {{customer.first_name}}..."}
     response = admin.put(f"/api/platform/email-templates/{tid}/translations/en", body, format="json")
     assert response.status_code == 200, response.content

@@ -4,6 +4,7 @@ Real Celery worker processes on Redis, a real SMTP server (aiosmtpd) and the fak
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def workers(outside, demo_committed):
     with running(cmds[0], env=env, log_name=names[0]), running(cmds[1], env=env, log_name=names[1]):
         for name in names:
             log = Path(ROOT / "var" / f"test-{name}.log")
-            assert wait_for(lambda: log.exists() and "ready." in log.read_text()), log.read_text()[-2000:]
+            assert wait_for(lambda log=log: log.exists() and "ready." in log.read_text()), log.read_text()[-2000:]
         yield inbox, sms
 
 
@@ -85,7 +86,7 @@ def test_sms_pace_is_global_across_workers(workers):
     assert span >= (16 - 1) / SMS_RATE - 0.3, span  # four slots unpaced would send all 16 in well under 1 s
     # Slots pace the start of each send; on a busy machine a send woken late can bunch with the next ones, so a
     # window may hold up to the four worker slots more than the rate (unpaced, all 16 arrive within one second).
-    gaps = [round(b - a, 3) for a, b in zip(sms.times, sms.times[1:])]
+    gaps = [round(b - a, 3) for a, b in pairwise(sms.times)]
     assert max_in_window(sms.times, 2.0) <= 2 * SMS_RATE + SLOTS, gaps
     assert all(m.attempts == 1 for m in Message.objects.filter(pk__in=ids))  # waiting for a slot is no attempt
 
@@ -96,7 +97,7 @@ def test_email_pace_over_smtp(workers):
     assert wait_for(lambda: Message.objects.filter(pk__in=ids, status="sent").count() == 10, 60)
     span = max(inbox.times) - min(inbox.times)
     assert span >= (10 - 1) / EMAIL_RATE - 0.3, span
-    gaps = [round(b - a, 3) for a, b in zip(inbox.times, inbox.times[1:])]
+    gaps = [round(b - a, 3) for a, b in pairwise(inbox.times)]
     assert max_in_window(inbox.times, 2.0) <= 2 * EMAIL_RATE + SLOTS, gaps
 
 

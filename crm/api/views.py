@@ -6,18 +6,17 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from brokercrm.inputs import parse_id
 from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors, page_of
+from brokercrm.csvutil import csv_lines
+from brokercrm.inputs import parse_id
 from customers import selectors as customer_selectors
 from customers import services as customer_services
 from customers.api.serializers import CustomerOut, CustomerPatch
 from customers.presence import presence_online
 from teams import pii
-from teams.permissions import ActionPermissions
-
 from teams.api.fields import RedactedJSON, RedactedText
-from brokercrm.csvutil import csv_lines
+from teams.permissions import ActionPermissions
 
 
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -233,11 +232,13 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def history(self, request, pk=None):
         note = self.get_object()
         viewer, customer = request.user, note.customer
-        revisions = [{"body": pii.redact_for(r.body, viewer, customer), "author": r.author.email if r.author_id else None,
+        revisions = [{"body": pii.redact_for(r.body, viewer, customer),
+                      "author": r.author.email if r.author_id else None,
                       "written_at": r.written_at, "replaced_at": r.replaced_at,
                       "replaced_by": r.replaced_by.email if r.replaced_by_id else None}
                      for r in note.revisions.select_related("author", "replaced_by")]
-        current = {"body": pii.redact_for(note.body, viewer, customer), "author": note.author.email if note.author_id else None,
+        current = {"body": pii.redact_for(note.body, viewer, customer),
+                   "author": note.author.email if note.author_id else None,
                    "written_at": note.updated_at, "replaced_at": None, "replaced_by": None}
         return Response({"note": note.pk, "revisions": [*revisions, current]})
 

@@ -376,11 +376,9 @@ def test_stream_throttle_coalesces_to_the_latest_state():
         await asyncio.sleep(0.1)
 
     async def consume():
-        out = []
         start = time.monotonic()
-        async for chunk in feed.throttle_stream(producer(), login=1, min_interval_ms=500):
-            out.append((time.monotonic() - start, chunk))
-        return out
+        return [(time.monotonic() - start, chunk)
+                async for chunk in feed.throttle_stream(producer(), login=1, min_interval_ms=500)]
 
     # In a thread of its own: Playwright's sync API may hold an event loop on the test thread.
     from concurrent.futures import ThreadPoolExecutor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from itertools import pairwise
 
 import httpx
 import pytest
@@ -107,7 +108,7 @@ def test_throttle_scope_and_two_web_processes(demo_committed):
         for events in results:  # both web processes deliver the simulator's events (Redis carries them)
             assert len(events) >= 5, len(events)
             assert len(events) <= 4.0 / 0.5 + 2
-            gaps = [b[0] - a[0] for a, b in zip(events, events[1:])]
+            gaps = [b[0] - a[0] for a, b in pairwise(events)]
             assert min(gaps) >= 0.4, gaps  # ≤ one event per 500 ms (network jitter allowed for)
             for _, data in events:
                 assert set(data) == FIELDS

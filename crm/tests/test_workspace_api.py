@@ -109,9 +109,8 @@ def test_the_database_refuses_to_rewrite_revisions(client_for, demo):
     revision = NoteRevision.objects.get(note_id=note["id"])
     for sql in ("UPDATE crm_noterevision SET body = 'x' WHERE id = %s", "DELETE FROM crm_noterevision WHERE id = %s",
                 "DELETE FROM crm_note WHERE id = %s"):
-        with pytest.raises((InternalError, ProgrammingError)), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [revision.pk if "revision" in sql else note["id"]])
+        with pytest.raises((InternalError, ProgrammingError)), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [revision.pk if "revision" in sql else note["id"]])
 
 
 def test_tasks_overdue_views_and_flagging(client_for, demo):

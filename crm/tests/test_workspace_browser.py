@@ -93,7 +93,8 @@ def test_activity_load_more_and_bulk_assign(workspace, browser_page):
     texts = items.all_inner_texts()
     expected = list(Activity.objects.filter(customer=customer).order_by("-created_at", "-id")
                     .values_list("verb", "summary"))
-    assert len(texts) == total and all(f"{verb} {summary}" in text for (verb, summary), text in zip(expected, texts))
+    assert len(texts) == total and all(f"{verb} {summary}" in text
+                                       for (verb, summary), text in zip(expected, texts, strict=True))
 
     agents = [workspace.users["agent"], workspace.users["agent2"]]
     page.goto("/customers/")

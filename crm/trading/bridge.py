@@ -114,7 +114,8 @@ def on_domain_event(sender, name: str, payload: dict, **kwargs) -> None:
         deal_enqueue(payload["transaction_id"])
         tasks.platform_deals_sync.delay()
     elif name == "transaction.failed":
-        if deal_enqueue(payload["transaction_id"], leg=PlatformDeal.Leg.RETURN) is not None:
+        deal = deal_enqueue(payload["transaction_id"], leg=PlatformDeal.Leg.RETURN)
+        if deal is not None:
             tasks.platform_deals_sync.delay()
 
 

@@ -11,8 +11,8 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from brokercrm.api.errors import ApiError
-from brokercrm.clientip import ClientAddressThrottleMixin
 from brokercrm.api.schema import errors
+from brokercrm.clientip import ClientAddressThrottleMixin
 
 from .. import services
 from ..auth import CustomerSessionAuthentication, IsCustomer, customer_login

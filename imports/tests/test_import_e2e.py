@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
 
 from brokercrm.testing import ROOT, process_env, running, worker_cmd
 from customers.models import Customer

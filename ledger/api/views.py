@@ -1,18 +1,22 @@
 from __future__ import annotations
 
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokercrm.api.schema import errors
 from brokercrm.inputs import parse_id
+from customers.auth import CustomerSessionAuthentication, IsCustomer
 from customers.models import Customer
 from teams.permissions import ActionPermissions, require
 
-from .. import services
+from .. import payments, selectors, services
 from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction
+from ..money import AmountField
 from .serializers import (
     ApprovalRuleSerializer,
     CancelIn,
@@ -180,17 +184,6 @@ class PaymentRouteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixi
 
 
 # --- payments ------------------------------------------------------------------------------------------------------
-
-from django.http import HttpResponse  # noqa: E402
-from django.views.decorators.csrf import csrf_exempt  # noqa: E402
-from rest_framework import serializers  # noqa: E402
-
-from customers.auth import CustomerSessionAuthentication, IsCustomer  # noqa: E402
-
-from rest_framework import generics  # noqa: E402
-
-from .. import payments, selectors  # noqa: E402
-from ..money import AmountField  # noqa: E402
 
 
 class DepositIn(serializers.Serializer):

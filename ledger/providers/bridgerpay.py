@@ -38,14 +38,23 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Mapping
 
 import httpx
 
-from .base import CashierSession, DepositRequest, InvalidNotification, Notification, PaymentProvider, ProviderError
-from .base import notification_amount, notification_json, notification_text
-from .base import ProviderTemporaryError
+from .base import (
+    CashierSession,
+    DepositRequest,
+    InvalidNotification,
+    Notification,
+    PaymentProvider,
+    ProviderError,
+    ProviderTemporaryError,
+    notification_amount,
+    notification_json,
+    notification_text,
+)
 
 FINAL = {"approved": "approved", "declined": "declined"}
 TOKEN_TTL = 7200

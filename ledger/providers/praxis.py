@@ -43,14 +43,24 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
 from ..currencies import from_minor, to_minor
-from .base import CashierSession, DepositRequest, InvalidNotification, InvalidSignature, Notification, PaymentProvider
-from .base import ProviderError, notification_json, notification_text
-from .base import ProviderTemporaryError
+from .base import (
+    CashierSession,
+    DepositRequest,
+    InvalidNotification,
+    InvalidSignature,
+    Notification,
+    PaymentProvider,
+    ProviderError,
+    ProviderTemporaryError,
+    notification_json,
+    notification_text,
+)
 
 VERSION = "1.3"
 REQUEST_FIELDS = ["merchant_id", "application_key", "timestamp", "intent", "cid", "order_id"]
@@ -101,7 +111,8 @@ class Praxis(PaymentProvider):
             "customer_data": {"first_name": deposit.first_name, "last_name": deposit.last_name,
                               "email": deposit.email},
         }
-        headers = {"Content-Type": "application/json", "gt-authentication": signature(body, REQUEST_FIELDS, self.secret)}
+        headers = {"Content-Type": "application/json",
+                   "gt-authentication": signature(body, REQUEST_FIELDS, self.secret)}
         try:
             response = httpx.post(f"{self.base_url}/cashier/cashier", json=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:

@@ -6,10 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Mapping
+from collections.abc import Mapping
 
-from .base import CashierSession, DepositRequest, InvalidSignature, Notification, PaymentProvider
-from .base import notification_amount, notification_json, notification_text
+from .base import (
+    CashierSession,
+    DepositRequest,
+    InvalidSignature,
+    Notification,
+    PaymentProvider,
+    notification_amount,
+    notification_json,
+    notification_text,
+)
 
 
 def sign(body: bytes, secret: str) -> str:

@@ -6,9 +6,8 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ledger.currencies import to_minor
 from ledger.providers.praxis import NOTIFICATION_FIELDS, REQUEST_FIELDS, RESPONSE_FIELDS, signature

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from customers.models import Customer
 from ledger.models import TradingAccount, Transaction

@@ -4,6 +4,7 @@ approval tiers and USD = 1; the seed and a re-run of the migration add nothing."
 from __future__ import annotations
 
 import importlib
+import io
 from decimal import Decimal
 
 import pytest
@@ -49,6 +50,6 @@ def test_the_migration_keeps_existing_tiers_and_rates():
 def test_the_demo_seed_does_not_conflict_and_is_idempotent():
     for _ in range(2):
         with override_settings(DEBUG=True):
-            call_command("seed_demo", stdout=open("/dev/null", "w"))
+            call_command("seed_demo", stdout=io.StringIO())
     assert tiers() == SHEET
     assert sorted(FxRate.objects.values_list("currency", flat=True)) == ["EUR", "GBP", "USD"]

@@ -5,6 +5,7 @@ no test touches the network."""
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
@@ -84,7 +85,7 @@ def test_malformed_or_hostile_documents_are_refused(document):
 
 
 def test_update_fx_rates_command_reads_the_ecb_and_shows_the_update(ecb, client_for):
-    call_command("update_fx_rates", stdout=open("/dev/null", "w"))
+    call_command("update_fx_rates", stdout=io.StringIO())
     assert ecb.hits == 1
     eur = FxRate.objects.get(currency="EUR")
     assert eur.usd_rate == Decimal("1.0705") and eur.source == "ecb" and eur.as_of == date(2024, 6, 28)
@@ -113,10 +114,10 @@ def test_a_failing_source_changes_nothing(ecb, demo):
     before = dict(FxRate.objects.values_list("currency", "updated_at"))
     ecb.status = 503
     with pytest.raises(CommandError):
-        call_command("update_fx_rates", stdout=open("/dev/null", "w"))
+        call_command("update_fx_rates", stdout=io.StringIO())
     ecb.status, ecb.body = 200, FIXTURE.replace(b"gesmes:Envelope", b"gesmes:Other")
     with pytest.raises(CommandError):
-        call_command("update_fx_rates", stdout=open("/dev/null", "w"))
+        call_command("update_fx_rates", stdout=io.StringIO())
     assert dict(FxRate.objects.values_list("currency", "updated_at")) == before
 
 

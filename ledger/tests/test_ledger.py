@@ -48,8 +48,6 @@ def test_each_type_moves_its_bucket_and_balances_the_books(client_for, funded, t
      ("9259.25", "EUR", "manager"), ("9259.26", "EUR", "compliance")],
 )
 def test_threshold_boundaries(client_for, funded, amount, currency, role):
-    from ledger.services import transaction_create
-
     funded.currency = currency
     funded.save()
     admin = client_for("admin")
@@ -165,9 +163,8 @@ def test_lines_are_append_only_in_the_database(funded):
     from django.db import InternalError, ProgrammingError, transaction
 
     line = LedgerLine.objects.first()
-    with pytest.raises((InternalError, ProgrammingError)), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE ledger_ledgerline SET amount = 0 WHERE id = %s", [line.pk])
+    with pytest.raises((InternalError, ProgrammingError)), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_ledgerline SET amount = 0 WHERE id = %s", [line.pk])
 
 
 def test_verify_ledger_command_detects_tampering(funded):

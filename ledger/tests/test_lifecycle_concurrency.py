@@ -68,8 +68,8 @@ def test_cancel_racing_an_approval_is_all_or_nothing(deposit, demo_committed):
     for _ in range(3):
         tx, _ = transaction_create(by=demo_committed["agent"], type="withdrawal", amount="10.00", currency="USD",
                                    account_login=deposit.account.login)
-        outcomes = race(lambda: transaction_cancel(tx=tx, by=demo_committed["agent"]),
-                        lambda: transaction_approve(tx=tx, by=demo_committed["compliance"]))
+        outcomes = race(lambda tx=tx: transaction_cancel(tx=tx, by=demo_committed["agent"]),
+                        lambda tx=tx: transaction_approve(tx=tx, by=demo_committed["compliance"]))
         assert sum(isinstance(o, Transaction) for o in outcomes) == 1
         assert "invalid_transition" in outcomes
         final = Transaction.objects.get(pk=tx.pk)

@@ -14,7 +14,6 @@ from ledger.models import PaymentRoute, ProviderNotification, Transaction
 from ledger.providers.praxis import ACK_FIELDS, signature
 from ledger.services import ledger_verify
 
-
 pytestmark = pytest.mark.django_db
 
 

@@ -11,7 +11,6 @@ from rest_framework.test import APIClient
 from ledger.models import LedgerLine, Payout, Transaction
 from ledger.services import available_balance, ledger_verify
 
-
 pytestmark = pytest.mark.django_db
 URL = "/api/backoffice/transactions"
 

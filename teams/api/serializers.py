@@ -3,8 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from .. import pii
-
-from ..constants import EditScope, PiiLevel, ApprovalLevel, ViewScope
+from ..constants import ApprovalLevel, EditScope, PiiLevel, ViewScope
 from ..models import AuditLog, Role, Team, User
 
 

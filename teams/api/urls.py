@@ -1,4 +1,5 @@
 from django.urls import path
+
 from brokercrm.api.routers import Router
 
 from . import views

@@ -117,8 +117,6 @@ def test_unauthenticated_is_401_with_error_body(api, demo):
 
 
 def test_customer_list_query_count_is_constant(client_for, demo, django_assert_max_num_queries):
-    from customers.demo import seed as seed_customers
-
     client = client_for("admin")
     with django_assert_max_num_queries(12):
         client.get("/api/crm/customers?page_size=10")

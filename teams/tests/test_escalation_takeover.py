@@ -255,10 +255,7 @@ def test_team_tree_every_field_stays_inside_the_subtree(cast):
     failures = []
     for actor, method, team, spec, expected in TEAM_TABLE:
         payload = {k: _value(cast, v) for k, v in spec.items()}
-        if method == "patch":
-            url = f"/api/platform/teams/{cast['teams'][team].pk}"
-        else:
-            url = "/api/platform/teams"
+        url = f"/api/platform/teams/{cast['teams'][team].pk}" if method == "patch" else "/api/platform/teams"
         response = _run(method, cast["people"][actor], url, payload)
         if response.status_code != expected or (expected == 403
                                                 and response.json()["code"] != "privilege_escalation"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -83,7 +85,7 @@ def test_admin_unlocks_through_the_api(demo, client_for, settings):
 
 def test_unlock_with_the_management_command(demo, settings):
     _lock("agent@demo.test", settings)
-    call_command("axes_reset_username", "agent@demo.test", stdout=open("/dev/null", "w"))
+    call_command("axes_reset_username", "agent@demo.test", stdout=io.StringIO())
     assert token_login("agent@demo.test", "demo-password", "10.2.1.1").status_code == 200
 
 

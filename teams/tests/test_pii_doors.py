@@ -53,7 +53,8 @@ CUSTOMER = SimpleNamespace(email="John.Doe@Example.com", email_canonical="johndo
         # what is not contact data stays as it is
         ("deposit 1000.00 USD completed (#12)", "deposit 1000.00 USD completed (#12)",
          "deposit 1000.00 USD completed (#12)"),
-        ("on 2026-11-25 13:35, account 1000023, rate 0.00012345", "on 2026-11-25 13:35, account 1000023, rate 0.00012345",
+        ("on 2026-11-25 13:35, account 1000023, rate 0.00012345",
+         "on 2026-11-25 13:35, account 1000023, rate 0.00012345",
          "on 2026-11-25 13:35, account 1000023, rate 0.00012345"),
     ],
 )

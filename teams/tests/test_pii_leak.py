@@ -11,6 +11,7 @@ activity entry's summary and data, a transaction comment, a status-change reason
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import timedelta
 
@@ -61,10 +62,8 @@ def _urls(ctx: dict) -> list[str]:
     urls = set()
     for name, params in _named_routes():
         if not params:
-            try:
+            with contextlib.suppress(NoReverseMatch):
                 urls.add(reverse(name))
-            except NoReverseMatch:
-                pass
             continue
         for value in _candidates(params[0], ctx):
             kwargs = {p: value if i == 0 else _candidates(p, ctx)[0] for i, p in enumerate(params)}
@@ -145,7 +144,8 @@ def test_no_raw_pii_on_any_get_endpoint_or_page(demo, hidden_viewer, persona):
     viewer = hidden_viewer if persona == "hidden" else demo[persona]
     customers = list(Customer.objects.all())
     visible = list(Customer.objects.visible_to(viewer).exclude(phone="").values_list("pk", flat=True)[:3])
-    outside = list(Customer.objects.exclude(pk__in=Customer.objects.visible_to(viewer)).values_list("pk", flat=True)[:1])
+    outside = list(Customer.objects.exclude(pk__in=Customer.objects.visible_to(viewer))
+                   .values_list("pk", flat=True)[:1])
     seeded = _seed_free_text(list(Customer.objects.filter(pk__in=visible + outside)), viewer, demo["admin"])
     logins = list(TradingAccount.objects.filter(customer_id__in=visible + outside).values_list("login", flat=True))
     job_id = None

@@ -11,6 +11,7 @@ the growth of the server's RSS divided by the subscribers. Needs REDIS_URL and a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import statistics
 import time
@@ -96,15 +97,13 @@ class Command(BaseCommand):
                                 return
 
             tasks = [asyncio.create_task(subscriber(i)) for i in range(n)]
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), timeout=120)
-            except asyncio.TimeoutError:
-                pass
             await asyncio.sleep(2.0)
             server_rss = rss_kb(pid)
             for _ in range(events):
                 sent = time.time()
-                await asyncio.to_thread(lambda: [send_event(f"account-{login}", "state", {"bench_sent": sent})
+                await asyncio.to_thread(lambda sent=sent: [send_event(f"account-{login}", "state", {"bench_sent": sent})
                                                  for login in logins])
                 await asyncio.sleep(0.5)
             await asyncio.wait(tasks, timeout=30)

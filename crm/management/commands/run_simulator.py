@@ -1,3 +1,5 @@
+import contextlib
+
 from django.core.management.base import BaseCommand
 
 from crm.trading import simulator
@@ -11,7 +13,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, interval_ms=None, **options):
         self.stdout.write("trading simulator running")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             simulator.run(interval_ms=interval_ms)
-        except KeyboardInterrupt:
-            pass

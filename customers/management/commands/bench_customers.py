@@ -85,7 +85,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"  loaded in {time.perf_counter() - t0:.1f}s")
             large = time_registrations(registrations, "large")
         p50s, p50l = statistics.median(small), statistics.median(large)
-        self.stdout.write(f"registration at {1000:,} customers: p50 {p50s:.2f} ms, mean {statistics.mean(small):.2f} ms")
+        self.stdout.write(f"registration at {1000:,} customers: p50 {p50s:.2f} ms, "
+                          f"mean {statistics.mean(small):.2f} ms")
         self.stdout.write(f"registration at {Customer.objects.count():,} customers: p50 {p50l:.2f} ms, "
                           f"mean {statistics.mean(large):.2f} ms  (ratio {p50l / p50s:.2f}x, target ≤ 1.5x)")
         with connection.cursor() as cursor:

@@ -64,7 +64,8 @@ class Command(BaseCommand):
         total = staged + processed
         self.stdout.write(f"import of {rows:,} rows against {Customer.objects.count() - job.imported_rows:,} "
                           f"customers: {total:.1f}s ({rows / total:,.0f} rows/s; staging {staged:.1f}s, "
-                          f"processing {processed:.1f}s); imported {job.imported_rows:,}, rejected {job.rejected_rows:,}")
+                          f"processing {processed:.1f}s); imported {job.imported_rows:,}, "
+                          f"rejected {job.rejected_rows:,}")
         # The physical reference: COPY the same rows into the same table, inside a transaction rolled back.
         buf = io.StringIO()
         for i in range(rows):
