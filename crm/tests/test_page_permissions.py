@@ -34,6 +34,7 @@ ROUTES = {
     "notifications-read": (None, False, lambda o: {}),
     "approvals": ("finance.approve_transactions", True, lambda o: {}),
     "approval-action": ("finance.approve_transactions", False, lambda o: {"pk": 1, "verb": "approve"}),
+    "transaction-action": ("finance.view_transactions", False, lambda o: {"pk": 1, "verb": "cancel"}),
     "import-list": ("customers.import", True, lambda o: {}),
     "import-detail": ("customers.import", True, lambda o: {"job_id": o["job_id"]}),
     "template-list": ("communications.view_templates", True, lambda o: {}),

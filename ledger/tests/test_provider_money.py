@@ -264,11 +264,13 @@ def test_malformed_amounts_are_refused_not_500(demo, praxis, bridgerpay):
     signed = signature(data, NOTIFICATION_FIELDS, praxis.SECRET)
     answer = APIClient().post(WEBHOOK + "praxis", json.dumps(data), content_type="application/json",
                               HTTP_GT_AUTHENTICATION=signed)
-    assert answer.status_code == 401
+    # Signed but malformed: a clear 400 with the API.md code (issue #10), and nothing moves.
+    assert answer.status_code == 400 and answer.json()["code"] == "validation_error"
     _, btx, border, _ = bridgerpay_deposit(bridgerpay)
     raw = json.loads(bridgerpay.notification(border, "approved"))
     raw["data"]["charge"]["attributes"]["amount"] = "NaN"
-    assert send_bridgerpay(json.dumps(raw).encode()).status_code == 401
+    response = send_bridgerpay(json.dumps(raw).encode())
+    assert response.status_code == 400 and response.json()["code"] == "validation_error"
     tx.refresh_from_db()
     btx.refresh_from_db()
     assert tx.status == btx.status == "processing"
