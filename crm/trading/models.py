@@ -14,17 +14,25 @@ class SyncStatus(models.TextChoices):
     FAILED = "failed"
 
 
-class PlatformAccount(models.Model):
-    """The platform user behind a trading account: pending until `user/add` succeeded, failed after the retries."""
+class SyncedRow(models.Model):
+    """What every sync with the platform tracks: its status, attempts, when to try next and the last error."""
 
-    account = models.OneToOneField("ledger.TradingAccount", on_delete=models.CASCADE, related_name="platform")
-    platform = models.CharField(max_length=16)
-    group = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=8, choices=SyncStatus.choices, default=SyncStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class PlatformAccount(SyncedRow):
+    """The platform user behind a trading account: pending until `user/add` succeeded, failed after the retries."""
+
+    account = models.OneToOneField("ledger.TradingAccount", on_delete=models.CASCADE, related_name="platform")
+    platform = models.CharField(max_length=16)
+    group = models.CharField(max_length=64, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -34,7 +42,7 @@ class PlatformAccount(models.Model):
         return f"{self.platform} user for account #{self.account_id}: {self.status}"
 
 
-class PlatformDeal(models.Model):
+class PlatformDeal(SyncedRow):
     """One completed ledger movement posted to the platform as a balance-type deal, exactly once.
 
     The deal's comment carries `crm:<transaction id>`, so after a lost answer the bridge finds the deal on the
@@ -49,12 +57,7 @@ class PlatformDeal(models.Model):
     account = models.ForeignKey("ledger.TradingAccount", on_delete=models.PROTECT, related_name="+")
     deal_type = models.PositiveSmallIntegerField()
     amount = models.DecimalField(max_digits=18, decimal_places=2)  # signed, as posted
-    status = models.CharField(max_length=8, choices=SyncStatus.choices, default=SyncStatus.PENDING)
     ticket = models.BigIntegerField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    last_error = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
     posted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

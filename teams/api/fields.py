@@ -18,10 +18,9 @@ def _follow(instance, path: str):
     return instance
 
 
-class RedactedText(serializers.CharField):
-    """Staff-typed or rendered free text (notes, titles, comments, reasons, subjects, provider errors), shown as the
-    viewer in `context["request"]` may see it: emails and phones in it through `teams.pii.redact_for`, with the
-    customer found at `customer` (a dotted path from the object, "" when the object is the customer)."""
+class _Redacted:
+    """The shared part: read-only, and the customer (a dotted path from the object, "" when the object is the
+    customer) is loaded only for viewers who do not see contacts in full."""
 
     def __init__(self, *, customer: str = "customer", **kwargs):
         self.customer_path = customer
@@ -33,6 +32,11 @@ class RedactedText(serializers.CharField):
         if pii.sees_contacts(_viewer(self)):
             return value, None  # nothing to redact: don't load the customer
         return value, _follow(instance, self.customer_path)
+
+
+class RedactedText(_Redacted, serializers.CharField):
+    """Staff-typed or rendered free text (notes, titles, comments, reasons, subjects, provider errors), shown as the
+    viewer in `context["request"]` may see it: emails and phones in it through `teams.pii.redact_for`."""
 
     def to_representation(self, pair):
         value, customer = pair
@@ -41,19 +45,8 @@ class RedactedText(serializers.CharField):
         return pii.redact_for(str(value), _viewer(self), customer)
 
 
-class RedactedJSON(serializers.JSONField):
+class RedactedJSON(_Redacted, serializers.JSONField):
     """A JSON value (activity data, run logs) whose strings are redacted like `RedactedText`."""
-
-    def __init__(self, *, customer: str = "customer", **kwargs):
-        self.customer_path = customer
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def get_attribute(self, instance):
-        value = super().get_attribute(instance)
-        if pii.sees_contacts(_viewer(self)):
-            return value, None  # nothing to redact: don't load the customer
-        return value, _follow(instance, self.customer_path)
 
     def to_representation(self, pair):
         value, customer = pair
