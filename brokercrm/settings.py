@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -346,10 +347,16 @@ if not DEBUG:
 # Scripts and styles come from our own origin; the few inline scripts carry the per-request nonce (`csp_nonce`).
 from csp.constants import NONCE, NONE, SELF  # noqa: E402
 
+# The embedded payment cashiers (ledger/providers): BridgerPay's launcher script and iframe, Praxis's iframe. Add the
+# cashier origin your Praxis account uses (its cashier URL's scheme://host) to PAYMENT_CASHIER_ORIGINS.
+_bridgerpay_cashier = urlsplit(env_str("BRIDGERPAY_CASHIER_URL", "https://checkout.bridgerpay.com/v2/"))
+PAYMENT_CASHIER_ORIGINS = env_list("PAYMENT_CASHIER_ORIGINS",
+                                   [f"{_bridgerpay_cashier.scheme}://{_bridgerpay_cashier.netloc}"])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, NONCE],
+        "script-src": [SELF, NONCE, *PAYMENT_CASHIER_ORIGINS],
+        "frame-src": [SELF, *PAYMENT_CASHIER_ORIGINS],
         "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],

@@ -22,7 +22,7 @@ def test_client_withdrawal_and_staff_reversal(demo_committed, page_for, browser,
     deposit, _ = transaction_create(by=users["admin"], type="deposit", amount="500.00", currency="USD",
                                     account_login=account.login)
 
-    context = browser.new_context(base_url=live_url)
+    context = browser.new_context(base_url=live_url, bypass_csp=True)  # wait_for_function evaluates strings
     try:
         client = context.new_page()
         client.on("dialog", lambda dialog: dialog.accept())
