@@ -160,7 +160,7 @@ def test_workspace_rows_cancel_and_reverse(client, demo, funded):
     detail = f"/customers/{funded.customer_id}/"
     html = page.get(detail).content.decode()
     assert f'data-testid="cancel-{tx.pk}"' in html and f'data-testid="reverse-{original.pk}"' in html
-    assert "confirm(" in html
+    assert "data-confirm=" in html  # the confirmation step (static/js/workspace.js asks before submitting)
     response = page.post(f"/transactions/{tx.pk}/cancel", {"next": detail})
     assert response.status_code == 302 and response["Location"] == detail
     assert Transaction.objects.get(pk=tx.pk).status == "cancelled"
