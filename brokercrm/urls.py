@@ -2,15 +2,16 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from . import views
+from .api.schema_view import SchemaView
 
 api = [
     path("health", views.HealthView.as_view(), name="health"),
     # Staff token auth (teams).
     path("auth/", include("teams.api.auth_urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     # The split view serves its init script as a file (no inline script: see CONTENT_SECURITY_POLICY).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
          name="docs"),
