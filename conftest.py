@@ -59,7 +59,7 @@ def live_url(transactional_db):
     """A uvicorn process (ASGI, like production) serving the test database; yields its base URL.
 
     Use with committed data (`transaction=True` tests or the `demo_committed` fixture)."""
-    from brokercrm.testing import free_port, process_env, running, uvicorn_cmd
+    from devtools.testing import free_port, process_env, running, uvicorn_cmd
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

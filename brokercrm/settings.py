@@ -113,6 +113,10 @@ INSTALLED_APPS = [
     "imports",
     "comms",
 ]
+# Development tools (benchmarks `manage.py bench_*`, the process helpers of the end-to-end tests): installed in
+# development and tests, never in production unless DEVTOOLS=true is asked for explicitly.
+if env_bool("DEVTOOLS", DEBUG):
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

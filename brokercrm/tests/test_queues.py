@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from brokercrm.testing import process_env
-from imports import queuebench
+from devtools import queuebench
+from devtools.testing import process_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
               pytest.mark.skipif(not settings.REDIS_URL, reason="the workers need the Redis broker")]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from brokercrm.testing import ROOT, free_port, process_env
+from devtools.testing import ROOT, free_port, process_env
 
 pytestmark = pytest.mark.slow
 

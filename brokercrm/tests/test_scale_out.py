@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from brokercrm.testing import free_port, process_env, running, uvicorn_cmd, worker_cmd
+from devtools.testing import free_port, process_env, running, uvicorn_cmd, worker_cmd
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

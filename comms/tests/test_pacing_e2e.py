@@ -12,11 +12,11 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import transaction
 
-from brokercrm.testing import ROOT, free_port, process_env, running, worker_cmd
 from comms.models import EmailTemplate, Message, SmsTemplate
 from comms.services import email_translation_put, message_queue, sms_translation_put
 from comms.tests.test_workflows_e2e import FakeSms, Inbox, wait_for
 from customers.models import Customer
+from devtools.testing import ROOT, free_port, process_env, running, worker_cmd
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
               pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis as the Celery broker")]

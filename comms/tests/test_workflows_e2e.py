@@ -14,11 +14,11 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from brokercrm.testing import ROOT, free_port, process_env, running, worker_cmd
 from comms import conf as comms_conf
 from comms.models import Message, Workflow, WorkflowAction, WorkflowRun
 from crm.models import Task
 from customers.models import Customer
+from devtools.testing import ROOT, free_port, process_env, running, worker_cmd
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
               pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis as the Celery broker")]

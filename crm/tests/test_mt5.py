@@ -401,7 +401,7 @@ def test_end_to_end_registration_deposit_retry_and_live_panel(demo_committed, fa
     import httpx
     from django.conf import settings
 
-    from brokercrm.testing import free_port, process_env, running, uvicorn_cmd, worker_cmd
+    from devtools.testing import free_port, process_env, running, uvicorn_cmd, worker_cmd
 
     if not settings.REDIS_URL:
         pytest.skip("the feed process and the web process meet in Redis")

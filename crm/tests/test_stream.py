@@ -11,9 +11,9 @@ import httpx
 import pytest
 from django.conf import settings
 
-from brokercrm.testing import free_port, process_env, running, uvicorn_cmd
 from crm.trading.adapter import Position, account_state
 from customers.models import Customer
+from devtools.testing import free_port, process_env, running, uvicorn_cmd
 
 FIELDS = {"balance", "credit", "equity", "pnl", "margin_used", "free_margin", "margin_level", "currency"}
 

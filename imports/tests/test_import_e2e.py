@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from brokercrm.testing import ROOT, process_env, running, worker_cmd
 from customers.models import Customer
+from devtools.testing import ROOT, process_env, running, worker_cmd
 from imports.models import ImportJob
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,

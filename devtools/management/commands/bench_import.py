@@ -9,10 +9,10 @@ from __future__ import annotations
 import io
 import time
 
+from customers.management.commands.bench_customers import copy_customers
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from customers.management.commands.bench_customers import copy_customers
 from customers.models import Customer
 from imports.models import ImportJob
 from imports.services import import_create, import_process

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             raise CommandError("Needs REDIS_URL and --yes (run it on a scratch database with seed_demo).")
         import os
 
-        from brokercrm.testing import free_port, running, uvicorn_cmd
+        from devtools.testing import free_port, running, uvicorn_cmd
         from ledger.models import TradingAccount
         from teams.models import User
 

@@ -12,8 +12,8 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-
 from imports.management.commands.bench_import import lead_csv
+
 from imports.models import ImportJob
 
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         import os
         from contextlib import ExitStack
 
-        from brokercrm.testing import running, worker_cmd
+        from devtools.testing import running, worker_cmd
         from imports.services import import_create
         from teams.models import Role, User
 

@@ -192,10 +192,10 @@ def run(*, env: dict[str, str], log_path: Path, import_rows: int, comms_tasks: i
         rate: int = 10, second_after: float = 8.0, probe_every: float = 10.0, echo=print) -> Figures:
     """Run the scenario (module docstring) and return its figures."""
     from brokercrm.celery import app
-    from brokercrm.testing import free_port
     from crm.models import Task
     from crm.services import task_create
     from customers.models import Customer
+    from devtools.testing import free_port
     from imports.models import ImportJob
     from imports.services import import_create
     from teams.models import User

@@ -4,7 +4,7 @@
 
 Starts scripts/run.sh (web, simulator, a worker per queue, beat), queues the sends, uploads the big paced import,
 then measures (a) a payment webhook's credit, (b) a second 60-row import's start and end, (c) the overdue check's
-runs; prints the figures (imports/queuebench.py has the steps). Needs REDIS_URL, DEBUG and the demo data.
+runs; prints the figures (devtools/queuebench.py has the steps). Needs REDIS_URL, DEBUG and the demo data.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, rows, sends, seconds, rate, yes, **options):
         if not yes or not settings.REDIS_URL or not settings.DEBUG:
             raise CommandError("Needs REDIS_URL, DEBUG=true, the demo data and --yes (scratch database).")
-        from imports import queuebench
+        from devtools import queuebench
 
         var_dir = Path(tempfile.mkdtemp(prefix="bench-queues-"))
         env = queuebench.run_sh_env(dict(os.environ), var_dir)
