@@ -331,7 +331,22 @@ STORAGES = {
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
+    # KYC documents (customers.kyc): a private directory outside MEDIA, or S3-compatible storage when
+    # KYC_S3_BUCKET is set (django-storages; see docs/readme/kyc.md). Never served publicly.
+    "kyc": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": VAR_DIR / "private" / "kyc",
+                        "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700}},
 }
+if env_str("KYC_S3_BUCKET", ""):
+    STORAGES["kyc"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env_str("KYC_S3_BUCKET", ""),
+        "endpoint_url": env_str("KYC_S3_ENDPOINT_URL", "") or None,
+        "region_name": env_str("KYC_S3_REGION", "") or None,
+        "access_key": env_str("KYC_S3_ACCESS_KEY_ID", "") or None,
+        "secret_key": env_str("KYC_S3_SECRET_ACCESS_KEY", "") or None,
+        "location": env_str("KYC_S3_PREFIX", "kyc"),
+        "default_acl": "private", "querystring_auth": True, "querystring_expire": 300, "file_overwrite": False,
+    }}
 
 # --- Security (production) ------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -18,7 +18,9 @@ api = [
     # Customers' own realm (registration, autologin, heartbeat, deposits).
     path("customer/", include("customers.api.urls")),
     path("customer/", include("ledger.api.customer_urls")),
+    path("customer/", include("customers.kyc.client_urls")),
     # Agent workspace API.
+    path("crm/", include("customers.kyc.crm_urls")),
     path("crm/", include("crm.api.urls")),
     # Platform administration: each app serves its own resources under /api/platform/.
     path("platform/", include("teams.api.urls")),
@@ -31,6 +33,8 @@ api = [
     path("backoffice/", include("imports.api.urls")),
     # Payment provider callbacks.
     path("payments/", include("ledger.api.payments_urls")),
+    # Verification provider callbacks (KYC).
+    path("kyc/", include("customers.kyc.webhook_urls")),
 ]
 
 # SuspiciousOperation (TooManyFieldsSent, DisallowedHost, …) raised outside a view: the API body or the error page.

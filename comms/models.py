@@ -117,6 +117,7 @@ class Workflow(models.Model):
         RETENTION_CHANGED = "retention.changed"
         IMPORT_COMPLETED = "import.completed"
         CUSTOMER_FROZEN = "customer.frozen"
+        KYC_EXPIRING = "kyc.expiring"
 
     name = models.CharField(max_length=120, unique=True)
     trigger = models.CharField(max_length=40, choices=Trigger.choices)

@@ -26,9 +26,10 @@ class CrmConfig(AppConfig):
         from comms.models import WorkflowAction
         from comms.workflows import action_handler_register
 
-        from .handlers import on_customer_frozen, workflow_create_task
+        from .handlers import on_customer_frozen, on_kyc_expiring, workflow_create_task
 
         domain_event.connect(on_customer_frozen, dispatch_uid="crm.freeze_task")
+        domain_event.connect(on_kyc_expiring, dispatch_uid="crm.kyc_expiring_task")
         action_handler_register(WorkflowAction.Kind.CREATE_TASK, workflow_create_task)
 
         import os

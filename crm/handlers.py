@@ -25,6 +25,20 @@ def on_customer_frozen(sender, name: str, payload: dict, **kwargs) -> None:
                           title=f"Review frozen account {account}: negative balance after chargeback")
 
 
+def on_kyc_expiring(sender, name: str, payload: dict, **kwargs) -> None:
+    """`kyc.expiring` (customers' daily expiry scan): a review task in the KYC_TASK_TEAM queue (compliance)."""
+    if name != "kyc.expiring":
+        return
+    from customers.kyc import conf as kyc_conf
+
+    from .services import task_create_for_team
+
+    customer = Customer.objects.get(pk=payload["customer_id"])
+    kinds = ", ".join(k.replace("_", " ") for k in payload.get("kinds", []))
+    task_create_for_team(customer=customer, team_name=kyc_conf.KYC_TASK_TEAM, due_in=timedelta(days=1),
+                         title=f"KYC documents expiring on {payload.get('expires_on')}: {kinds}")
+
+
 def workflow_create_task(*, action, run, customer) -> str:
     """The `create_task` action of comms workflows: the task always has an owner (comms.workflows.task_owner)."""
     from comms.workflows import task_owner

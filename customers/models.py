@@ -306,3 +306,6 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} on customer #{self.customer_id}"
+
+
+from .kyc.models import KycApplicant, KycDocument, KycSettings  # noqa: E402, F401  (registered with this app)

@@ -78,7 +78,8 @@ PIPELINES: dict[str, Pipeline] = {
         statuses=KycStatus,
         permission="pipelines.change_kyc_status",
         moves={
-            K.PENDING: (K.NOT_SUBMITTED, K.REJECTED),
+            # approved → pending: documents about to expire (customers.kyc.services.kyc_expiry_scan).
+            K.PENDING: (K.NOT_SUBMITTED, K.REJECTED, K.APPROVED),
             K.APPROVED: (K.PENDING,),
             K.REJECTED: (K.PENDING, K.APPROVED),
         },

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
+from customers.kyc.services import kyc_gate_check
 from teams.constants import APPROVAL_RANK
 
 from .models import LOGIN_OFFSET, ApprovalRule, FxRate, LedgerLine, TradingAccount, Transaction, TxStatus, TxType
@@ -50,6 +51,31 @@ def account_open(*, customer, currency: str = "USD") -> TradingAccount:
     account = TradingAccount.objects.create(customer=customer, currency=currency.upper())
     account.login = LOGIN_OFFSET + account.pk
     TradingAccount.objects.filter(pk=account.pk).update(login=account.login)
+    return account
+
+
+ACCOUNT_CURRENCIES = ("USD", "EUR", "GBP")
+
+
+@transaction.atomic
+def account_open_further(*, customer, currency: str, by=None) -> TradingAccount:
+    """Open a further trading account for `customer` (the customer, or staff `by` within their edit scope).
+
+    The KYC gate applies (409 kyc_required when the broker requires approved KYC for it)."""
+    from customers.models import Customer
+    from customers.services import activity_record
+
+    currency = (currency or "").upper()
+    if currency not in ACCOUNT_CURRENCIES:
+        raise LedgerError("Unsupported currency.", fields={"currency": [f"One of: {', '.join(ACCOUNT_CURRENCIES)}."]})
+    base = Customer.objects.editable_by(by) if by is not None else Customer.objects.all()
+    locked = base.select_for_update(of=("self",)).filter(pk=customer.pk).first()
+    if locked is None:
+        raise LedgerError("No such customer.", code="not_found", status=404)
+    kyc_gate_check(customer=locked, operation="account")
+    account = account_open(customer=locked, currency=currency)
+    activity_record(customer=locked, verb="account.opened", by=by, summary=f"Trading account {account.login} "
+                    f"({currency}) opened", data={"login": account.login, "currency": currency})
     return account
 
 
@@ -282,6 +308,9 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
         if amount > available_balance(account):
             raise LedgerError("Not enough available funds.", code="insufficient_funds", status=409)
     amount_usd = to_usd(amount, currency)
+    if type in (TxType.DEPOSIT, TxType.WITHDRAWAL):
+        # The broker's KYC rules (customers.kyc): 409 kyc_required when they need approved KYC.
+        kyc_gate_check(customer=customer, operation=type, amount_usd=amount_usd)
     tx = Transaction(account=account, customer=customer, type=type, amount=amount, currency=currency,
                      amount_usd=amount_usd, comment=comment, created_by=by, idempotency_key=idempotency_key or None,
                      provider=provider, required_role=required_role_for(amount_usd) if spec.needs_approval else "")

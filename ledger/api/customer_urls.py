@@ -10,4 +10,5 @@ urlpatterns = [
     path("withdrawals/<int:pk>/cancel", views.CustomerWithdrawalCancelView.as_view(),
          name="customer-withdrawal-cancel"),
     path("transactions", views.CustomerTransactionListView.as_view(), name="customer-transactions"),
+    path("accounts", views.CustomerAccountOpenView.as_view(), name="customer-accounts-open"),
 ]

@@ -229,6 +229,29 @@ class CustomerWithdrawalView(APIView):
         return Response({"transaction_id": tx.pk, "status": tx.status}, status=201)
 
 
+class AccountOpenIn(serializers.Serializer):
+    currency = serializers.ChoiceField(choices=list(services.ACCOUNT_CURRENCIES))
+
+
+class AccountOpenOut(serializers.Serializer):
+    login = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class CustomerAccountOpenView(APIView):
+    """A signed-in customer opens a further trading account (409 kyc_required when the KYC gate applies)."""
+
+    authentication_classes = [CustomerSessionAuthentication]
+    permission_classes = [IsCustomer]
+
+    @extend_schema(request=AccountOpenIn, responses={201: AccountOpenOut, **errors(400, 401, 403, 409)})
+    def post(self, request):
+        data = AccountOpenIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = services.account_open_further(customer=request.user.customer, **data.validated_data)
+        return Response({"login": account.login, "currency": account.currency}, status=201)
+
+
 class CustomerWithdrawalCancelView(APIView):
     """The customer cancels their own withdrawal request while it is pending approval."""
 
