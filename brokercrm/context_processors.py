@@ -9,6 +9,7 @@ NAV = [
     ("Activity", "/activity/", "customers.view"),
     ("Imports", "/imports/", "customers.import"),
     ("Approvals", "/approvals/", "finance.approve_transactions"),
+    ("KYC review", "/kyc/", "pipelines.change_kyc_status"),
     ("Templates", "/templates/", "communications.view_templates"),
 ]
 

@@ -3,7 +3,7 @@ from django.urls import path
 
 from teams.forms import LoginForm
 
-from . import views
+from . import kyc_views, views
 
 urlpatterns = [
     path("login/", views.StaffLoginView.as_view(authentication_form=LoginForm), name="login"),
@@ -17,4 +17,8 @@ urlpatterns = [
     path("tasks/", views.TaskListView.as_view(), name="task-list"),
     path("activity/", views.ActivityFeedPageView.as_view(), name="activity-feed"),
     path("notifications/read", views.NotificationsReadView.as_view(), name="notifications-read"),
+    path("kyc/", kyc_views.KycQueueView.as_view(), name="kyc-queue"),
+    path("kyc/customers/<int:pk>/upload", kyc_views.KycUploadView.as_view(), name="kyc-upload"),
+    path("kyc/documents/<int:pk>/file", kyc_views.KycDocumentFilePageView.as_view(), name="kyc-document-file-page"),
+    path("kyc/documents/<int:pk>/<str:verb>", kyc_views.KycDocumentActionView.as_view(), name="kyc-document-action"),
 ]

@@ -167,6 +167,9 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
         ctx["accounts"] = [(a, bridge.sync_state(a)) for a in customer.accounts.all()]
         ctx["can_retry_platform"] = (self.request.user.holds("customers.edit") and
                                      Customer.objects.editable_by(self.request.user).filter(pk=customer.pk).exists())
+        from customers.kyc.selectors import kyc_panel
+
+        ctx.update(kyc_panel(user=self.request.user, customer=customer))
         return ctx
 
 

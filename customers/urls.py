@@ -8,4 +8,5 @@ urlpatterns = [
     path("client/", views.client_home, name="client-home"),
     path("client/login/", views.client_login, name="client-login"),
     path("client/logout/", views.client_logout, name="client-logout"),
+    path("client/documents/upload", views.client_document_upload, name="client-documents-upload"),
 ]

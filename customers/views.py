@@ -48,12 +48,42 @@ def client_login(request):
     return render(request, "client/login.html", {"form": form, "error": error})
 
 
-def client_home(request):
+def client_home(request, *, kyc_error: str = "", status: int = 200):
     customer = session_customer(request)
     if customer is None:
         return redirect("client-login")
+    from .kyc.selectors import client_kyc_context
+
     return render(request, "client/home.html", {"customer": customer, "accounts": customer.accounts.all(),
-                                                **client_home_context(customer=customer)})
+                                                **client_home_context(customer=customer),
+                                                **client_kyc_context(customer=customer), "kyc_error": kyc_error},
+                  status=status)
+
+
+@require_http_methods(["POST"])
+def client_document_upload(request):
+    """The client area's document form (multipart); errors are shown on the home page."""
+    from datetime import date
+
+    from brokercrm.errors import DomainError
+
+    from .kyc.services import document_upload
+
+    customer = session_customer(request)
+    if customer is None:
+        return redirect("client-login")
+    try:
+        document_upload(customer=customer, by_customer=True, file=request.FILES.get("file"),
+                        kind=request.POST.get("kind", ""),
+                        issued_on=date.fromisoformat(request.POST["issued_on"]) if request.POST.get("issued_on")
+                        else None,
+                        expires_on=date.fromisoformat(request.POST["expires_on"]) if request.POST.get("expires_on")
+                        else None)
+    except DomainError as error:
+        return client_home(request, kyc_error=error.detail, status=error.status)
+    except ValueError:
+        return client_home(request, kyc_error="Dates are YYYY-MM-DD.", status=400)
+    return redirect("client-home")
 
 
 @require_http_methods(["POST"])

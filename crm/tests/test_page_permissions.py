@@ -41,9 +41,13 @@ ROUTES = {
     "template-edit": ("communications.view_templates", True,
                       lambda o: {"kind": "email", "pk": o["template"].pk, "locale": "en"}),
     "workflow-toggle": ("platform.manage_workflows", False, lambda o: {"pk": 1}),
+    "kyc-queue": ("pipelines.change_kyc_status", True, lambda o: {}),
+    "kyc-upload": ("customers.view", False, lambda o: {"pk": o["customer"].pk}),
+    "kyc-document-action": ("pipelines.change_kyc_status", False, lambda o: {"pk": 1, "verb": "approve"}),
+    "kyc-document-file-page": ("pipelines.change_kyc_status", True, lambda o: {"pk": 1}),
 }
 # A page whose object does not exist for anyone answers 404 to those allowed (after the permission check).
-NOT_FOUND_FOR_ALLOWED = {"import-detail"}
+NOT_FOUND_FOR_ALLOWED = {"import-detail", "kyc-document-file-page"}
 
 
 def _route_names(patterns, prefix=""):

@@ -76,7 +76,7 @@ def kyc_missing(customer, *, settings: KycSettings | None = None, with_reasons: 
         doc = current.get(kind)
         label = KIND_LABELS.get(kind, kind)
         if doc is None:
-            lines.append(f"Upload a {label}.")
+            lines.append(f"Missing: {label}.")
         elif doc.status == DocumentStatus.REJECTED:
             said = f": {doc.reason}" if with_reasons and doc.reason else ""
             lines.append(f"The {label} was rejected{said}. Upload a new one.")
