@@ -304,6 +304,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PiiLevelEnum": "teams.constants.PiiLevel",
         "CustomerSourceEnum": "customers.models.Source",
+        "KycDocumentKindEnum": "customers.kyc.models.DocumentKind",
+        "KycDocumentStatusEnum": "customers.kyc.models.DocumentStatus",
         "RegistrationSourceEnum": [("organic", "organic"), ("affiliate", "affiliate"), ("promo", "promo")],
     },
     "POSTPROCESSING_HOOKS": [

@@ -80,3 +80,34 @@ class AffiliateAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from .kyc.models import KycDocument, KycSettings  # noqa: E402
+
+
+@admin.register(KycSettings)
+class KycSettingsAdmin(admin.ModelAdmin):
+    """The broker's KYC switches: required kinds, four-eyes, expiry warning, money gates, provider auto-approval."""
+
+    list_display = ["__str__", "four_eyes", "expiry_warning_days", "gate_deposits_above_usd", "gate_withdrawals",
+                    "gate_further_accounts", "provider_auto_approve", "updated_at"]
+
+    def has_add_permission(self, request):
+        return not KycSettings.objects.exists()
+
+
+@admin.register(KycDocument)
+class KycDocumentAdmin(admin.ModelAdmin):
+    """Read-only: documents are reviewed in the workspace (/kyc/) and their files opened through signed links."""
+
+    list_display = ["pk", "customer_id", "kind", "status", "content_type", "expires_on", "created_at"]
+    list_filter = ["status", "kind"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -113,7 +113,7 @@ class CustomerDocumentsView(APIView):
 class DocumentReviewView(APIView):
     verb = "approve"
 
-    class RejectIn(serializers.Serializer):
+    class KycRejectIn(serializers.Serializer):
         reason = serializers.CharField(max_length=500)
 
     def _document(self, request, pk: int) -> KycDocument:
@@ -127,7 +127,7 @@ class DocumentReviewView(APIView):
         if self.verb == "approve":
             document = services.document_approve(document=document, by=request.user)
         else:
-            data = self.RejectIn(data=request.data)
+            data = self.KycRejectIn(data=request.data)
             data.is_valid(raise_exception=True)
             document = services.document_reject(document=document, by=request.user, **data.validated_data)
         return Response(DocumentOut(document, context={"request": request}).data)
@@ -148,7 +148,8 @@ class DocumentRejectView(DocumentReviewView):
 
     verb = "reject"
 
-    @extend_schema(request=DocumentReviewView.RejectIn, responses={200: DocumentOut, **errors(400, 401, 403, 404, 409)})
+    @extend_schema(request=DocumentReviewView.KycRejectIn,
+                   responses={200: DocumentOut, **errors(400, 401, 403, 404, 409)})
     def post(self, request, pk: int):
         return super().post(request, pk)
 
