@@ -159,7 +159,7 @@ class DocumentFileView(APIView):
 
     @extend_schema(responses={200: inline_serializer("KycFileLink", {"url": serializers.CharField(),
                                                                      "expires_in": serializers.IntegerField()}),
-                              **errors(401, 404)})
+                              **errors(401, 403, 404)})
     def get(self, request, pk: int):
         try:
             document = selectors.document_get(user=request.user, document_id=pk)
@@ -174,7 +174,7 @@ class DocumentDownloadView(APIView):
     """Streams the file behind a link from DocumentFileView: the same signed-in user, within the link's lifetime,
     still allowed to see the document. Always an attachment, never sniffed, never cached."""
 
-    @extend_schema(responses={200: OpenApiResponse(description="The file"), **errors(401, 404, 410)})
+    @extend_schema(responses={200: OpenApiResponse(description="The file"), **errors(401, 403, 404, 410)})
     def get(self, request, pk: int):
         try:
             document = selectors.document_get(user=request.user, document_id=pk)
