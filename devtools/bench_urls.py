@@ -4,6 +4,8 @@ import asyncio
 
 from django.http import StreamingHttpResponse
 from django.urls import path
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from brokercrm.urls import urlpatterns as product
 
@@ -20,4 +22,11 @@ async def idle_stream(request):
     return StreamingHttpResponse(body(), content_type="text/event-stream")
 
 
-urlpatterns = [*product, path("bench/idle-stream", idle_stream)]
+class PlainView(APIView):
+    """The anchor of bench_postings: a plain DRF view behind the same stack and token authentication."""
+
+    def post(self, request):
+        return Response({"ok": True, "user": request.user.pk}, status=201)
+
+
+urlpatterns = [*product, path("bench/idle-stream", idle_stream), path("bench/plain-drf", PlainView.as_view())]
