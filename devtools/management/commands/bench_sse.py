@@ -151,7 +151,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         tasks = [asyncio.create_task(subscriber(i)) for i in range(n)]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(all_open.wait(), timeout=180)
+            await asyncio.wait_for(all_open.wait(), timeout=max(180, n * 0.12))
         self.stdout.write(f"{path}: {connected} of {n} streams open in {time.monotonic() - started:.1f} s")
         await asyncio.sleep(2.0)
         info = {"rss": rss_kb(pid), "cpu": 0.0, "wall": 0.0}
