@@ -185,7 +185,9 @@ def _post(tx: Transaction, account: TradingAccount) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f'UPDATE "{table}" SET "{column}" = "{column}" + %s WHERE "id" = %s '
                        'RETURNING "balance", "credit"', [signed, account.pk])
-        account.balance, account.credit = cursor.fetchone()
+        # PostgreSQL returns Decimals; SQLite (the embedded default) numbers: read them as the model's decimals.
+        account.balance, account.credit = (v if isinstance(v, Decimal) else Decimal(str(v)).quantize(CENT)
+                                           for v in cursor.fetchone())
 
 
 def _after_completion(tx: Transaction, account: TradingAccount, by, *, locked_customer=None,
