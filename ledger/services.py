@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -205,22 +205,39 @@ def _post(tx: Transaction, account: TradingAccount) -> None:
         LedgerLine(transaction=tx, account=account, book=spec.bucket, amount=signed, currency=tx.currency),
         LedgerLine(transaction=tx, account=None, book=spec.house, amount=-signed, currency=tx.currency),
     ])
-    TradingAccount.objects.filter(pk=account.pk).update(**{spec.bucket: F(spec.bucket) + signed})
-    account.refresh_from_db(fields=["balance", "credit"])
+    # Move the bucket and read both back in one round trip (UPDATE … RETURNING, under the caller's row lock).
+    table = TradingAccount._meta.db_table
+    column = TradingAccount._meta.get_field(spec.bucket).column
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE "{table}" SET "{column}" = "{column}" + %s WHERE "id" = %s '
+                       'RETURNING "balance", "credit"', [signed, account.pk])
+        # PostgreSQL returns Decimals; SQLite (the embedded default) numbers: read them as the model's decimals.
+        account.balance, account.credit = (v if isinstance(v, Decimal) else Decimal(str(v)).quantize(CENT)
+                                           for v in cursor.fetchone())
 
 
-def _after_completion(tx: Transaction, account: TradingAccount, by) -> None:
-    from customers.models import Customer
+def _after_completion(tx: Transaction, account: TradingAccount, by, *, locked_customer=None,
+                      earlier: list | None = None) -> None:
+    """Side effects of a completed transaction. `locked_customer`: the customer row, read under this transaction's
+    lock (spares re-reading it); `earlier`: activity entries to write first, in the same INSERT."""
+    from customers.models import Activity, Customer
     from customers.services import activity_record
 
     now = timezone.now()
     if tx.type == TxType.DEPOSIT:
         Customer.objects.filter(pk=tx.customer_id).update(last_deposit_at=now, last_activity_at=now)
-        _finance_status_after_deposit(tx.customer_id)
-    activity_record(customer=tx.customer, verb="transaction.completed", by=by,
-                    summary=f"{tx.type} {tx.amount} {tx.currency} completed (#{tx.pk})",
-                    data={"transaction_id": tx.pk, "type": tx.type, "amount": str(tx.amount),
-                          "currency": tx.currency})
+        if locked_customer is None or locked_customer.finance_status == "no_deposit":
+            _finance_status_after_deposit(tx.customer_id)
+    completed = dict(customer=tx.customer, verb="transaction.completed", by=by,
+                     summary=f"{tx.type} {tx.amount} {tx.currency} completed (#{tx.pk})",
+                     data={"transaction_id": tx.pk, "type": tx.type, "amount": str(tx.amount),
+                           "currency": tx.currency})
+    if earlier:
+        Activity.objects.bulk_create([*earlier, Activity(customer=tx.customer, actor=by, verb=completed["verb"],
+                                                         summary=completed["summary"][:255], data=completed["data"],
+                                                         created_at=now)])
+    else:
+        activity_record(**completed)
     event_emit("transaction.completed", {"transaction_id": tx.pk, "customer_id": tx.customer_id, "type": tx.type,
                                          "amount": str(tx.amount), "currency": tx.currency,
                                          "amount_usd": str(tx.amount_usd)})
@@ -255,11 +272,14 @@ def _auto_freeze(tx: Transaction, account: TradingAccount) -> None:
 # --- transactions ------------------------------------------------------------------------------------------------
 
 
-def _resolve_account(*, by, customer_id=None, account_login=None) -> TradingAccount:
+def _resolve_account(*, by, customer_id=None, account_login=None, lock: bool = False) -> TradingAccount:
+    """The account within `by`'s scope; with `lock`, its row and its customer's are locked in the same query."""
     from customers.models import Customer
 
     visible = Customer.objects.visible_to(by) if by is not None else Customer.objects.all()
     accounts = TradingAccount.objects.filter(customer__in=visible).select_related("customer")
+    if lock:
+        accounts = accounts.select_for_update()
     if account_login is not None:
         account = accounts.filter(login=account_login).first()
     elif customer_id is not None:
@@ -295,12 +315,12 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
             return _idempotent_repeat(existing, request), False
     if amount <= 0:
         raise LedgerError("Amounts are positive.", fields={"amount": ["Must be greater than zero."]})
-    account = _resolve_account(by=by, customer_id=customer_id, account_login=account_login)
+    # Scope and row lock in one query (the account's row and its customer's, as before).
+    account = _resolve_account(by=by, customer_id=customer_id, account_login=account_login, lock=True)
     currency = (currency or "").upper()
     if currency != account.currency:
         raise LedgerError("The currency must be the account's.",
                           fields={"currency": [f"Account {account.login} is in {account.currency}."]})
-    account = TradingAccount.objects.select_for_update().select_related("customer").get(pk=account.pk)
     customer = account.customer
     if type in GUARDED_DEBITS:
         if customer.finance_status == "frozen":
@@ -314,29 +334,39 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     tx = Transaction(account=account, customer=customer, type=type, amount=amount, currency=currency,
                      amount_usd=amount_usd, comment=comment, created_by=by, idempotency_key=idempotency_key or None,
                      provider=provider, required_role=required_role_for(amount_usd) if spec.needs_approval else "")
-    try:
-        with transaction.atomic():
-            tx.save()
-    except IntegrityError:
-        existing = Transaction.objects.filter(created_by=by, idempotency_key=idempotency_key).first()
-        if existing:
-            return _idempotent_repeat(existing, request), False
-        raise
-    from customers.services import activity_record
-
-    activity_record(customer=customer, verb="transaction.created", by=by,
-                    summary=f"{type} {amount} {currency} created (#{tx.pk})",
-                    data={"transaction_id": tx.pk, "type": type, "amount": str(amount), "currency": currency})
-    if status == TxStatus.PROCESSING:
-        tx.process()
-        tx.save()
-    elif not spec.needs_approval:
+    completes_now = status != TxStatus.PROCESSING and not spec.needs_approval
+    if completes_now:  # inserted completed (one INSERT rather than INSERT + UPDATE); same transitions
         tx.approve()
         tx.complete()
         tx.completed_at = timezone.now()
+    if idempotency_key:  # only a key can collide: the savepoint is needed for it alone
+        try:
+            with transaction.atomic():
+                tx.save()
+        except IntegrityError:
+            existing = Transaction.objects.filter(created_by=by, idempotency_key=idempotency_key).first()
+            if existing:
+                return _idempotent_repeat(existing, request), False
+            raise
+    else:
         tx.save()
+    Transaction.payout.related.set_cached_value(tx, None)  # a new transaction has no payout (spares a read)
+    from customers.models import Activity
+    from customers.services import activity_record
+
+    created = dict(customer=customer, verb="transaction.created", by=by,
+                   summary=f"{type} {amount} {currency} created (#{tx.pk})",
+                   data={"transaction_id": tx.pk, "type": type, "amount": str(amount), "currency": currency})
+    if completes_now:
         _post(tx, account)
-        _after_completion(tx, account, by)
+        _after_completion(tx, account, by, locked_customer=customer, earlier=[Activity(
+            customer=customer, actor=by, verb=created["verb"], summary=created["summary"][:255],
+            data=created["data"], created_at=timezone.now())])
+        return tx, True
+    activity_record(**created)
+    if status == TxStatus.PROCESSING:
+        tx.process()
+        tx.save()
     return tx, True
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import JsonResponse
-from django_eventstream.views import events
+from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django_eventstream.eventrequest import EventRequest
+from django_eventstream.utils import add_default_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +16,7 @@ from customers.models import Customer
 from ledger.models import TradingAccount
 from teams.permissions import require
 
-from ..trading import bridge, feed, mt5
+from ..trading import bridge, fanout, feed, mt5
 
 
 def _visible_account(user, login: int) -> TradingAccount | None:
@@ -76,9 +77,15 @@ def account_stream(request, login: int):
         return JsonResponse({"code": "permission_denied", "detail": "Needs customers.view."}, status=403)
     if _visible_account(user, login) is None:
         return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
-    response = events(request, channels=[f"account-{login}"])
-    connection.close()  # the stream lives on without the database (see crm.channels)
-    if getattr(response, "is_async", False) and response.status_code == 200:
-        feed.watch(login)
-        response.streaming_content = feed.throttle_stream(response.streaming_content, login)
+    channel = f"account-{login}"
+    try:  # django-eventstream's reading of the request (Last-Event-ID syntax), as before
+        EventRequest(request, view_kwargs={"channels": [channel]})
+    except EventRequest.Error as e:
+        return HttpResponseBadRequest(f"Invalid request: {e}.\n")
+    connection.close()  # the stream lives on without the database
+    feed.watch(login)
+    # One Redis subscription per process fans out to every stream of the account, throttled once per account
+    # (crm.trading.fanout); the body is django-eventstream's SSE dialect.
+    response = StreamingHttpResponse(fanout.stream(channel), content_type="text/event-stream")
+    add_default_headers(response, request=request)
     return response

@@ -3,7 +3,6 @@ accounts on every registration, one deal per movement even after a lost answer, 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from decimal import Decimal
 
@@ -363,33 +362,6 @@ def test_trading_activity_counts_for_retention(mt5_on, demo):
     assert activity.activity_sync(now=now) == 1
     customer.refresh_from_db()
     assert abs(customer.last_activity_at.timestamp() - (now - 60)) < 1
-
-
-def test_stream_throttle_coalesces_to_the_latest_state():
-    async def producer():
-        yield b":" + b" " * 10 + b"\n\nevent: stream-open\ndata:\n\n"
-        for i in range(10):  # ten states in ~100 ms
-            yield f'event: state\ndata: {{"n": {i}}}\n\n'.encode()
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.7)
-        yield b'event: state\ndata: {"n": 10}\n\n'
-        await asyncio.sleep(0.1)
-
-    async def consume():
-        start = time.monotonic()
-        return [(time.monotonic() - start, chunk)
-                async for chunk in feed.throttle_stream(producer(), login=1, min_interval_ms=500)]
-
-    # In a thread of its own: Playwright's sync API may hold an event loop on the test thread.
-    from concurrent.futures import ThreadPoolExecutor
-
-    with override_settings(REDIS_URL=""), ThreadPoolExecutor(1) as pool:
-        chunks = pool.submit(asyncio.run, consume()).result()
-    states = [(t, c) for t, c in chunks if c.startswith("event: state")]
-    assert [c.split("\n")[1] for _, c in states] == ['data: {"n": 0}', 'data: {"n": 9}', 'data: {"n": 10}']
-    times = [t for t, _ in states]
-    assert all(b - a >= 0.49 for a, b in zip(times, times[1:], strict=False))
-    assert chunks[0][1].startswith(":")  # everything else passes at once
 
 
 # --- end to end: real web, worker and feed processes pointed at the fake platform, and a real browser -----------

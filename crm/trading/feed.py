@@ -7,13 +7,13 @@
   computes states itself; with MT5 it reads equity, P&L, margin, free margin and margin level for the watched
   accounts from the platform in batches (`user/account/get_batch`), while balance and credit stay the ledger's.
 - Throttling holds twice: `publish_state` sends at most once per account per ACCOUNT_STREAM_MIN_INTERVAL_MS
-  whoever calls it (the latest state is kept for the JSON endpoint either way), and each stream coalesces state
-  events to that interval on its own (`throttle_stream`), so no producer can flood a client.
+  whoever calls it (the latest state is kept for the JSON endpoint either way), and each web process coalesces
+  state events to that interval once per account for all its streams (`crm.trading.fanout`), so no producer can flood
+  a client.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -54,6 +54,18 @@ def watch(login: int) -> None:
         return
     with _local_lock:
         _local_watched[login] = expires
+
+
+def watch_many(logins: list[int]) -> None:
+    """Refresh the marks of many accounts at once (the stream hub does it for all its accounts)."""
+    expires = time.time() + WATCH_TTL
+    r = _redis_client()
+    if r is not None:
+        r.zadd(WATCHED_KEY, {str(login): expires for login in logins})
+        return
+    with _local_lock:
+        for login in logins:
+            _local_watched[login] = expires
 
 
 def watched_logins() -> list[int]:
@@ -139,64 +151,3 @@ def current_state(account) -> dict:
 
     platform = Simulator()
     return state_for(account, platform, platform.prices())
-
-
-# --- the stream side ---------------------------------------------------------------------------------------------
-
-def _split(chunk: str) -> list[str]:
-    return [block + "\n\n" for block in chunk.split("\n\n") if block.strip()]
-
-
-async def throttle_stream(inner, login: int, min_interval_ms: int | None = None):
-    """Wrap a stream's chunks: state events at most once per interval (the latest wins), all else at once; the
-    account stays marked as watched while the stream lives."""
-    interval = (min_interval_ms or settings.ACCOUNT_STREAM_MIN_INTERVAL_MS) / 1000
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue = asyncio.Queue()
-    done = object()
-
-    async def pump():
-        try:
-            async for chunk in inner:
-                await queue.put(chunk)
-        finally:
-            await queue.put(done)
-
-    task = asyncio.ensure_future(pump())
-    last_sent = -interval
-    last_watch = loop.time()
-    pending: str | None = None
-    try:
-        while True:
-            now = loop.time()
-            if now - last_watch >= WATCH_REFRESH:
-                last_watch = now
-                await asyncio.to_thread(watch, login)
-            timeout = None if pending is None else max(0.0, last_sent + interval - now)
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout)
-            except TimeoutError:
-                last_sent = loop.time()
-                out, pending = pending, None
-                yield out
-                continue
-            if item is done:
-                if pending is not None:  # the last state still goes out, on time
-                    await asyncio.sleep(max(0.0, last_sent + interval - loop.time()))
-                    yield pending
-                break
-            text = item.decode() if isinstance(item, bytes) else str(item)
-            passthrough = []
-            for block in _split(text):
-                if block.startswith("event: state") or "\nevent: state\n" in block:
-                    pending = block  # a newer state supersedes an unsent one
-                else:
-                    passthrough.append(block)
-            if passthrough:
-                yield "".join(passthrough)
-            if pending is not None and loop.time() - last_sent >= interval:
-                last_sent = loop.time()
-                out, pending = pending, None
-                yield out
-    finally:
-        task.cancel()

@@ -1,10 +1,23 @@
-"""Postings per second with two concurrent clients on PostgreSQL (service level: lock, check, insert, post)."""
+"""Ledger postings per second through the API with N client processes, beside a plain DRF view in the same run.
+
+    python manage.py bench_postings --yes [--clients 2 --seconds 20 --workers 2]
+
+Starts uvicorn (`--workers` processes, the product's ASGI stack plus devtools.bench_urls' anchor) on a scratch
+PostgreSQL database, then N client processes (keep-alive HTTP, staff token) post deposits and fees as fast as they
+can to `POST /api/backoffice/transactions` for `--seconds`: each posting authenticates, checks scope and amounts,
+locks the account, inserts the transaction, writes its two ledger lines, moves the balance and records its
+activity and event. The anchor: the same clients against a plain DRF view (same middleware and token
+authentication, no work) for a quarter of the time. Then `verify_ledger` and the SQL statements of one posting.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import socket
 import time
 
+import httpx
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 
@@ -13,19 +26,49 @@ from ledger.models import TradingAccount
 from ledger.services import ledger_verify, transaction_create
 from teams.models import Role, User
 
+PATH = "/api/backoffice/transactions"
+
+
+def _client(n, clients, base, key, logins, start, stop, counts, errors, anchor):
+    """One client process: keep-alive HTTP, postings (or the anchor's requests) until `stop`."""
+    while time.time() < start:
+        time.sleep(0.005)
+    headers = {"Authorization": f"Token {key}"}
+    i = n
+    # TCP_NODELAY: httpx writes a request's head and body separately; with Nagle on, the body waits for the
+    # server's delayed ACK (~40 ms per request on Linux), which would measure the client, not the server.
+    transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    with httpx.Client(base_url=base, headers=headers, timeout=30, transport=transport) as http:
+        while time.time() < stop:
+            if anchor:
+                response = http.post("/bench/plain-drf", json={})
+            else:
+                kind = "deposit" if i % 3 else "fee"
+                response = http.post(PATH, json={"type": kind, "amount": "10.00" if kind == "deposit" else "1.00",
+                                                  "currency": "USD", "account_login": logins[i % len(logins)]})
+            if response.status_code == 201:
+                counts[n] += 1
+            else:
+                errors[n] += 1
+            i += clients
+
 
 class Command(BaseCommand):
-    help = "Benchmark ledger postings/s with N concurrent clients (default 2) for S seconds (scratch database)."
+    help = "Benchmark ledger postings/s through the API with N client processes (scratch database)."
 
     def add_arguments(self, parser):
         parser.add_argument("--clients", type=int, default=2)
         parser.add_argument("--seconds", type=float, default=20)
+        parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
         parser.add_argument("--accounts", type=int, default=200)
         parser.add_argument("--yes", action="store_true")
 
-    def handle(self, *args, clients, seconds, accounts, yes, **options):
+    def handle(self, *args, clients, seconds, workers, accounts, yes, **options):
         if connection.vendor != "postgresql" or not yes:
             raise CommandError("Needs PostgreSQL and --yes (it writes synthetic customers and transactions).")
+        from devtools.testing import free_port, running, uvicorn_cmd
+        from teams.tokens import token_issue
+
         role, _ = Role.objects.get_or_create(name="bench-admin", defaults={"customer_view_scope": "all"})
         user = User.objects.filter(email="bench@bench.example").first() or User.objects.create_user(
             "bench@bench.example", None, role=role, is_superuser=True)
@@ -37,37 +80,60 @@ class Command(BaseCommand):
                                                email_canonical=f"p{i}@bench.example", country="GB")
             account_open(customer=customer, currency="USD")
         logins = list(TradingAccount.objects.values_list("login", flat=True)[:accounts])
-        for login in logins:  # fund every account so fees never overdraw
+        for login in logins:  # fund every account so fees never overdraw (and every customer is a depositor)
             transaction_create(by=user, type="deposit", amount="1000.00", currency="USD", account_login=login)
-        counts = multiprocessing.Array("i", clients)
-        # Each client process opens its own connection: the pool's threads do not survive a fork.
+        queries = self.one_posting(user, logins[0])
+        key = token_issue(user=user, name="bench_postings")[1]
         connections.close_all()
         for conn in connections.all():
             if hasattr(conn, "close_pool"):
                 conn.close_pool()
-        start = time.monotonic() + 1.0
-        stop = start + seconds
 
-        def client(n: int):
-            # Separate processes, like separate web workers: no shared interpreter lock between the clients.
-            while time.monotonic() < start:
-                time.sleep(0.01)
-            i = n
-            while time.monotonic() < stop:
-                login = logins[i % len(logins)]
-                kind = "deposit" if i % 3 else "fee"
-                transaction_create(by=user, type=kind, amount="10.00" if kind == "deposit" else "1.00",
-                                   currency="USD", account_login=login)
-                counts[n] += 1
-                i += clients
-            connections.close_all()
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE="devtools.bench_settings", DEBUG="true")
+        with running([*uvicorn_cmd(port), "--workers", str(workers)], env=env, ready_url=f"{base}/api/health",
+                     log_name="bench-postings"):
+            for _ in range(20):  # warm every worker (imports, pools) before timing
+                httpx.post(f"{base}/bench/plain-drf", headers={"Authorization": f"Token {key}"}, json={})
+            anchor_seconds = max(seconds / 4, 2.0)
+            anchor, anchor_errors = self.run_clients(clients, base, key, logins, anchor_seconds, anchor=True)
+            total, errors = self.run_clients(clients, base, key, logins, seconds, anchor=False)
+        w = self.stdout.write
+        w(f"{total:,} postings in {seconds:.1f} s with {clients} client processes and {workers} uvicorn workers: "
+          f"{total / seconds:,.0f} postings/s ({errors} errors)   [goal ≥ 500/s]")
+        w(f"anchor, same run: a plain DRF view (same stack and token auth) {anchor / anchor_seconds:,.0f} requests/s "
+          f"({anchor_errors} errors)")
+        w(f"one posting: {len(queries)} SQL statements (token, BEGIN, scope + row lock, insert, lines, balance, "
+          f"customer, activities, COMMIT); machine load {os.getloadavg()[0]:.1f}")
+        problems = ledger_verify()
+        w("verify_ledger: " + ("consistent" if not problems else f"{len(problems)} problems"))
 
-        procs = [multiprocessing.get_context("fork").Process(target=client, args=(n,)) for n in range(clients)]
+    @staticmethod
+    def run_clients(clients, base, key, logins, seconds, *, anchor):
+        ctx = multiprocessing.get_context("fork")
+        counts, errors = ctx.Array("i", clients), ctx.Array("i", clients)
+        start = time.time() + 1.0
+        procs = [ctx.Process(target=_client, args=(n, clients, base, key, logins, start, start + seconds, counts,
+                                                   errors, anchor)) for n in range(clients)]
         [p.start() for p in procs]
         [p.join() for p in procs]
-        elapsed = seconds
-        total = sum(counts)
-        self.stdout.write(f"{total:,} postings in {elapsed:.1f}s with {clients} clients: "
-                          f"{total / elapsed:,.0f} postings/s (each: lock, check, insert, 2 lines, balance, activity)")
-        problems = ledger_verify()
-        self.stdout.write("verify_ledger: " + ("consistent" if not problems else f"{len(problems)} problems"))
+        return sum(counts), sum(errors)
+
+    @staticmethod
+    def one_posting(user, login):
+        """The SQL of one posting through the API (in-process test client, same view and middleware)."""
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from teams.tokens import token_issue
+
+        key = token_issue(user=user, name="bench_postings_sql")[1]
+        client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+        body = {"type": "deposit", "amount": "1.00", "currency": "USD", "account_login": login}
+        client.post(PATH, body, content_type="application/json")  # the token's first use writes last_used_at
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(PATH, body, content_type="application/json")
+        if response.status_code != 201:
+            raise CommandError(f"posting failed: {response.status_code} {response.content[:300]!r}")
+        return [q["sql"] for q in captured.captured_queries]

@@ -1,0 +1,79 @@
+"""One posting through the API costs a fixed, small number of SQL statements, with every invariant kept: scope and
+row lock in one query, the balance check for debits, one INSERT of the transaction (completed), its two ledger
+lines, the balance moved and read back in one UPDATE … RETURNING, both activity entries in one INSERT, the event
+after commit, and no read of rows already in hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from brokercrm.events import domain_event
+from customers.models import Activity
+from ledger.models import LedgerLine, Transaction
+from ledger.services import ledger_verify
+from teams.tokens import token_issue
+
+pytestmark = pytest.mark.django_db
+
+# token lookup, savepoint (BEGIN in production), scope + lock, [deposit: customer's last deposit | fee: available
+# funds], insert, ledger lines, balance, activities, release (COMMIT in production)
+QUERIES_PER_POSTING = 9
+
+
+def _client(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user, name='t')[1]}")
+    client.get("/api/health")
+    return client
+
+
+@pytest.mark.parametrize(("kind", "amount", "delta"), [("deposit", "25.00", Decimal("25.00")),
+                                                       ("fee", "3.00", Decimal("-3.00"))])
+def test_one_posting_costs_a_fixed_number_of_queries(funded, demo, django_capture_on_commit_callbacks, kind,
+                                                     amount, delta):
+    client = _client(demo["admin"])
+    body = {"type": kind, "amount": amount, "currency": "USD", "account_login": funded.login}
+    assert client.post("/api/backoffice/transactions", body, format="json").status_code == 201  # token's first use
+    funded.refresh_from_db()
+    before = funded.balance
+    events = []
+
+    def receiver(sender, name, payload, **kw):
+        events.append((name, payload))
+
+    domain_event.connect(receiver, weak=False, dispatch_uid="test-posting-queries")
+    try:
+        with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as captured:
+            response = client.post("/api/backoffice/transactions", body, format="json")
+    finally:
+        domain_event.disconnect(dispatch_uid="test-posting-queries")
+    assert response.status_code == 201, response.content
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert len(statements) == QUERIES_PER_POSTING, "\n".join(statements)
+    assert any("FOR UPDATE" in s and "ledger_tradingaccount" in s for s in statements)  # the row lock
+    if kind == "fee":
+        assert any("SUM" in s for s in statements)  # the available-funds check under the lock
+    tx = Transaction.objects.get(pk=response.json()["id"])
+    assert tx.status == "completed" and tx.completed_at is not None
+    assert response.json()["status"] == "completed" and response.json()["payout"] is None
+    funded.refresh_from_db()
+    assert funded.balance == before + delta
+    assert LedgerLine.objects.filter(transaction=tx).count() == 2
+    verbs = list(Activity.objects.filter(data__transaction_id=tx.pk).order_by("id").values_list("verb", flat=True))
+    assert verbs == ["transaction.created", "transaction.completed"]
+    assert [n for n, p in events if p.get("transaction_id") == tx.pk] == ["transaction.completed"]
+    assert ledger_verify() == []
+
+
+def test_a_fee_beyond_the_available_funds_is_still_refused(funded, demo):
+    client = _client(demo["admin"])
+    response = client.post("/api/backoffice/transactions", {"type": "fee", "amount": "5000.00", "currency": "USD",
+                                                            "account_login": funded.login}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "insufficient_funds"
+    funded.refresh_from_db()
+    assert funded.balance == Decimal("1000.00")
