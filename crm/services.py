@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.errors import DomainError
 from customers.services import activity_record
 
@@ -18,10 +19,11 @@ class CrmError(DomainError):
 
 
 @transaction.atomic
-def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=None, by=None) -> Task:
+def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=None, by) -> Task:
     """Create a task on `customer` for `assignee` (or a team queue). Staff callers need manage_tasks and must see
-    the customer; `by=None` is the system (workflows, the ledger's auto-freeze)."""
-    if by is not None:
+    the customer; `by=SYSTEM` is the system (workflows, the ledger's auto-freeze); `by=None` raises."""
+    actor_check(by)
+    if by is not SYSTEM:
         from customers.models import Customer
 
         if not by.holds("pipelines.manage_tasks"):
@@ -31,7 +33,7 @@ def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=N
     if not (title or "").strip():
         raise CrmError("A task needs a title.", fields={"title": ["Required."]})
     task = Task.objects.create(customer=customer, title=title.strip()[:200], due_at=due_at, assignee=assignee,
-                               team=team or (assignee.team if assignee else None), created_by=by)
+                               team=team or (assignee.team if assignee else None), created_by=actor_user(by))
     activity_record(customer=customer, verb="task.created", by=by, summary=f"Task: {task.title}",
                     data={"task_id": task.pk, "due_at": due_at.isoformat(),
                           "assignee": assignee.pk if assignee else None})
@@ -43,20 +45,21 @@ def task_create_for_team(*, customer, team_name: str, title: str, due_in: timede
     from teams.models import Team
 
     team = Team.objects.filter(name=team_name).first()
-    return task_create(customer=customer, title=title, due_at=timezone.now() + due_in, team=team, by=None)
+    return task_create(customer=customer, title=title, due_at=timezone.now() + due_in, team=team, by=SYSTEM)
 
 
 def task_create_for_owner(*, customer, team_name: str, title: str, due_in: timedelta = timedelta(hours=4)) -> Task:
     """A system task for the customer's agent, else in the named team's queue: it always has an owner."""
     if customer.assigned_to_id and customer.assigned_to.is_active:
         return task_create(customer=customer, title=title, due_at=timezone.now() + due_in,
-                           assignee=customer.assigned_to, by=None)
+                           assignee=customer.assigned_to, by=SYSTEM)
     return task_create_for_team(customer=customer, team_name=team_name, title=title, due_in=due_in)
 
 
 @transaction.atomic
 def task_complete(*, task: Task, by) -> Task:
-    if by is not None and not by.holds("pipelines.manage_tasks"):
+    actor_check(by)
+    if not by.holds("pipelines.manage_tasks"):
         raise CrmError("Tasks need pipelines.manage_tasks.", code="permission_denied", status=403)
     task = Task.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=task.pk).first()
     if task is None:
@@ -77,9 +80,7 @@ from .models import AssignmentCursor, Note, NoteRevision  # noqa: E402
 
 
 def _notes_visible(by):
-    from customers.models import Customer
-
-    return Note.objects.filter(customer__in=Customer.objects.visible_to(by))
+    return Note.objects.visible_to(by)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.events import event_emit
 
 from .models import Activity, Customer
@@ -38,9 +39,11 @@ def email_canonical(email: str) -> str:
 def activity_record(
     *, customer: Customer, verb: str, by=None, summary: str = "", data: dict[str, Any] | None = None
 ) -> Activity:
-    """Append an activity entry for `customer` (same transaction as the change it records)."""
+    """Append an activity entry for `customer` (same transaction as the change it records). `by`: the staff user,
+    `SYSTEM`, or None when no staff member acted (the customer in the client area); only a user is recorded."""
     return Activity.objects.create(
-        customer=customer, actor=by, verb=verb, summary=summary[:255], data=data or {}, created_at=timezone.now()
+        customer=customer, actor=actor_user(by), verb=verb, summary=summary[:255], data=data or {},
+        created_at=timezone.now(),
     )
 
 
@@ -113,13 +116,14 @@ class InvalidTransition(CustomerError):
 
 
 @transaction.atomic
-def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, reason: str = "",
+def customer_transition(*, customer: Customer, pipeline: str, to: str, by, reason: str = "",
                         check_permission: bool = True, unfreeze: bool = False) -> Customer:
     """Move `customer` to status `to` in `pipeline` ("sales", "kyc", "finance").
 
     Locks the row first, so two concurrent moves serialize: the loser sees the new status and gets
     InvalidTransition if its move is no longer allowed. Moving to the current status is a no-op.
-    `by=None` is the system (e.g. the ledger's auto-freeze); staff callers need the pipeline's permission.
+    `by=SYSTEM` is the system (e.g. the ledger's auto-freeze; `by=None` raises); staff callers need the
+    pipeline's permission.
     Leaving finance status `frozen` is refused here (409 invalid_transition) unless `unfreeze=True`, which only
     the ledger's audited, reasoned unfreeze (`ledger.services.customer_unfreeze`) passes."""
     from django_fsm import can_proceed
@@ -131,8 +135,8 @@ def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, 
         raise CustomerError("Unknown pipeline.", fields={"pipeline": [f"One of: {', '.join(PIPELINES)}."]})
     if to not in spec.statuses.values:
         raise CustomerError("Unknown status.", fields={"to": [f"One of: {', '.join(spec.statuses.values)}."]})
-    base = Customer.objects if by is None else Customer.objects.visible_to(by)
-    locked = base.select_for_update(of=("self",)).filter(pk=customer.pk).first()
+    actor_check(by)
+    locked = Customer.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=customer.pk).first()
     if locked is None:
         raise CustomerNotFound("No such customer.")
     current = getattr(locked, spec.field)
@@ -144,7 +148,7 @@ def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, 
     method = getattr(locked, f"{pipeline}_to_{to}", None)
     if method is None or not can_proceed(method):
         raise InvalidTransition(f"The {pipeline} status cannot move from {current} to {to}.")
-    if by is not None and check_permission:
+    if by is not SYSTEM and check_permission:
         # The catalog permission of the pipeline (django-fsm's has_transition_perm would pass the object to
         # every backend, and guardian refuses a permission from another app label).
         if not by.holds(spec.permission):

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from brokercrm.actors import SYSTEM
 from brokercrm.api.errors import error_body
 from brokercrm.inputs import parse_id
 
@@ -104,7 +105,7 @@ def deposit_start_session(*, customer, amount, currency: str):
     if account is None:
         raise LedgerError("No trading account in that currency.", fields={"currency": ["No account in it."]})
     with transaction.atomic():
-        tx, _ = transaction_create(by=None, type="deposit", amount=amount, currency=account.currency,
+        tx, _ = transaction_create(by=SYSTEM, type="deposit", amount=amount, currency=account.currency,
                                    account_login=account.login, comment="Cashier deposit",
                                    status=TxStatus.PROCESSING)
     order_id = order_id_for(tx)

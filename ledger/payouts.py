@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.events import event_emit
 
 from .models import LedgerLine, Payout, TradingAccount, Transaction, TxStatus, TxType
@@ -60,7 +61,7 @@ def payout_open(*, tx: Transaction, account: TradingAccount, by) -> Payout:
     tx.payout_start()
     tx.save()
     _lines(tx, account, -tx.amount, [(CLEARING, tx.amount)])
-    payout = Payout.objects.create(transaction=tx, order_id=f"W{tx.pk}", created_by=by)
+    payout = Payout.objects.create(transaction=tx, order_id=f"W{tx.pk}", created_by=actor_user(by))
     _activity(tx, "withdrawal.payout_pending", f"withdrawal {tx.amount} {tx.currency} approved, awaiting payout "
               f"(#{tx.pk})", by)
     # The balance moved now (not at completion): the trading-platform bridge takes the money off the platform.
@@ -81,7 +82,8 @@ def _locked(tx: Transaction, by) -> tuple[Transaction, Payout]:
 
 
 def _check_permission(by) -> None:
-    if by is not None and not by.holds("finance.approve_transactions"):
+    actor_check(by)
+    if not by.holds("finance.approve_transactions"):
         raise LedgerError("Paying out needs finance.approve_transactions.", code="permission_denied", status=403)
 
 
@@ -101,7 +103,7 @@ def payout_complete(*, tx: Transaction, by, reference: str, raw: dict | None = N
                           code="invalid_transition", status=409)
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
     _lines(tx, account, Decimal("0"), [(CLEARING, -tx.amount), ("house:cash", tx.amount)])
-    payout.status, payout.reference, payout.completed_by = Payout.Status.PAID, reference[:200], by
+    payout.status, payout.reference, payout.completed_by = Payout.Status.PAID, reference[:200], actor_user(by)
     payout.completed_at = timezone.now()
     if raw:
         payout.raw = {**payout.raw, "outcome": raw}
@@ -130,7 +132,7 @@ def payout_fail(*, tx: Transaction, by, reason: str, raw: dict | None = None) ->
                           code="invalid_transition", status=409)
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
     _lines(tx, account, tx.amount, [(CLEARING, -tx.amount)])
-    payout.status, payout.reason, payout.completed_by = Payout.Status.FAILED, reason[:500], by
+    payout.status, payout.reason, payout.completed_by = Payout.Status.FAILED, reason[:500], actor_user(by)
     payout.completed_at = timezone.now()
     if raw:
         payout.raw = {**payout.raw, "outcome": raw}
@@ -147,7 +149,7 @@ def payout_fail(*, tx: Transaction, by, reason: str, raw: dict | None = None) ->
 
 
 def _audit(by, tx: Transaction, action: str, **after) -> None:
-    if by is None:
+    if by is SYSTEM:
         return
     from teams.services import audit_record
 
@@ -208,9 +210,9 @@ def payout_apply_notification(*, provider: str, note) -> None:
     raw = {"provider": provider, "status": note.status, "reference": note.provider_reference}
     try:
         if note.status == "approved":
-            payout_complete(tx=payout.transaction, by=None, reference=note.provider_reference, raw=raw)
+            payout_complete(tx=payout.transaction, by=SYSTEM, reference=note.provider_reference, raw=raw)
         elif note.status == "declined":
-            payout_fail(tx=payout.transaction, by=None, reason=f"{provider} declined the payout", raw=raw)
+            payout_fail(tx=payout.transaction, by=SYSTEM, reason=f"{provider} declined the payout", raw=raw)
     except LedgerError as error:
         # Settled the other way already (e.g. marked failed by hand): keep the ledger, let reconciliation report it.
         log.error("%s payout %s %s, but: %s", provider, note.order_id, note.status, error.detail)

@@ -14,6 +14,7 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
 from teams.constants import APPROVAL_RANK
@@ -208,7 +209,7 @@ def _finance_status_after_deposit(customer_id: int) -> None:
 
     customer = Customer.objects.get(pk=customer_id)
     if customer.finance_status == "no_deposit":
-        customer_transition(customer=customer, pipeline="finance", to="depositor", by=None,
+        customer_transition(customer=customer, pipeline="finance", to="depositor", by=SYSTEM,
                             reason="first deposit")
 
 
@@ -216,7 +217,7 @@ def _auto_freeze(tx: Transaction, account: TradingAccount) -> None:
     """A chargeback left the balance negative: freeze the customer, record it, and announce `customer.frozen`."""
     from customers.services import activity_record, customer_transition
 
-    customer = customer_transition(customer=tx.customer, pipeline="finance", to="frozen", by=None,
+    customer = customer_transition(customer=tx.customer, pipeline="finance", to="frozen", by=SYSTEM,
                                    reason=f"negative balance after chargeback #{tx.pk}")
     activity_record(customer=customer, verb="customer.frozen",
                     summary=f"Frozen automatically: balance {account.balance} {account.currency} after chargeback",
@@ -230,10 +231,7 @@ def _auto_freeze(tx: Transaction, account: TradingAccount) -> None:
 
 
 def _resolve_account(*, by, customer_id=None, account_login=None) -> TradingAccount:
-    from customers.models import Customer
-
-    visible = Customer.objects.visible_to(by) if by is not None else Customer.objects.all()
-    accounts = TradingAccount.objects.filter(customer__in=visible).select_related("customer")
+    accounts = TradingAccount.objects.visible_to(by).select_related("customer")
     if account_login is not None:
         account = accounts.filter(login=account_login).first()
     elif customer_id is not None:
@@ -258,13 +256,14 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     if type not in TYPES:
         raise LedgerError("Unknown transaction type.", fields={"type": [f"One of: {', '.join(TYPES)}."]})
     spec = TYPES[type]
-    if by is not None and not by.holds(spec.permission):
+    actor_check(by)
+    if not by.holds(spec.permission):
         raise LedgerError(f"Creating a {type} needs {spec.permission}.", code="permission_denied", status=403)
     amount = to_money(amount, currency=currency)
     request = {"type": type, "amount": amount, "currency": (currency or "").upper(),
                "customer_id": customer_id, "account_login": account_login}
     if idempotency_key:
-        existing = Transaction.objects.filter(created_by=by, idempotency_key=idempotency_key).first()
+        existing = Transaction.objects.filter(created_by=actor_user(by), idempotency_key=idempotency_key).first()
         if existing:
             return _idempotent_repeat(existing, request), False
     if amount <= 0:
@@ -283,13 +282,14 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
             raise LedgerError("Not enough available funds.", code="insufficient_funds", status=409)
     amount_usd = to_usd(amount, currency)
     tx = Transaction(account=account, customer=customer, type=type, amount=amount, currency=currency,
-                     amount_usd=amount_usd, comment=comment, created_by=by, idempotency_key=idempotency_key or None,
+                     amount_usd=amount_usd, comment=comment, created_by=actor_user(by),
+                     idempotency_key=idempotency_key or None,
                      provider=provider, required_role=required_role_for(amount_usd) if spec.needs_approval else "")
     try:
         with transaction.atomic():
             tx.save()
     except IntegrityError:
-        existing = Transaction.objects.filter(created_by=by, idempotency_key=idempotency_key).first()
+        existing = Transaction.objects.filter(created_by=actor_user(by), idempotency_key=idempotency_key).first()
         if existing:
             return _idempotent_repeat(existing, request), False
         raise
@@ -328,11 +328,7 @@ def _idempotent_repeat(existing: Transaction, request: dict) -> Transaction:
 
 
 def _lock(tx: Transaction, by) -> Transaction:
-    qs = Transaction.objects.select_for_update(of=("self",)).select_related("customer", "account")
-    if by is not None:
-        from customers.models import Customer
-
-        qs = qs.filter(customer__in=Customer.objects.visible_to(by))
+    qs = Transaction.objects.visible_to(by).select_for_update(of=("self",)).select_related("customer", "account")
     locked = qs.filter(pk=tx.pk).first()
     if locked is None:
         raise LedgerError("No such transaction.", code="not_found", status=404)
@@ -552,7 +548,7 @@ def transaction_cancel(*, tx: Transaction, by=None, customer=None, reason: str =
     activity_record(customer=tx.customer, verb="transaction.cancelled", by=by,
                     summary=f"{tx.type} {tx.amount} {tx.currency} cancelled by {who} (#{tx.pk})",
                     data={"transaction_id": tx.pk, "reason": tx.reason, "by_customer": customer is not None})
-    if by is not None:
+    if by is not None and by is not SYSTEM:
         _audit(by, "transaction.cancelled", tx)
     return tx
 
@@ -654,7 +650,7 @@ def withdrawal_request(*, customer, amount, currency: str) -> Transaction:
         raise LedgerError("No trading account in that currency.",
                           fields={"currency": [f"You have no account in {currency or 'that currency'}."]})
     with transaction.atomic():
-        tx, _ = transaction_create(by=None, type=TxType.WITHDRAWAL, amount=amount, currency=currency,
+        tx, _ = transaction_create(by=SYSTEM, type=TxType.WITHDRAWAL, amount=amount, currency=currency,
                                    account_login=account.login, comment="Client area withdrawal request")
         Transaction.objects.filter(pk=tx.pk).update(requested_by_customer=True)
         tx.requested_by_customer = True

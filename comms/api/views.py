@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors
 from customers.models import Customer
+from customers.scoping import ScopedViewMixin, scoped_for
 from teams import pii
 from teams.permissions import ActionPermissions, require
 
@@ -125,7 +126,7 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data.is_valid(raise_exception=True)
         customer = None
         if data.validated_data.get("customer_id"):
-            customer = Customer.objects.visible_to(request.user).filter(pk=data.validated_data["customer_id"]).first()
+            customer = scoped_for(Customer, request.user).filter(pk=data.validated_data["customer_id"]).first()
             if customer is None:
                 raise ApiError(404, "not_found", "No such customer.")
         return Response(services.preview(template=self.get_object(), locale=data.validated_data.get("locale"),
@@ -137,7 +138,7 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def send(self, request, pk=None):
         data = SendIn(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = Customer.objects.visible_to(request.user).filter(pk=data.validated_data["customer_id"]).first()
+        customer = scoped_for(Customer, request.user).filter(pk=data.validated_data["customer_id"]).first()
         if customer is None:
             raise ApiError(404, "not_found", "No such customer.")
         message = services.message_queue(customer=customer, template=self.get_object(), by=request.user)
@@ -221,16 +222,16 @@ class MessageOut(serializers.ModelSerializer):
         return self._redact(obj, obj.error)
 
 
-class CustomerCommunicationsView(APIView):
+class CustomerCommunicationsView(ScopedViewMixin, APIView):
     """A customer's communication log (visible customers only; recipients masked per role)."""
 
     permission_classes = [require("customers.view")]
 
     @extend_schema(responses={200: MessageOut(many=True), **errors(401, 403, 404)})
     def get(self, request, customer_id: int):
-        if not Customer.objects.visible_to(request.user).filter(pk=customer_id).exists():
+        if not self.scoped(Customer).filter(pk=customer_id).exists():
             raise ApiError(404, "not_found", "Not found.")
-        messages = Message.objects.filter(customer_id=customer_id).select_related("customer")[:200]
+        messages = self.scoped(Message).filter(customer_id=customer_id).select_related("customer")[:200]
         return Response(MessageOut(messages, many=True, context={"request": request}).data)
 
 

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors
-from customers.models import Customer
+from customers.scoping import ScopedViewMixin, scoped_for
 from ledger.models import TradingAccount
 from teams.permissions import require
 
@@ -19,11 +19,10 @@ from ..trading import bridge, feed, mt5
 
 
 def _visible_account(user, login: int) -> TradingAccount | None:
-    return (TradingAccount.objects.filter(login=login, customer__in=Customer.objects.visible_to(user))
-            .select_related("customer").first())
+    return scoped_for(TradingAccount, user).filter(login=login).select_related("customer").first()
 
 
-class AccountView(APIView):
+class AccountView(ScopedViewMixin, APIView):
     permission_classes = [require("customers.view")]
 
     @extend_schema(responses={200: None, **errors(401, 403, 404)})
@@ -40,15 +39,14 @@ class AccountView(APIView):
                          "state": state, "platform": bridge.sync_state(account).as_dict()})
 
 
-class AccountPlatformRetryView(APIView):
+class AccountPlatformRetryView(ScopedViewMixin, APIView):
     """An agent retries a failed platform sync (user creation, deals) of an account they may edit."""
 
     permission_classes = [require("customers.edit")]
 
     @extend_schema(request=None, responses={202: None, **errors(401, 403, 404, 409)})
     def post(self, request, login: int):
-        account = (TradingAccount.objects.filter(login=login, customer__in=Customer.objects.editable_by(request.user))
-                   .first())
+        account = self.scoped(TradingAccount, edit=True).filter(login=login).first()
         if account is None:
             raise ApiError(404, "not_found", "Not found.")
         if not bridge.enabled():

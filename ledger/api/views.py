@@ -12,6 +12,7 @@ from brokercrm.api.schema import errors
 from brokercrm.inputs import parse_id
 from customers.auth import CustomerSessionAuthentication, IsCustomer
 from customers.models import Customer
+from customers.scoping import ScopedViewMixin
 from teams.permissions import ActionPermissions, require
 
 from .. import payments, selectors, services
@@ -33,7 +34,7 @@ from .serializers import (
 )
 
 
-class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TransactionViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Transactions of the customers in the caller's view scope."""
 
     serializer_class = TransactionOut
@@ -45,7 +46,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                           "payout": "finance.approve_transactions"}
 
     def get_queryset(self):
-        qs = (Transaction.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
+        qs = (self.scoped(Transaction)
               .select_related("account", "created_by", "approved_by", "rejected_by", "payout",
                               "customer"))
         params = self.request.query_params
@@ -145,14 +146,14 @@ class UnfreezeIn(RejectIn):
     pass
 
 
-class UnfreezeView(APIView):
+class UnfreezeView(ScopedViewMixin, APIView):
     permission_classes = [require("pipelines.change_finance_status")]
 
     @extend_schema(request=UnfreezeIn, responses={200: None, **errors(400, 401, 403, 404, 409)})
     def post(self, request, customer_id: int):
         data = UnfreezeIn(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = Customer.objects.visible_to(request.user).filter(pk=customer_id).first()
+        customer = self.scoped(Customer).filter(pk=customer_id).first()
         if customer is None:
             return Response({"code": "not_found", "detail": "Not found."}, status=404)
         customer = services.customer_unfreeze(customer=customer, by=request.user, reason=data.validated_data["reason"])
