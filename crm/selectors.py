@@ -18,6 +18,7 @@ def task_list(*, user, scope: str = "own", overdue: bool = False, status: str | 
     """Tasks by scope: `own` (assigned to me), `team` (mine and my team subtree's, its queue included), `queue`
     (the team queue: unassigned tasks of my team subtree; every unassigned task for all-scope roles), `all`
     (every task, unassigned ones included; all-scope roles only, else 403 permission_denied). Unknown scope: 400."""
+    from brokercrm.errors import PermissionDenied
     from teams.models import subtree_q
     from teams.selectors import team_paths_for
 
@@ -26,7 +27,7 @@ def task_list(*, user, scope: str = "own", overdue: bool = False, status: str | 
     if scope not in TASK_SCOPES:
         raise CrmError("Unknown scope.", fields={"scope": [f"One of: {', '.join(TASK_SCOPES)}."]})
     if scope == "all" and not sees_all_tasks(user):
-        raise CrmError("scope=all is for roles that see every customer.", code="permission_denied", status=403)
+        raise PermissionDenied("scope=all is for roles that see every customer.")
     qs = Task.objects.visible_to(user).select_related("customer", "assignee", "team")
     if scope == "own":
         qs = qs.filter(assignee=user)

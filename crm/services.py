@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from brokercrm.actors import SYSTEM, actor_check, actor_user
-from brokercrm.errors import DomainError
+from brokercrm.errors import DomainError, NotFound, PermissionDenied
 from customers.services import activity_record
 
 from .models import Notification, Task
@@ -16,6 +16,13 @@ from .models import Notification, Task
 
 class CrmError(DomainError):
     """An error of this app's services (see brokercrm.errors)."""
+
+
+class ExportNotAllowed(CrmError):
+    """Exporting customers (the file carries PII) without the can_export_pii right."""
+
+    code = "export_not_allowed"
+    status = 403
 
 
 @transaction.atomic
@@ -27,9 +34,9 @@ def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=N
         from customers.models import Customer
 
         if not by.holds("pipelines.manage_tasks"):
-            raise CrmError("Tasks need pipelines.manage_tasks.", code="permission_denied", status=403)
+            raise PermissionDenied("Tasks need pipelines.manage_tasks.")
         if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
-            raise CrmError("No such customer.", code="not_found", status=404)
+            raise NotFound("No such customer.")
     if not (title or "").strip():
         raise CrmError("A task needs a title.", fields={"title": ["Required."]})
     task = Task.objects.create(customer=customer, title=title.strip()[:200], due_at=due_at, assignee=assignee,
@@ -60,10 +67,10 @@ def task_create_for_owner(*, customer, team_name: str, title: str, due_in: timed
 def task_complete(*, task: Task, by) -> Task:
     actor_check(by)
     if not by.holds("pipelines.manage_tasks"):
-        raise CrmError("Tasks need pipelines.manage_tasks.", code="permission_denied", status=403)
+        raise PermissionDenied("Tasks need pipelines.manage_tasks.")
     task = Task.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=task.pk).first()
     if task is None:
-        raise CrmError("No such task.", code="not_found", status=404)
+        raise NotFound("No such task.")
     if task.status == Task.Status.DONE:
         return task
     task.status = Task.Status.DONE
@@ -88,9 +95,9 @@ def note_add(*, customer, body: str, by) -> Note:
     from customers.models import Customer
 
     if not by.holds("pipelines.manage_notes"):
-        raise CrmError("Notes need pipelines.manage_notes.", code="permission_denied", status=403)
+        raise PermissionDenied("Notes need pipelines.manage_notes.")
     if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
-        raise CrmError("No such customer.", code="not_found", status=404)
+        raise NotFound("No such customer.")
     if not body.strip():
         raise CrmError("A note needs text.", fields={"body": ["Required."]})
     note = Note.objects.create(customer=customer, body=body, author=by)
@@ -102,10 +109,10 @@ def note_add(*, customer, body: str, by) -> Note:
 def note_edit(*, note: Note, body: str, by) -> Note:
     """Replace a note's text, keeping the previous text (with its author and time) as a revision."""
     if not by.holds("pipelines.manage_notes"):
-        raise CrmError("Notes need pipelines.manage_notes.", code="permission_denied", status=403)
+        raise PermissionDenied("Notes need pipelines.manage_notes.")
     note = _notes_visible(by).select_for_update(of=("self",)).filter(pk=note.pk).first()
     if note is None:
-        raise CrmError("No such note.", code="not_found", status=404)
+        raise NotFound("No such note.")
     if not body.strip():
         raise CrmError("A note needs text.", fields={"body": ["Required."]})
     if body == note.body:
@@ -132,14 +139,14 @@ def customers_bulk_assign(*, customer_ids: list[int], agent_ids: list[int], by) 
     from teams.selectors import users_assignable_by
 
     if not by.holds("customers.bulk_assign"):
-        raise CrmError("Bulk assignment needs customers.bulk_assign.", code="permission_denied", status=403)
+        raise PermissionDenied("Bulk assignment needs customers.bulk_assign.")
     agents = list(users_assignable_by(user=by).filter(pk__in=agent_ids).order_by("pk"))
     if len(agents) != len(set(agent_ids)) or not agents:
         raise CrmError("Some agents are unknown or not yours to assign to.", fields={"agent_ids": ["Not assignable."]})
     customers = list(Customer.objects.editable_by(by).filter(pk__in=customer_ids).order_by("pk")
                      .select_for_update(of=("self",)))
     if len(customers) != len(set(customer_ids)):
-        raise CrmError("Some customers are unknown or outside your edit scope.", code="not_found", status=404)
+        raise NotFound("Some customers are unknown or outside your edit scope.")
     cursor, _ = AssignmentCursor.objects.select_for_update().get_or_create(assigner=by)
     ids = [a.pk for a in agents]
     start = (ids.index(cursor.last_agent_id) + 1) % len(ids) if cursor.last_agent_id in ids else 0

@@ -15,6 +15,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
 from brokercrm.errors import DomainError
+from brokercrm.errors import PermissionDenied as NotPermitted
 from brokercrm.inputs import parse_id, parse_ids, require_id
 from brokercrm.middleware import error_page
 from brokercrm.workspace import WorkspaceMixin
@@ -116,7 +117,7 @@ class BulkAssignView(WorkspaceMixin, View):
                 raise ValueError("not ids")
             counts = services.customers_bulk_assign(customer_ids=customer_ids, agent_ids=agent_ids, by=request.user)
             messages.success(request, f"Assigned {sum(counts.values())} customers over {len(counts)} agents.")
-        except (ValueError, services.CrmError) as error:
+        except (ValueError, DomainError) as error:
             messages.error(request, getattr(error, "detail", "Choose customers and agents."))
         return redirect("customer-list")
 
@@ -274,12 +275,12 @@ class CustomerActionView(ScopedViewMixin, WorkspaceMixin, View):
                                                       to=request.POST["to"], by=request.user)
                 messages.success(request, f"{request.POST['pipeline']} status → {request.POST['to']}.")
             elif verb == "unfreeze":
-                from ledger.services import LedgerError, customer_unfreeze
+                from ledger.services import customer_unfreeze
 
                 try:
                     customer_unfreeze(customer=customer, by=request.user, reason=request.POST.get("reason", ""))
                     messages.success(request, "Unfrozen.")
-                except LedgerError as error:
+                except DomainError as error:
                     messages.error(request, error.detail)
             elif verb == "note":
                 services.note_add(customer=customer, body=request.POST.get("body", ""), by=request.user)
@@ -311,13 +312,12 @@ class CustomerActionView(ScopedViewMixin, WorkspaceMixin, View):
                     raise Http404
                 if not (request.user.holds("customers.edit")
                         and self.scoped(Customer, edit=True).filter(pk=customer.pk).exists()):
-                    raise services.CrmError("Retrying needs customers.edit on this customer.",
-                                            code="permission_denied", status=403)
+                    raise NotPermitted("Retrying needs customers.edit on this customer.")
                 bridge.retry(account)
                 messages.success(request, f"Account {account.login}: sync with the trading platform started again.")
             else:
                 raise Http404
-        except (customer_services.CustomerError, DomainError) as error:
+        except DomainError as error:
             messages.error(request, error.detail)
         except (KeyError, ValueError):
             messages.error(request, "Some fields are missing or invalid.")

@@ -9,20 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from brokercrm.actors import SYSTEM, actor_check, actor_user
+from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
 
 from .models import Activity, Customer
 from .signals import customer_created, customers_created_bulk
 
 
-class CustomerError(Exception):
-    code = "validation_error"
-    status = 400
-
-    def __init__(self, detail: str, *, fields: dict[str, list[str]] | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
+class CustomerError(DomainError):
+    """An error of this app's services (see brokercrm.errors): invalid input, or one of the codes below."""
 
 
 def email_canonical(email: str) -> str:
@@ -169,6 +164,17 @@ def customer_transition(*, customer: Customer, pipeline: str, to: str, by, reaso
 AUTOLOGIN_TTL_HOURS = 72
 
 
+class InvalidAffiliate(CustomerError):
+    """An affiliate registration without a valid, active affiliate API key."""
+
+    code = "invalid_affiliate"
+    status = 403
+
+
+class InvalidPromoCode(CustomerError):
+    code = "invalid_promo_code"
+
+
 class DuplicateCustomer(CustomerError):
     code = "duplicate_customer"
     status = 409
@@ -207,8 +213,7 @@ def _promo_claim(code: str):
     now = timezone.now()
     promo = (PromoCode.objects.select_for_update().annotate(ucode=Upper("code"))
              .filter(ucode=code.strip().upper()).first())
-    invalid = CustomerError("This promo code is not valid.", fields={"promo_code": ["Unknown, expired or used up."]})
-    invalid.code = "invalid_promo_code"
+    invalid = InvalidPromoCode("This promo code is not valid.", fields={"promo_code": ["Unknown, expired or used up."]})
     if promo is None or not promo.is_active:
         raise invalid
     if (promo.valid_from and now < promo.valid_from) or (promo.valid_until and now >= promo.valid_until):
@@ -232,7 +237,18 @@ def autologin_issue(*, customer: Customer) -> tuple[str, datetime]:
 
 
 class AutologinGone(CustomerError):
+    """A login link that no longer works (410)."""
+
+    code = "autologin_used"
     status = 410
+
+
+class AutologinUsed(AutologinGone):
+    code = "autologin_used"
+
+
+class AutologinExpired(AutologinGone):
+    code = "autologin_expired"
 
 
 @transaction.atomic
@@ -243,13 +259,9 @@ def autologin_redeem(*, token: str) -> Customer:
     row = AutologinToken.objects.select_for_update().filter(token_hash=_hash_secret(token)).select_related(
         "customer").first()
     if row is None or row.used_at is not None:
-        error = AutologinGone("This login link was already used.")
-        error.code = "autologin_used"
-        raise error
+        raise AutologinUsed("This login link was already used.")
     if timezone.now() >= row.expires_at:
-        error = AutologinGone("This login link has expired.")
-        error.code = "autologin_expired"
-        raise error
+        raise AutologinExpired("This login link has expired.")
     row.used_at = timezone.now()
     row.save(update_fields=["used_at"])
     Customer.objects.filter(pk=row.customer_id).update(last_login_at=row.used_at, last_activity_at=row.used_at)
@@ -292,7 +304,7 @@ def customer_register(*, data: dict[str, Any], source: str, affiliate=None, by=N
     email = data["email"].strip()
     canonical = gates.canonical_email(email)
     if path.check_disposable and gates.is_disposable_email(email, fraud=fraud):
-        raise gates.GateError("disposable_email", "Disposable email addresses are not accepted.",
+        raise gates.DisposableEmail("Disposable email addresses are not accepted.",
                               fields={"email": ["Use a permanent email address."]})
 
     group = path.default_group

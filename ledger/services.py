@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from brokercrm.actors import SYSTEM, actor_check, actor_user
-from brokercrm.errors import DomainError
+from brokercrm.errors import DomainError, InvalidTransition, NotFound, PermissionDenied
 from brokercrm.events import event_emit
 from teams.constants import APPROVAL_RANK
 
@@ -31,7 +31,69 @@ BALANCE_CREDITS = {t for t, spec in TYPES.items() if spec.bucket == "balance" an
 
 
 class LedgerError(DomainError):
-    """An error of this app's services (see brokercrm.errors)."""
+    """An error of this app's services (see brokercrm.errors): invalid input, or one of the codes below."""
+
+
+class LedgerNotFound(LedgerError, NotFound):
+    """Unknown, or outside the caller's view scope."""
+
+
+class LedgerPermissionDenied(LedgerError, PermissionDenied):
+    pass
+
+
+class LedgerInvalidTransition(LedgerError, InvalidTransition):
+    pass
+
+
+class MakerChecker(LedgerError):
+    """The creator of a transaction approving it."""
+
+    code = "maker_checker"
+    status = 403
+
+
+class ApprovalLevelInsufficient(LedgerError):
+    code = "approval_level_insufficient"
+    status = 403
+
+
+class InsufficientFunds(LedgerError):
+    code = "insufficient_funds"
+    status = 409
+
+
+class AccountFrozen(LedgerError):
+    code = "account_frozen"
+    status = 409
+
+
+class IdempotencyConflict(LedgerError):
+    """An idempotency key reused for a different request."""
+
+    code = "idempotency_conflict"
+    status = 409
+
+
+class FxRateUnavailable(LedgerError):
+    """No FX rate for the currency, or a stale one: amounts cannot be compared in USD."""
+
+    code = "fx_rate_unavailable"
+    status = 409
+
+
+class PaymentUnavailable(LedgerError):
+    """No payment provider can take the request right now."""
+
+    code = "payment_unavailable"
+    status = 503
+
+
+class PayoutProviderError(LedgerError):
+    """The payout provider refused the payout; it stays manual."""
+
+    code = "payout_provider_error"
+    status = 503
 
 
 def to_money(value, *, currency: str | None = None, field: str = "amount") -> Decimal:
@@ -77,14 +139,13 @@ def to_usd(amount: Decimal, currency: str) -> Decimal:
         return amount
     row = FxRate.objects.filter(currency=currency).values("usd_rate", "updated_at").first()
     if row is None:
-        raise LedgerError(f"No FX rate for {currency}.", code="fx_rate_unavailable", status=409,
+        raise FxRateUnavailable(f"No FX rate for {currency}.",
                           fields={"currency": [f"No {currency} exchange rate is configured."]})
     from . import conf
 
     max_age = timedelta(hours=conf.FX_RATE_MAX_AGE_HOURS)
     if timezone.now() - row["updated_at"] > max_age:
-        raise LedgerError(f"The FX rate for {currency} is older than {conf.FX_RATE_MAX_AGE_HOURS} hours.",
-                          code="fx_rate_unavailable", status=409,
+        raise FxRateUnavailable(f"The FX rate for {currency} is older than {conf.FX_RATE_MAX_AGE_HOURS} hours.",
                           fields={"currency": [f"The {currency} rate was last updated "
                                                f"{row['updated_at']:%Y-%m-%d %H:%M} UTC."]})
     return (amount * row["usd_rate"]).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -240,7 +301,7 @@ def _resolve_account(*, by, customer_id=None, account_login=None) -> TradingAcco
         raise LedgerError("customer_id or account_login is required.",
                           fields={"customer_id": ["customer_id or account_login is required."]})
     if account is None:
-        raise LedgerError("No such customer or account.", code="not_found", status=404)
+        raise LedgerNotFound("No such customer or account.")
     return account
 
 
@@ -258,7 +319,7 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     spec = TYPES[type]
     actor_check(by)
     if not by.holds(spec.permission):
-        raise LedgerError(f"Creating a {type} needs {spec.permission}.", code="permission_denied", status=403)
+        raise LedgerPermissionDenied(f"Creating a {type} needs {spec.permission}.")
     amount = to_money(amount, currency=currency)
     request = {"type": type, "amount": amount, "currency": (currency or "").upper(),
                "customer_id": customer_id, "account_login": account_login}
@@ -277,9 +338,9 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     customer = account.customer
     if type in GUARDED_DEBITS:
         if customer.finance_status == "frozen":
-            raise LedgerError("The customer's account is frozen.", code="account_frozen", status=409)
+            raise AccountFrozen("The customer's account is frozen.")
         if amount > available_balance(account):
-            raise LedgerError("Not enough available funds.", code="insufficient_funds", status=409)
+            raise InsufficientFunds("Not enough available funds.")
     amount_usd = to_usd(amount, currency)
     tx = Transaction(account=account, customer=customer, type=type, amount=amount, currency=currency,
                      amount_usd=amount_usd, comment=comment, created_by=actor_user(by),
@@ -322,8 +383,8 @@ def _idempotent_repeat(existing: Transaction, request: dict) -> Transaction:
         ("account_login", request["account_login"] is None or existing.account.login == request["account_login"]),
     ) if not same]
     if differs:
-        raise LedgerError(f"This idempotency_key was used for a different transaction (#{existing.pk}): "
-                          f"{', '.join(differs)} differ.", code="idempotency_conflict", status=409)
+        raise IdempotencyConflict(f"This idempotency_key was used for a different transaction (#{existing.pk}): "
+                          f"{', '.join(differs)} differ.")
     return existing
 
 
@@ -331,7 +392,7 @@ def _lock(tx: Transaction, by) -> Transaction:
     qs = Transaction.objects.visible_to(by).select_for_update(of=("self",)).select_related("customer", "account")
     locked = qs.filter(pk=tx.pk).first()
     if locked is None:
-        raise LedgerError("No such transaction.", code="not_found", status=404)
+        raise LedgerNotFound("No such transaction.")
     return locked
 
 
@@ -342,22 +403,21 @@ def transaction_approve(*, tx: Transaction, by) -> Transaction:
     wins, the other finds it no longer pending (409 invalid_transition)."""
     tx = _lock(tx, by)
     if not by.holds("finance.approve_transactions"):
-        raise LedgerError("Approving needs finance.approve_transactions.", code="permission_denied", status=403)
+        raise LedgerPermissionDenied("Approving needs finance.approve_transactions.")
     if tx.status != TxStatus.PENDING_APPROVAL:
-        raise LedgerError(f"The transaction is {tx.status}, not pending approval.", code="invalid_transition",
-                          status=409)
+        raise LedgerInvalidTransition(f"The transaction is {tx.status}, not pending approval.")
     if tx.created_by_id == by.pk:
-        raise LedgerError("The creator of a transaction cannot approve it.", code="maker_checker", status=403)
+        raise MakerChecker("The creator of a transaction cannot approve it.")
     _approval_level_check(tx, by, verb="approval")
     if tx.reverses_id:
         return _reversal_complete(tx=tx, by=by)
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
     if tx.type in GUARDED_DEBITS:
         if tx.customer.finance_status == "frozen":
-            raise LedgerError("The customer's account is frozen.", code="account_frozen", status=409)
+            raise AccountFrozen("The customer's account is frozen.")
         # Its own amount is among the pending ones: compare against the balance less the others.
         if tx.amount > available_balance(account) + tx.amount:
-            raise LedgerError("Not enough available funds.", code="insufficient_funds", status=409)
+            raise InsufficientFunds("Not enough available funds.")
     tx.approve()
     tx.approved_by = by
     if tx.type == TxType.WITHDRAWAL:
@@ -381,8 +441,7 @@ def _approval_level_check(tx: Transaction, by, *, verb: str) -> None:
     """Approving and rejecting need the same level: the rule's `required_role` or above (superusers pass)."""
     level = by.role.approval_level if by.role else "none"
     if not by.is_superuser and APPROVAL_RANK.get(level, 0) < APPROVAL_RANK.get(tx.required_role, 3):
-        raise LedgerError(f"This amount needs {tx.required_role} {verb}.", code="approval_level_insufficient",
-                          status=403)
+        raise ApprovalLevelInsufficient(f"This amount needs {tx.required_role} {verb}.")
 
 
 def _audit(by, action: str, tx: Transaction) -> None:
@@ -399,12 +458,11 @@ def transaction_reject(*, tx: Transaction, by, reason: str) -> Transaction:
     approval_level_insufficient); the rejecter is recorded as `rejected_by` (never as `approved_by`)."""
     tx = _lock(tx, by)
     if not by.holds("finance.approve_transactions"):
-        raise LedgerError("Rejecting needs finance.approve_transactions.", code="permission_denied", status=403)
+        raise LedgerPermissionDenied("Rejecting needs finance.approve_transactions.")
     if not reason.strip():
         raise LedgerError("A reason is required.", fields={"reason": ["Say why."]})
     if tx.status != TxStatus.PENDING_APPROVAL:
-        raise LedgerError(f"The transaction is {tx.status}, not pending approval.", code="invalid_transition",
-                          status=409)
+        raise LedgerInvalidTransition(f"The transaction is {tx.status}, not pending approval.")
     _approval_level_check(tx, by, verb="approval to reject")
     tx.reject()
     tx.reason = reason
@@ -494,17 +552,16 @@ def customer_unfreeze(*, customer, by, reason: str):
     from customers.services import activity_record, customer_transition
 
     if not by.holds("pipelines.change_finance_status"):
-        raise LedgerError("Unfreezing needs pipelines.change_finance_status.", code="permission_denied", status=403)
+        raise LedgerPermissionDenied("Unfreezing needs pipelines.change_finance_status.")
     if not (reason or "").strip():
         raise LedgerError("A reason is required.", fields={"reason": ["Say why the account is unfrozen."]})
     from customers.models import Customer
 
     locked = Customer.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=customer.pk).first()
     if locked is None:
-        raise LedgerError("No such customer.", code="not_found", status=404)
+        raise LedgerNotFound("No such customer.")
     if locked.finance_status != "frozen":
-        raise LedgerError(f"The customer is {locked.finance_status}, not frozen.", code="invalid_transition",
-                          status=409)
+        raise LedgerInvalidTransition(f"The customer is {locked.finance_status}, not frozen.")
     customer = customer_transition(customer=locked, pipeline="finance", to="depositor", by=by, reason=reason,
                                    unfreeze=True)
     activity_record(customer=customer, verb="customer.unfrozen", by=by, summary="Unfrozen", data={"reason": reason})
@@ -530,15 +587,13 @@ def transaction_cancel(*, tx: Transaction, by=None, customer=None, reason: str =
         tx = (Transaction.objects.select_for_update(of=("self",)).select_related("customer")
               .filter(pk=tx.pk, customer=customer, type=TxType.WITHDRAWAL, requested_by_customer=True).first())
         if tx is None:
-            raise LedgerError("No such withdrawal request.", code="not_found", status=404)
+            raise LedgerNotFound("No such withdrawal request.")
     else:
         tx = _lock(tx, by)
         if tx.created_by_id is None or tx.created_by_id != by.pk:
-            raise LedgerError("Only the creator can cancel a transaction; an approver rejects it.",
-                              code="permission_denied", status=403)
+            raise LedgerPermissionDenied("Only the creator can cancel a transaction; an approver rejects it.")
     if tx.status != TxStatus.PENDING_APPROVAL:
-        raise LedgerError(f"The transaction is {tx.status}, not pending approval.", code="invalid_transition",
-                          status=409)
+        raise LedgerInvalidTransition(f"The transaction is {tx.status}, not pending approval.")
     tx.cancel()
     tx.reason = reason[:500]
     tx.save()
@@ -561,24 +616,23 @@ def transaction_reverse(*, tx: Transaction, by, reason: str) -> Transaction:
     reversal is pending or done, gets 409 invalid_transition. A reversal that takes from the balance reserves
     its amount like a withdrawal (409 insufficient_funds when it is not available)."""
     if not by.holds("finance.create_adjustment"):
-        raise LedgerError("Reversing needs finance.create_adjustment.", code="permission_denied", status=403)
+        raise LedgerPermissionDenied("Reversing needs finance.create_adjustment.")
     if not (reason or "").strip():
         raise LedgerError("A reason is required.", fields={"reason": ["Say why."]})
     original = _lock(tx, by)
     if original.reverses_id:
-        raise LedgerError("A reversal cannot itself be reversed.", code="invalid_transition", status=409)
+        raise LedgerInvalidTransition("A reversal cannot itself be reversed.")
     if original.status == TxStatus.REVERSED:
-        raise LedgerError("The transaction is already reversed.", code="invalid_transition", status=409)
+        raise LedgerInvalidTransition("The transaction is already reversed.")
     if original.status != TxStatus.COMPLETED:
-        raise LedgerError(f"The transaction is {original.status}; only completed transactions are reversed.",
-                          code="invalid_transition", status=409)
+        raise LedgerInvalidTransition(f"The transaction is {original.status}; only completed transactions are "
+                                      "reversed.")
     live = original.reversals.filter(status__in=LIVE_REVERSAL_STATES).first()
     if live is not None:
-        raise LedgerError(f"Reversal #{live.pk} of this transaction is already {live.status}.",
-                          code="invalid_transition", status=409)
+        raise LedgerInvalidTransition(f"Reversal #{live.pk} of this transaction is already {live.status}.")
     account = TradingAccount.objects.select_for_update().get(pk=original.account_id)
     if original.type in BALANCE_CREDITS and original.amount > available_balance(account):
-        raise LedgerError("Not enough available funds to reverse it.", code="insufficient_funds", status=409)
+        raise InsufficientFunds("Not enough available funds to reverse it.")
     reversal = Transaction(account=account, customer=original.customer, type=original.type, amount=original.amount,
                            currency=original.currency, amount_usd=original.amount_usd, reverses=original,
                            required_role=required_role_for(original.amount_usd), created_by=by,
@@ -587,8 +641,7 @@ def transaction_reverse(*, tx: Transaction, by, reason: str) -> Transaction:
         with transaction.atomic():
             reversal.save()
     except IntegrityError:  # tx_reversed_once: another reversal got in first
-        raise LedgerError("A reversal of this transaction already exists.", code="invalid_transition",
-                          status=409) from None
+        raise LedgerInvalidTransition("A reversal of this transaction already exists.") from None
     from customers.services import activity_record
 
     activity_record(customer=original.customer, verb="transaction.reversal_requested", by=by,
@@ -609,10 +662,10 @@ def _reversal_complete(*, tx: Transaction, by) -> Transaction:
     Lock order: reversal, original, account (as transaction_reverse: original, account)."""
     original = Transaction.objects.select_for_update(of=("self",)).get(pk=tx.reverses_id)
     if original.status != TxStatus.COMPLETED:
-        raise LedgerError(f"The original transaction is {original.status}.", code="invalid_transition", status=409)
+        raise LedgerInvalidTransition(f"The original transaction is {original.status}.")
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
     if tx.type in BALANCE_CREDITS and tx.amount > available_balance(account) + tx.amount:
-        raise LedgerError("Not enough available funds to reverse it.", code="insufficient_funds", status=409)
+        raise InsufficientFunds("Not enough available funds to reverse it.")
     tx.approve()
     tx.approved_by = by
     tx.complete()

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView
 
+from brokercrm.errors import DomainError
 from brokercrm.workspace import WorkspaceMixin
 from customers.auth import session_customer
 from customers.scoping import ScopedViewMixin
@@ -99,7 +100,7 @@ class ApprovalActionView(ScopedViewMixin, WorkspaceMixin, View):
             elif verb == "reject":
                 services.transaction_reject(tx=tx, by=request.user, reason=request.POST.get("reason", ""))
                 messages.success(request, f"Transaction #{pk} rejected.")
-        except services.LedgerError as error:
+        except DomainError as error:
             messages.error(request, f"#{pk}: {error.detail}")
         return redirect("approvals")
 
@@ -121,7 +122,7 @@ class TransactionActionView(ScopedViewMixin, WorkspaceMixin, View):
                 reversal = services.transaction_reverse(tx=tx, by=request.user,
                                                         reason=request.POST.get("reason", ""))
                 messages.success(request, f"Reversal #{reversal.pk} of #{pk} requested; it waits for approval.")
-        except services.LedgerError as error:
+        except DomainError as error:
             messages.error(request, f"#{pk}: {error.detail}")
         target = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or not target:

@@ -13,6 +13,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
 from brokercrm.actors import SYSTEM, SystemActor, actor_check, actor_user
+from brokercrm.errors import DomainError
 
 from .constants import PERMISSION_CODES, ViewScope
 from .models import AuditLog, Role, Team, User, path_segment
@@ -20,17 +21,20 @@ from .selectors import team_paths_for
 from .twofactor import role_check as role_2fa_check
 
 
-class TeamsError(Exception):
-    code = "validation_error"
-
-    def __init__(self, detail: str, *, fields: dict[str, list[str]] | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
+class TeamsError(DomainError):
+    """An error of this app's services (see brokercrm.errors): invalid input, or one of the codes below."""
 
 
 class PrivilegeEscalation(TeamsError):
+    """Granting, or acting on, more than the caller holds."""
+
     code = "privilege_escalation"
+    status = 403
+
+
+class InvalidCredentials(TeamsError):
+    code = "invalid_credentials"
+    status = 401
 
 
 class TeamCycle(TeamsError):

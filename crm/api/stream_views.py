@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import JsonResponse
 from django_eventstream.views import events
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors
+from brokercrm.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from customers.scoping import ScopedViewMixin, scoped_for
 from ledger.models import TradingAccount
 from teams.permissions import require
@@ -29,7 +28,7 @@ class AccountView(ScopedViewMixin, APIView):
     def get(self, request, login: int):
         account = _visible_account(request.user, login)
         if account is None:
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound("Not found.")
         try:
             state = feed.current_state(account)
         except (mt5.MT5Error, mt5.MT5Unavailable):
@@ -48,9 +47,9 @@ class AccountPlatformRetryView(ScopedViewMixin, APIView):
     def post(self, request, login: int):
         account = self.scoped(TradingAccount, edit=True).filter(login=login).first()
         if account is None:
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound("Not found.")
         if not bridge.enabled():
-            raise ApiError(409, "conflict", "No trading platform is configured: accounts live in the ledger only.")
+            raise Conflict("No trading platform is configured: accounts live in the ledger only.")
         return Response({"login": account.login, "platform": bridge.retry(account).as_dict()}, status=202)
 
 
@@ -68,12 +67,11 @@ def account_stream(request, login: int):
         if user is not None:
             request.user = user
     if user is None or not hasattr(user, "holds"):
-        return JsonResponse({"code": "not_authenticated", "detail": "Authentication credentials were not provided."},
-                            status=401)
+        raise NotAuthenticated("Authentication credentials were not provided.")  # the error middleware answers
     if not user.holds("customers.view"):
-        return JsonResponse({"code": "permission_denied", "detail": "Needs customers.view."}, status=403)
+        raise PermissionDenied("Needs customers.view.")
     if _visible_account(user, login) is None:
-        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+        raise NotFound("Not found.")
     response = events(request, channels=[f"account-{login}"])
     connection.close()  # the stream lives on without the database (see crm.channels)
     if getattr(response, "is_async", False) and response.status_code == 200:

@@ -6,9 +6,9 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors, page_of
 from brokercrm.csvutil import csv_lines
+from brokercrm.errors import DomainError, MethodNotAllowed, NotFound
 from brokercrm.inputs import parse_id
 from customers import selectors as customer_selectors
 from customers import services as customer_services
@@ -57,7 +57,7 @@ class CustomerViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveMod
         """CSV of the visible customers (filters apply). Needs can_export_pii: the file carries PII."""
         role = request.user.role
         if not request.user.is_superuser and not (role and role.can_export_pii):
-            raise ApiError(403, "export_not_allowed", "Exporting customers needs the can_export_pii right.")
+            raise crm_services.ExportNotAllowed("Exporting customers needs the can_export_pii right.")
         rows = self.get_queryset().order_by("pk").iterator(chunk_size=2000)
         user = request.user
         header = ["id", "first_name", "last_name", "email", "phone", "country", "source", "group",
@@ -197,14 +197,14 @@ class ActivityFeedView(ScopedViewMixin, APIView):
         team = request.query_params.get("team")
         if agent:
             if parse_id(agent) is None:
-                raise ApiError(400, "validation_error", "agent must be an id.", {"agent": ["An integer."]})
+                raise DomainError("agent must be an id.", fields={"agent": ["An integer."]})
             qs = qs.filter(customer__assigned_to_id=parse_id(agent))
         if team:
             if parse_id(team) is None:
-                raise ApiError(400, "validation_error", "team must be an id.", {"team": ["An integer."]})
+                raise DomainError("team must be an id.", fields={"team": ["An integer."]})
             found = teams_visible_to(user=request.user).filter(pk=parse_id(team)).first()
             if found is None:  # unknown or outside the caller's teams: the same answer (API.md: 404)
-                raise ApiError(404, "not_found", "No such team.")
+                raise NotFound("No such team.")
             qs = qs.filter(subtree_q(found.path, via="customer__team"))
         return keyset_response(request, qs)
 
@@ -227,7 +227,7 @@ class NoteViewSet(ScopedViewMixin, mixins.RetrieveModelMixin, viewsets.GenericVi
 
     @extend_schema(responses=errors(401, 403, 404, 405), description="Always 405: notes are never deleted.")
     def destroy(self, request, pk=None):
-        raise ApiError(405, "method_not_allowed", "Notes are never deleted: they are a compliance trail.")
+        raise MethodNotAllowed("Notes are never deleted: they are a compliance trail.")
 
     @extend_schema(responses={200: None, **errors(401, 404)})
     @action(detail=True, methods=["get"])
@@ -300,12 +300,12 @@ class TaskViewSet(ScopedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSe
         values = data.validated_data
         customer = self.scoped(Customer).filter(pk=values["customer_id"]).first()
         if customer is None:
-            raise ApiError(404, "not_found", "No such customer.")
+            raise NotFound("No such customer.")
         assignee = request.user
         if values.get("assignee_id"):
             assignee = users_assignable_by(user=request.user).filter(pk=values["assignee_id"]).first()
             if assignee is None:
-                raise ApiError(400, "validation_error", "Invalid input.", {"assignee_id": ["Not assignable."]})
+                raise DomainError("Invalid input.", fields={"assignee_id": ["Not assignable."]})
         task = crm_services.task_create(customer=customer, title=values["title"], due_at=values["due_at"],
                                         assignee=assignee, by=request.user)
         return Response(TaskOut(task, context={"request": request}).data, status=201)
@@ -315,6 +315,6 @@ class TaskViewSet(ScopedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSe
     def complete(self, request, pk=None):
         task = self.scoped(Task).filter(pk=pk).first()
         if task is None:
-            raise ApiError(404, "not_found", "No such task.")
+            raise NotFound("No such task.")
         return Response(TaskOut(crm_services.task_complete(task=task, by=request.user),
                                 context={"request": request}).data)
