@@ -11,6 +11,7 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from .api.errors import error_body
+from .errors import DomainError
 from .inputs import InvalidJson
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,14 @@ class JsonErrorMiddleware:
         return response
 
     def process_exception(self, request, exception):
+        if isinstance(exception, DomainError):  # raised outside DRF (plain views, webhooks): the same body
+            if is_api(request):
+                response = JsonResponse(error_body(exception.code, exception.detail, exception.fields),
+                                        status=exception.status)
+                for key, value in exception.headers.items():
+                    response[key] = value
+                return response
+            return error_page(request, exception.status, exception.detail)
         known = bad_input(exception)
         if known is not None:
             status, code, detail = known

@@ -62,9 +62,7 @@ class MessageAdmin(RedactedAdmin):
     list_select_related = ["customer"]
 
     def get_queryset(self, request):
-        from customers.models import Customer
-
-        return super().get_queryset(request).filter(customer__in=Customer.objects.visible_to(request.user))
+        return super().get_queryset(request).visible_to(request.user)
 
     def get_list_display(self, request):
         def recipient(obj):

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from customers.models import CustomerOwnedQuerySet
+
 
 class Category(models.TextChoices):
     TRANSACTIONAL = "transactional"
@@ -99,6 +101,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["customer", "-created_at"], name="message_customer_log")]
@@ -188,6 +192,8 @@ class WorkflowRun(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CustomerOwnedQuerySet.as_manager()  # runs without a customer are in no staff scope
 
     class Meta:
         ordering = ["-created_at", "-id"]

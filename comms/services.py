@@ -25,7 +25,18 @@ log = logging.getLogger(__name__)
 
 
 class CommsError(DomainError):
-    """An error of this app's services (see brokercrm.errors)."""
+    """An error of this app's services (see brokercrm.errors): invalid input, or one of the codes below."""
+
+
+class UnknownPlaceholders(CommsError):
+    """Template text with placeholders the registry does not know: refused at save time."""
+
+    code = "unknown_placeholder"
+
+
+class NoTranslation(CommsError):
+    code = "no_translation"
+    status = 409
 
 
 # --- templates ----------------------------------------------------------------------------------------------------
@@ -34,10 +45,10 @@ class CommsError(DomainError):
 def _check_placeholders(**texts: str) -> None:
     bad = {field: placeholders.unknown(text) for field, text in texts.items() if placeholders.unknown(text)}
     if bad:
-        raise CommsError("Unknown placeholders.", code="unknown_placeholder",
-                         fields={f: [f"Unknown placeholder: {n if n.startswith('{{') else '{{' + n + '}}'}"
-                                     for n in names]
-                                 for f, names in bad.items()})
+        raise UnknownPlaceholders("Unknown placeholders.",
+                                  fields={f: [f"Unknown placeholder: {n if n.startswith('{{') else '{{' + n + '}}'}"
+                                              for n in names]
+                                          for f, names in bad.items()})
 
 
 def _normalize_locale(locale: str) -> str:
@@ -141,7 +152,7 @@ class RenderedSms:
 def render_email(template: EmailTemplate, locale: str | None, context: dict) -> RenderedEmail:
     translation = translation_for(template, locale)
     if translation is None:
-        raise CommsError("The template has no translation yet.", code="no_translation", status=409)
+        raise NoTranslation("The template has no translation yet.")
     subject = placeholders.render(translation.subject, context, html_escape=False)
     body_html = placeholders.render(translation.body_html, context, html_escape=True)
     body_text = placeholders.render(translation.body_text, context, html_escape=False)
@@ -154,7 +165,7 @@ def render_email(template: EmailTemplate, locale: str | None, context: dict) -> 
 def render_sms(template: SmsTemplate, locale: str | None, context: dict) -> RenderedSms:
     translation = translation_for(template, locale)
     if translation is None:
-        raise CommsError("The template has no translation yet.", code="no_translation", status=409)
+        raise NoTranslation("The template has no translation yet.")
     body = placeholders.render(translation.body, context, html_escape=False)
     direction = "rtl" if is_rtl_locale(translation.locale) else detect_direction(body)
     return RenderedSms(translation.locale, body, direction)

@@ -38,12 +38,11 @@ class AccountChannelManager(DefaultChannelManager):
 
     @staticmethod
     def _check(user, login: int) -> bool:
-        from customers.models import Customer
         from ledger.models import TradingAccount
 
         if not user.holds("customers.view"):
             return False
-        return TradingAccount.objects.filter(login=login, customer__in=Customer.objects.visible_to(user)).exists()
+        return TradingAccount.objects.visible_to(user).filter(login=login).exists()
 
     def is_channel_reliable(self, channel: str) -> bool:
         return False  # a throttled live feed: the next state supersedes a missed one, nothing to replay

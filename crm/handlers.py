@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM
 from customers.models import Customer
 
 from .services import task_create, task_create_for_owner
@@ -47,5 +48,5 @@ def workflow_create_task(*, action, run, customer) -> str:
     hours = int(params.get("due_in_hours", 24))
     assignee, team = task_owner(params=params, customer_id=customer.pk)
     task = task_create(customer=customer, title=params.get("title", "Follow up"),
-                       due_at=timezone.now() + timedelta(hours=hours), assignee=assignee, team=team, by=None)
+                       due_at=timezone.now() + timedelta(hours=hours), assignee=assignee, team=team, by=SYSTEM)
     return f"task #{task.pk} for {f'user #{assignee.pk}' if assignee else f'team queue {team.name}'}"

@@ -6,16 +6,19 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM
+from customers.models import Customer, CustomerOwnedQuerySet
 
-class TaskQuerySet(models.QuerySet):
+
+class TaskQuerySet(CustomerOwnedQuerySet):
     def overdue(self, now=None) -> TaskQuerySet:
         return self.filter(status=Task.Status.OPEN, due_at__lt=now or timezone.now())
 
     def visible_to(self, user) -> TaskQuerySet:
         """Tasks on customers the user may see, plus tasks assigned to them."""
-        from customers.models import Customer
-
-        return self.filter(Q(customer__in=Customer.objects.visible_to(user)) | Q(assignee=user))
+        if user is SYSTEM:
+            return super().visible_to(user)
+        return self.filter(self._through_customer(Customer.objects.visible_to(user)) | Q(assignee=user))
 
 
 class Task(models.Model):
@@ -58,6 +61,8 @@ class Note(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         triggers = [pgtrigger.Protect(name="note_never_deleted", operation=pgtrigger.Delete)]
@@ -75,6 +80,9 @@ class NoteRevision(models.Model):
     written_at = models.DateTimeField()
     replaced_at = models.DateTimeField(default=timezone.now)
     replaced_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    customer_path = "note__customer"
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["written_at", "id"]
@@ -105,6 +113,9 @@ class Notification(models.Model):
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+
+    # Read by its recipient (`recipient=user`); staff scope by the customer it is about, as everything else.
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

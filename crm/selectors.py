@@ -18,6 +18,8 @@ def task_list(*, user, scope: str = "own", overdue: bool = False, status: str | 
     """Tasks by scope: `own` (assigned to me), `team` (mine and my team subtree's, its queue included), `queue`
     (the team queue: unassigned tasks of my team subtree; every unassigned task for all-scope roles), `all`
     (every task, unassigned ones included; all-scope roles only, else 403 permission_denied). Unknown scope: 400."""
+    from brokercrm.errors import PermissionDenied
+    from teams.models import subtree_q
     from teams.selectors import team_paths_for
 
     from .services import CrmError
@@ -25,22 +27,17 @@ def task_list(*, user, scope: str = "own", overdue: bool = False, status: str | 
     if scope not in TASK_SCOPES:
         raise CrmError("Unknown scope.", fields={"scope": [f"One of: {', '.join(TASK_SCOPES)}."]})
     if scope == "all" and not sees_all_tasks(user):
-        raise CrmError("scope=all is for roles that see every customer.", code="permission_denied", status=403)
+        raise PermissionDenied("scope=all is for roles that see every customer.")
     qs = Task.objects.visible_to(user).select_related("customer", "assignee", "team")
     if scope == "own":
         qs = qs.filter(assignee=user)
     elif scope == "team":
-        q = Q(assignee=user)
-        for path in team_paths_for(user=user):
-            q |= Q(team__path__startswith=path) | Q(assignee__team__path__startswith=path)
-        qs = qs.filter(q)
+        paths = team_paths_for(user=user)
+        qs = qs.filter(Q(assignee=user) | subtree_q(paths) | subtree_q(paths, via="assignee__team"))
     elif scope == "queue":
         qs = qs.filter(assignee__isnull=True)
         if not sees_all_tasks(user):
-            q = Q(pk__in=[])
-            for path in team_paths_for(user=user):
-                q |= Q(team__path__startswith=path)
-            qs = qs.filter(q)
+            qs = qs.filter(subtree_q(team_paths_for(user=user)))
     if overdue:
         qs = qs.overdue()
     if status in (Task.Status.OPEN, Task.Status.DONE):

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from brokercrm.errors import DomainError
+from brokercrm.actors import SYSTEM, actor_check, actor_user
+from brokercrm.errors import DomainError, NotFound, PermissionDenied
 from customers.services import activity_record
 
 from .models import Notification, Task
@@ -17,21 +18,29 @@ class CrmError(DomainError):
     """An error of this app's services (see brokercrm.errors)."""
 
 
+class ExportNotAllowed(CrmError):
+    """Exporting customers (the file carries PII) without the can_export_pii right."""
+
+    code = "export_not_allowed"
+    status = 403
+
+
 @transaction.atomic
-def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=None, by=None) -> Task:
+def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=None, by) -> Task:
     """Create a task on `customer` for `assignee` (or a team queue). Staff callers need manage_tasks and must see
-    the customer; `by=None` is the system (workflows, the ledger's auto-freeze)."""
-    if by is not None:
+    the customer; `by=SYSTEM` is the system (workflows, the ledger's auto-freeze); `by=None` raises."""
+    actor_check(by)
+    if by is not SYSTEM:
         from customers.models import Customer
 
         if not by.holds("pipelines.manage_tasks"):
-            raise CrmError("Tasks need pipelines.manage_tasks.", code="permission_denied", status=403)
+            raise PermissionDenied("Tasks need pipelines.manage_tasks.")
         if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
-            raise CrmError("No such customer.", code="not_found", status=404)
+            raise NotFound("No such customer.")
     if not (title or "").strip():
         raise CrmError("A task needs a title.", fields={"title": ["Required."]})
     task = Task.objects.create(customer=customer, title=title.strip()[:200], due_at=due_at, assignee=assignee,
-                               team=team or (assignee.team if assignee else None), created_by=by)
+                               team=team or (assignee.team if assignee else None), created_by=actor_user(by))
     activity_record(customer=customer, verb="task.created", by=by, summary=f"Task: {task.title}",
                     data={"task_id": task.pk, "due_at": due_at.isoformat(),
                           "assignee": assignee.pk if assignee else None})
@@ -43,24 +52,25 @@ def task_create_for_team(*, customer, team_name: str, title: str, due_in: timede
     from teams.models import Team
 
     team = Team.objects.filter(name=team_name).first()
-    return task_create(customer=customer, title=title, due_at=timezone.now() + due_in, team=team, by=None)
+    return task_create(customer=customer, title=title, due_at=timezone.now() + due_in, team=team, by=SYSTEM)
 
 
 def task_create_for_owner(*, customer, team_name: str, title: str, due_in: timedelta = timedelta(hours=4)) -> Task:
     """A system task for the customer's agent, else in the named team's queue: it always has an owner."""
     if customer.assigned_to_id and customer.assigned_to.is_active:
         return task_create(customer=customer, title=title, due_at=timezone.now() + due_in,
-                           assignee=customer.assigned_to, by=None)
+                           assignee=customer.assigned_to, by=SYSTEM)
     return task_create_for_team(customer=customer, team_name=team_name, title=title, due_in=due_in)
 
 
 @transaction.atomic
 def task_complete(*, task: Task, by) -> Task:
-    if by is not None and not by.holds("pipelines.manage_tasks"):
-        raise CrmError("Tasks need pipelines.manage_tasks.", code="permission_denied", status=403)
+    actor_check(by)
+    if not by.holds("pipelines.manage_tasks"):
+        raise PermissionDenied("Tasks need pipelines.manage_tasks.")
     task = Task.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=task.pk).first()
     if task is None:
-        raise CrmError("No such task.", code="not_found", status=404)
+        raise NotFound("No such task.")
     if task.status == Task.Status.DONE:
         return task
     task.status = Task.Status.DONE
@@ -77,9 +87,7 @@ from .models import AssignmentCursor, Note, NoteRevision  # noqa: E402
 
 
 def _notes_visible(by):
-    from customers.models import Customer
-
-    return Note.objects.filter(customer__in=Customer.objects.visible_to(by))
+    return Note.objects.visible_to(by)
 
 
 @transaction.atomic
@@ -87,9 +95,9 @@ def note_add(*, customer, body: str, by) -> Note:
     from customers.models import Customer
 
     if not by.holds("pipelines.manage_notes"):
-        raise CrmError("Notes need pipelines.manage_notes.", code="permission_denied", status=403)
+        raise PermissionDenied("Notes need pipelines.manage_notes.")
     if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
-        raise CrmError("No such customer.", code="not_found", status=404)
+        raise NotFound("No such customer.")
     if not body.strip():
         raise CrmError("A note needs text.", fields={"body": ["Required."]})
     note = Note.objects.create(customer=customer, body=body, author=by)
@@ -101,10 +109,10 @@ def note_add(*, customer, body: str, by) -> Note:
 def note_edit(*, note: Note, body: str, by) -> Note:
     """Replace a note's text, keeping the previous text (with its author and time) as a revision."""
     if not by.holds("pipelines.manage_notes"):
-        raise CrmError("Notes need pipelines.manage_notes.", code="permission_denied", status=403)
+        raise PermissionDenied("Notes need pipelines.manage_notes.")
     note = _notes_visible(by).select_for_update(of=("self",)).filter(pk=note.pk).first()
     if note is None:
-        raise CrmError("No such note.", code="not_found", status=404)
+        raise NotFound("No such note.")
     if not body.strip():
         raise CrmError("A note needs text.", fields={"body": ["Required."]})
     if body == note.body:
@@ -131,14 +139,14 @@ def customers_bulk_assign(*, customer_ids: list[int], agent_ids: list[int], by) 
     from teams.selectors import users_assignable_by
 
     if not by.holds("customers.bulk_assign"):
-        raise CrmError("Bulk assignment needs customers.bulk_assign.", code="permission_denied", status=403)
+        raise PermissionDenied("Bulk assignment needs customers.bulk_assign.")
     agents = list(users_assignable_by(user=by).filter(pk__in=agent_ids).order_by("pk"))
     if len(agents) != len(set(agent_ids)) or not agents:
         raise CrmError("Some agents are unknown or not yours to assign to.", fields={"agent_ids": ["Not assignable."]})
     customers = list(Customer.objects.editable_by(by).filter(pk__in=customer_ids).order_by("pk")
                      .select_for_update(of=("self",)))
     if len(customers) != len(set(customer_ids)):
-        raise CrmError("Some customers are unknown or outside your edit scope.", code="not_found", status=404)
+        raise NotFound("Some customers are unknown or outside your edit scope.")
     cursor, _ = AssignmentCursor.objects.select_for_update().get_or_create(assigner=by)
     ids = [a.pk for a in agents]
     start = (ids.index(cursor.last_agent_id) + 1) % len(ids) if cursor.last_agent_id in ids else 0

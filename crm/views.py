@@ -15,6 +15,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
 from brokercrm.errors import DomainError
+from brokercrm.errors import PermissionDenied as NotPermitted
 from brokercrm.inputs import parse_id, parse_ids, require_id
 from brokercrm.middleware import error_page
 from brokercrm.workspace import WorkspaceMixin
@@ -23,7 +24,9 @@ from customers import services as customer_services
 from customers.models import Customer, RetentionClass
 from customers.pipelines import PIPELINES
 from customers.presence import presence_online
-from teams.selectors import users_assignable_by
+from customers.scoping import ScopedViewMixin
+from teams.models import subtree_q
+from teams.selectors import teams_visible_to, users_assignable_by
 
 from . import services
 from .models import Note, Notification, Task
@@ -39,7 +42,7 @@ def _bars(counts: dict[str, int]) -> list[dict]:
     return [{"label": k, "count": v, "pct": round(v * 100 / top)} for k, v in counts.items()]
 
 
-class DashboardView(WorkspaceMixin, TemplateView):
+class DashboardView(ScopedViewMixin, WorkspaceMixin, TemplateView):
     template_name = "workspace/dashboard.html"
     required_permission = "reports.view_dashboard"
 
@@ -59,8 +62,7 @@ class DashboardView(WorkspaceMixin, TemplateView):
         from ledger.models import Transaction
 
         ctx = super().get_context_data(**kwargs)
-        user = self.request.user
-        visible = Customer.objects.visible_to(user)
+        visible = self.scoped(Customer)
         ctx["customer_count"] = visible.count()
         ctx["charts"] = []
         for name, spec in PIPELINES.items():
@@ -71,11 +73,10 @@ class DashboardView(WorkspaceMixin, TemplateView):
         ctx["charts"].append({"title": "Retention", "bars": _bars({c: retention.get(c, 0)
                                                                    for c in RetentionClass.values})})
         start = timezone.make_aware(datetime.combine(timezone.localdate(), dtime.min))
-        deposits = (Transaction.objects.filter(customer__in=visible, type="deposit", status="completed",
-                                               completed_at__gte=start)
+        deposits = (self.scoped(Transaction).filter(type="deposit", status="completed", completed_at__gte=start)
                     .values("currency").annotate(total=Sum("amount"), n=Count("pk")).order_by("currency"))
         ctx["deposits_today"] = list(deposits)
-        ctx["overdue_tasks"] = Task.objects.visible_to(user).overdue().count()
+        ctx["overdue_tasks"] = self.scoped(Task).overdue().count()
         return ctx
 
 
@@ -116,12 +117,12 @@ class BulkAssignView(WorkspaceMixin, View):
                 raise ValueError("not ids")
             counts = services.customers_bulk_assign(customer_ids=customer_ids, agent_ids=agent_ids, by=request.user)
             messages.success(request, f"Assigned {sum(counts.values())} customers over {len(counts)} agents.")
-        except (ValueError, services.CrmError) as error:
+        except (ValueError, DomainError) as error:
             messages.error(request, getattr(error, "detail", "Choose customers and agents."))
         return redirect("customer-list")
 
 
-class CustomerDetailView(WorkspaceMixin, DetailView):
+class CustomerDetailView(ScopedViewMixin, WorkspaceMixin, DetailView):
     template_name = "workspace/customer_detail.html"
     required_permission = "customers.view"
     context_object_name = "customer"
@@ -157,8 +158,8 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
         ctx["tasks"] = customer.tasks.select_related("assignee").order_by("status", "due_at")[:20]
         from comms.models import Message
 
-        ctx["communications"] = Message.objects.filter(customer=customer)[:20]
-        ctx["transactions"] = (Transaction.objects.filter(customer=customer).select_related("account")[:20]
+        ctx["communications"] = self.scoped(Message).filter(customer=customer)[:20]
+        ctx["transactions"] = (self.scoped(Transaction).filter(customer=customer).select_related("account")[:20]
                                if self.request.user.holds("finance.view_transactions") else None)
         ctx["now"] = timezone.now()
         from .trading import bridge
@@ -166,7 +167,7 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
         ctx["platform_enabled"] = bridge.enabled()
         ctx["accounts"] = [(a, bridge.sync_state(a)) for a in customer.accounts.all()]
         ctx["can_retry_platform"] = (self.request.user.holds("customers.edit") and
-                                     Customer.objects.editable_by(self.request.user).filter(pk=customer.pk).exists())
+                                     self.scoped(Customer, edit=True).filter(pk=customer.pk).exists())
         from customers.kyc.selectors import kyc_panel
 
         ctx.update(kyc_panel(user=self.request.user, customer=customer))
@@ -204,7 +205,7 @@ def _bad_cursor():
     return HttpResponseBadRequest("Bad cursor.")
 
 
-class CustomerActivityView(WorkspaceMixin, View):
+class CustomerActivityView(ScopedViewMixin, WorkspaceMixin, View):
     """The "load more" fragment of the customer page's activity feed (htmx)."""
 
     required_permission = "customers.view"
@@ -212,7 +213,7 @@ class CustomerActivityView(WorkspaceMixin, View):
     def get(self, request, pk: int):
         from django.shortcuts import render
 
-        customer = Customer.objects.visible_to(request.user).filter(pk=pk).first()
+        customer = self.scoped(Customer).filter(pk=pk).first()
         if customer is None:
             raise Http404
         try:
@@ -223,7 +224,7 @@ class CustomerActivityView(WorkspaceMixin, View):
         return render(request, "workspace/_activity_items.html", ctx)
 
 
-class ActivityFeedPageView(WorkspaceMixin, TemplateView):
+class ActivityFeedPageView(ScopedViewMixin, WorkspaceMixin, TemplateView):
     """Everything that happened to the customers in the viewer's scope; `?agent=` one agent's customers, `?team=` a
     team subtree (for leads). The first page renders whole; "load more" fetches the next fragment (htmx)."""
 
@@ -236,23 +237,18 @@ class ActivityFeedPageView(WorkspaceMixin, TemplateView):
         from django.shortcuts import render
 
         from customers.models import Activity
-        from teams.models import Team
 
         user = request.user
-        qs = Activity.objects.filter(customer__in=Customer.objects.visible_to(user))
+        qs = self.scoped(Activity)
         agent, team = request.GET.get("agent", ""), request.GET.get("team", "")
         if (agent and parse_id(agent) is None) or (team and parse_id(team) is None):
             return error_page(request, 400, "The agent and team filters take ids.")
         if agent:
             qs = qs.filter(customer__assigned_to_id=parse_id(agent))
-        from teams.selectors import team_paths_for
-
-        sees_all = user.is_superuser or getattr(user.role, "customer_view_scope", None) == "all"
-        visible_teams = (Team.objects.all() if sees_all
-                         else Team.objects.filter(_team_subtree_q(team_paths_for(user=user))))
+        visible_teams = teams_visible_to(user=user)
         if team:
             found = visible_teams.filter(pk=parse_id(team)).first()
-            qs = qs.filter(customer__team__path__startswith=found.path) if found else qs.none()
+            qs = qs.filter(subtree_q(found.path, via="customer__team")) if found else qs.none()
         filters = {k: v for k, v in (("agent", agent), ("team", team)) if v}
         try:
             ctx = activity_page(qs, before=request.GET.get("before") or None,
@@ -267,22 +263,13 @@ class ActivityFeedPageView(WorkspaceMixin, TemplateView):
         return render(request, self.template_name, ctx)
 
 
-def _team_subtree_q(paths):
-    from django.db.models import Q
-
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(path__startswith=path)
-    return q
-
-
-class CustomerActionView(WorkspaceMixin, View):
+class CustomerActionView(ScopedViewMixin, WorkspaceMixin, View):
     """The customer page's forms: status transitions, notes (add/edit), tasks (add/complete)."""
 
     required_permission = "customers.view"
 
     def post(self, request, pk: int, verb: str):
-        customer = Customer.objects.visible_to(request.user).filter(pk=pk).first()
+        customer = self.scoped(Customer).filter(pk=pk).first()
         if customer is None:
             raise Http404
         try:
@@ -291,17 +278,18 @@ class CustomerActionView(WorkspaceMixin, View):
                                                       to=request.POST["to"], by=request.user)
                 messages.success(request, f"{request.POST['pipeline']} status → {request.POST['to']}.")
             elif verb == "unfreeze":
-                from ledger.services import LedgerError, customer_unfreeze
+                from ledger.services import customer_unfreeze
 
                 try:
                     customer_unfreeze(customer=customer, by=request.user, reason=request.POST.get("reason", ""))
                     messages.success(request, "Unfrozen.")
-                except LedgerError as error:
+                except DomainError as error:
                     messages.error(request, error.detail)
             elif verb == "note":
                 services.note_add(customer=customer, body=request.POST.get("body", ""), by=request.user)
             elif verb == "note-edit":
-                note = Note.objects.filter(pk=require_id(request.POST["note_id"], "note_id"), customer=customer).first()
+                note = self.scoped(Note).filter(pk=require_id(request.POST["note_id"], "note_id"),
+                                                customer=customer).first()
                 if note is None:
                     raise Http404
                 services.note_edit(note=note, body=request.POST.get("body", ""), by=request.user)
@@ -311,7 +299,8 @@ class CustomerActionView(WorkspaceMixin, View):
                                      due_at=timezone.make_aware(due) if timezone.is_naive(due) else due,
                                      assignee=request.user, by=request.user)
             elif verb == "task-done":
-                task = Task.objects.filter(pk=require_id(request.POST["task_id"], "task_id"), customer=customer).first()
+                task = self.scoped(Task).filter(pk=require_id(request.POST["task_id"], "task_id"),
+                                                customer=customer).first()
                 if task is None:
                     raise Http404
                 services.task_complete(task=task, by=request.user)
@@ -320,18 +309,18 @@ class CustomerActionView(WorkspaceMixin, View):
 
                 from .trading import bridge
 
-                account = TradingAccount.objects.filter(pk=int(request.POST["account_id"]), customer=customer).first()
+                account = self.scoped(TradingAccount).filter(pk=int(request.POST["account_id"]),
+                                                             customer=customer).first()
                 if account is None or not bridge.enabled():
                     raise Http404
                 if not (request.user.holds("customers.edit")
-                        and Customer.objects.editable_by(request.user).filter(pk=customer.pk).exists()):
-                    raise services.CrmError("Retrying needs customers.edit on this customer.",
-                                            code="permission_denied", status=403)
+                        and self.scoped(Customer, edit=True).filter(pk=customer.pk).exists()):
+                    raise NotPermitted("Retrying needs customers.edit on this customer.")
                 bridge.retry(account)
                 messages.success(request, f"Account {account.login}: sync with the trading platform started again.")
             else:
                 raise Http404
-        except (customer_services.CustomerError, DomainError) as error:
+        except DomainError as error:
             messages.error(request, error.detail)
         except (KeyError, ValueError):
             messages.error(request, "Some fields are missing or invalid.")
@@ -343,7 +332,7 @@ from django.core.exceptions import PermissionDenied  # noqa: E402
 from .selectors import sees_all_tasks  # noqa: E402
 
 
-class TaskListView(WorkspaceMixin, ListView):
+class TaskListView(ScopedViewMixin, WorkspaceMixin, ListView):
     template_name = "workspace/tasks.html"
     required_permission = "pipelines.manage_tasks"
     context_object_name = "tasks"

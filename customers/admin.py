@@ -47,8 +47,7 @@ class ActivityAdmin(RedactedAdmin):
     redacted_fields = ("summary", "data")
 
     def get_queryset(self, request):
-        return (super().get_queryset(request).filter(customer__in=Customer.objects.visible_to(request.user))
-                .select_related("customer"))
+        return super().get_queryset(request).visible_to(request.user).select_related("customer")
 
 
 @admin.register(RegistrationPath)

@@ -16,23 +16,20 @@ import phonenumbers
 from disposable_email_domains import blocklist as DISPOSABLE
 from django.db.models import Q
 
+from brokercrm.errors import DomainError
+
 from .models import Customer, FraudSettings
 from .services import email_canonical
 
 ISO_COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"AQ", "BV", "GS", "HM", "PN", "TF", "UM"}
 
 
-class GateError(Exception):
-    """A registration refused by a gate; `code` is the API.md error code."""
+class GateError(DomainError):
+    """A registration refused by a gate: invalid input (400 validation_error), or a subclass's code."""
 
-    status = 400
 
-    def __init__(self, code: str, detail: str, *, fields: dict[str, list[str]] | None = None, status: int = 400):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.fields = fields
-        self.status = status
+class DisposableEmail(GateError):
+    code = "disposable_email"
 
 
 def canonical_email(email: str) -> str:
@@ -62,7 +59,7 @@ def is_disposable_email(email: str, *, fraud: FraudSettings | None = None) -> bo
 def validate_country(code: str) -> str:
     value = (code or "").strip().upper()
     if len(value) != 2 or value not in ISO_COUNTRIES:
-        raise GateError("validation_error", "Unknown country.",
+        raise GateError("Unknown country.",
                         fields={"country": ["An ISO 3166-1 alpha-2 code such as GB."]})
     return value
 
@@ -74,11 +71,11 @@ def normalize_phone(raw: str, country: str, *, strict: bool | None = None) -> st
     try:
         number = phonenumbers.parse((raw or "").strip(), country or None)
     except phonenumbers.NumberParseException:
-        raise GateError("validation_error", "Invalid phone number.",
+        raise GateError("Invalid phone number.",
                         fields={"phone": ["Not a phone number."]}) from None
     ok = phonenumbers.is_valid_number(number) if strict else phonenumbers.is_possible_number(number)
     if not ok:
-        raise GateError("validation_error", "Invalid phone number.",
+        raise GateError("Invalid phone number.",
                         fields={"phone": ["Not a valid number for its country."]})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

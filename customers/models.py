@@ -7,6 +7,8 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from guardian.models import UserObjectPermissionBase
 
+from brokercrm.actors import SYSTEM, actor_check
+
 from .pipelines import PIPELINES, FinanceStatus, KycStatus, SalesStatus
 
 
@@ -125,6 +127,37 @@ class Affiliate(models.Model):
         return self.code
 
 
+class CustomerOwnedQuerySet(models.QuerySet):
+    """THE scope of everything that hangs off a customer (NetBox's `restrict()`): notes, activity, tasks,
+    transactions, trading accounts, messages, payment attempts, … are visible or editable exactly when their customer
+    is (`Customer.objects.visible_to` / `editable_by`). The model declares the path to its customer as
+    `customer_path` ("customer" when it has the foreign key itself, e.g. "transaction__customer" for a payment
+    attempt); rows without a customer are outside every staff scope. `SYSTEM` sees everything; `None` raises.
+
+    Give every new model with a customer (directly or through another customer-owned model) this queryset:
+    customers.tests.test_scoping walks the models and fails otherwise."""
+
+    def customer_path(self) -> str:
+        return getattr(self.model, "customer_path", "customer")
+
+    def _through_customer(self, customers: CustomerQuerySet) -> models.Q:
+        return Q(**{f"{self.customer_path()}__in": customers})
+
+    def visible_to(self, user):
+        """Rows whose customer `user` may see."""
+        actor_check(user)
+        if user is SYSTEM:
+            return self
+        return self.filter(self._through_customer(Customer.objects.visible_to(user)))
+
+    def editable_by(self, user):
+        """Rows whose customer `user` may change."""
+        actor_check(user)
+        if user is SYSTEM:
+            return self
+        return self.filter(self._through_customer(Customer.objects.editable_by(user)))
+
+
 class AutologinToken(models.Model):
     """A single-use, 72-hour link into the client area for an affiliate registration; only its hash is stored."""
 
@@ -134,6 +167,8 @@ class AutologinToken(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = CustomerOwnedQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"autologin for customer #{self.customer_id}"
 
@@ -142,9 +177,13 @@ class CustomerQuerySet(models.QuerySet):
     """Visibility lives here: every view, page, export, search, SSE check and job starts from these."""
 
     def _scoped(self, user, scope: str, grant_codename: str) -> CustomerQuerySet:
+        from teams.models import subtree_q
         from teams.selectors import team_paths_for
 
-        if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        actor_check(user)
+        if user is SYSTEM:
+            return self
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
         if user.is_superuser or scope == "all":
             return self
@@ -154,11 +193,7 @@ class CustomerQuerySet(models.QuerySet):
             ).values("content_object_id")
         )
         if scope == "team":
-            q = Q()
-            for path in team_paths_for(user=user):
-                q |= Q(team__path__startswith=path)
-            q |= Q(assigned_to=user)
-            return self.filter(q | granted)
+            return self.filter(subtree_q(team_paths_for(user=user)) | Q(assigned_to=user) | granted)
         if scope == "own":
             return self.filter(Q(assigned_to=user) | granted)
         return self.filter(granted)
@@ -174,7 +209,7 @@ class CustomerQuerySet(models.QuerySet):
         Always a subset of what they may see."""
         role = getattr(user, "role", None)
         editable = self._scoped(user, role.customer_edit_scope if role else "none", "change_customer")
-        if user is not None and getattr(user, "is_superuser", False):
+        if user is SYSTEM or getattr(user, "is_superuser", False):
             return editable
         return editable.filter(pk__in=self.visible_to(user).values("pk"))
 
@@ -296,6 +331,8 @@ class Activity(models.Model):
     summary = models.CharField(max_length=255, blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -27,10 +27,10 @@ class CustomerFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_team(self, queryset, name, value):
-        from teams.models import Team
+        from teams.models import Team, subtree_q
 
         team = Team.objects.filter(pk=value).first()
-        return queryset.filter(team__path__startswith=team.path) if team else queryset.none()
+        return queryset.filter(subtree_q(team.path)) if team else queryset.none()
 
     def filter_search(self, queryset, name, value):
         """Names and ids always; email and phone only for viewers who see that field in full.

@@ -8,20 +8,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM, actor_check, actor_user
+from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
 
 from .models import Activity, Customer
 from .signals import customer_created, customers_created_bulk
 
 
-class CustomerError(Exception):
-    code = "validation_error"
-    status = 400
-
-    def __init__(self, detail: str, *, fields: dict[str, list[str]] | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
+class CustomerError(DomainError):
+    """An error of this app's services (see brokercrm.errors): invalid input, or one of the codes below."""
 
 
 def email_canonical(email: str) -> str:
@@ -38,9 +34,11 @@ def email_canonical(email: str) -> str:
 def activity_record(
     *, customer: Customer, verb: str, by=None, summary: str = "", data: dict[str, Any] | None = None
 ) -> Activity:
-    """Append an activity entry for `customer` (same transaction as the change it records)."""
+    """Append an activity entry for `customer` (same transaction as the change it records). `by`: the staff user,
+    `SYSTEM`, or None when no staff member acted (the customer in the client area); only a user is recorded."""
     return Activity.objects.create(
-        customer=customer, actor=by, verb=verb, summary=summary[:255], data=data or {}, created_at=timezone.now()
+        customer=customer, actor=actor_user(by), verb=verb, summary=summary[:255], data=data or {},
+        created_at=timezone.now(),
     )
 
 
@@ -113,13 +111,14 @@ class InvalidTransition(CustomerError):
 
 
 @transaction.atomic
-def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, reason: str = "",
+def customer_transition(*, customer: Customer, pipeline: str, to: str, by, reason: str = "",
                         check_permission: bool = True, unfreeze: bool = False) -> Customer:
     """Move `customer` to status `to` in `pipeline` ("sales", "kyc", "finance").
 
     Locks the row first, so two concurrent moves serialize: the loser sees the new status and gets
     InvalidTransition if its move is no longer allowed. Moving to the current status is a no-op.
-    `by=None` is the system (e.g. the ledger's auto-freeze); staff callers need the pipeline's permission.
+    `by=SYSTEM` is the system (e.g. the ledger's auto-freeze; `by=None` raises); staff callers need the
+    pipeline's permission.
     Leaving finance status `frozen` is refused here (409 invalid_transition) unless `unfreeze=True`, which only
     the ledger's audited, reasoned unfreeze (`ledger.services.customer_unfreeze`) passes."""
     from django_fsm import can_proceed
@@ -131,8 +130,8 @@ def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, 
         raise CustomerError("Unknown pipeline.", fields={"pipeline": [f"One of: {', '.join(PIPELINES)}."]})
     if to not in spec.statuses.values:
         raise CustomerError("Unknown status.", fields={"to": [f"One of: {', '.join(spec.statuses.values)}."]})
-    base = Customer.objects if by is None else Customer.objects.visible_to(by)
-    locked = base.select_for_update(of=("self",)).filter(pk=customer.pk).first()
+    actor_check(by)
+    locked = Customer.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=customer.pk).first()
     if locked is None:
         raise CustomerNotFound("No such customer.")
     current = getattr(locked, spec.field)
@@ -144,7 +143,7 @@ def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, 
     method = getattr(locked, f"{pipeline}_to_{to}", None)
     if method is None or not can_proceed(method):
         raise InvalidTransition(f"The {pipeline} status cannot move from {current} to {to}.")
-    if by is not None and check_permission:
+    if by is not SYSTEM and check_permission:
         # The catalog permission of the pipeline (django-fsm's has_transition_perm would pass the object to
         # every backend, and guardian refuses a permission from another app label).
         if not by.holds(spec.permission):
@@ -163,6 +162,17 @@ def customer_transition(*, customer: Customer, pipeline: str, to: str, by=None, 
 # --- registration -----------------------------------------------------------------------------------------------
 
 AUTOLOGIN_TTL_HOURS = 72
+
+
+class InvalidAffiliate(CustomerError):
+    """An affiliate registration without a valid, active affiliate API key."""
+
+    code = "invalid_affiliate"
+    status = 403
+
+
+class InvalidPromoCode(CustomerError):
+    code = "invalid_promo_code"
 
 
 class DuplicateCustomer(CustomerError):
@@ -203,8 +213,7 @@ def _promo_claim(code: str):
     now = timezone.now()
     promo = (PromoCode.objects.select_for_update().annotate(ucode=Upper("code"))
              .filter(ucode=code.strip().upper()).first())
-    invalid = CustomerError("This promo code is not valid.", fields={"promo_code": ["Unknown, expired or used up."]})
-    invalid.code = "invalid_promo_code"
+    invalid = InvalidPromoCode("This promo code is not valid.", fields={"promo_code": ["Unknown, expired or used up."]})
     if promo is None or not promo.is_active:
         raise invalid
     if (promo.valid_from and now < promo.valid_from) or (promo.valid_until and now >= promo.valid_until):
@@ -228,7 +237,18 @@ def autologin_issue(*, customer: Customer) -> tuple[str, datetime]:
 
 
 class AutologinGone(CustomerError):
+    """A login link that no longer works (410)."""
+
+    code = "autologin_used"
     status = 410
+
+
+class AutologinUsed(AutologinGone):
+    code = "autologin_used"
+
+
+class AutologinExpired(AutologinGone):
+    code = "autologin_expired"
 
 
 @transaction.atomic
@@ -239,13 +259,9 @@ def autologin_redeem(*, token: str) -> Customer:
     row = AutologinToken.objects.select_for_update().filter(token_hash=_hash_secret(token)).select_related(
         "customer").first()
     if row is None or row.used_at is not None:
-        error = AutologinGone("This login link was already used.")
-        error.code = "autologin_used"
-        raise error
+        raise AutologinUsed("This login link was already used.")
     if timezone.now() >= row.expires_at:
-        error = AutologinGone("This login link has expired.")
-        error.code = "autologin_expired"
-        raise error
+        raise AutologinExpired("This login link has expired.")
     row.used_at = timezone.now()
     row.save(update_fields=["used_at"])
     Customer.objects.filter(pk=row.customer_id).update(last_login_at=row.used_at, last_activity_at=row.used_at)
@@ -288,7 +304,7 @@ def customer_register(*, data: dict[str, Any], source: str, affiliate=None, by=N
     email = data["email"].strip()
     canonical = gates.canonical_email(email)
     if path.check_disposable and gates.is_disposable_email(email, fraud=fraud):
-        raise gates.GateError("disposable_email", "Disposable email addresses are not accepted.",
+        raise gates.DisposableEmail("Disposable email addresses are not accepted.",
                               fields={"email": ["Use a permanent email address."]})
 
     group = path.default_group

@@ -35,6 +35,8 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM
+
 ROOT = Path(settings.BASE_DIR)
 BENCH_TASK_TITLE = "queue-bench overdue probe"
 
@@ -136,7 +138,7 @@ def _deposit(customer):
     from ledger.services import transaction_create
 
     account = customer.accounts.order_by("login").first()
-    tx, _ = transaction_create(by=None, type="deposit", amount=Decimal("10.00"), currency=account.currency,
+    tx, _ = transaction_create(by=SYSTEM, type="deposit", amount=Decimal("10.00"), currency=account.currency,
                                account_login=account.login, comment="queue bench", status="processing")
     Transaction.objects.filter(pk=tx.pk).update(provider="sandbox")
     return account, tx
@@ -243,7 +245,8 @@ def run(*, env: dict[str, str], log_path: Path, import_rows: int, comms_tasks: i
         while time.monotonic() - big_t0 < seconds or (second and second.status in ("pending", "running")):
             now = time.monotonic()
             if now >= next_probe and now - big_t0 < seconds:
-                task_create(customer=customer, title=BENCH_TASK_TITLE, due_at=timezone.now() - timedelta(minutes=1))
+                task_create(customer=customer, title=BENCH_TASK_TITLE, due_at=timezone.now() - timedelta(minutes=1),
+                            by=SYSTEM)
                 figures.webhook_credit_s.append(webhook_credit_seconds(base_url, customer))
                 next_probe = now + probe_every
             if second is None and now - big_t0 >= second_after:

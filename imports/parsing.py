@@ -6,16 +6,44 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from brokercrm.errors import DomainError
+
 from . import conf
 
 REQUIRED = ["email", "phone", "first_name", "last_name", "country"]
 OPTIONAL = ["group_name", "assigned_to_email", "comment"]
 
 
-class ImportFileError(Exception):
-    def __init__(self, code: str, detail: str, status: int = 400, fields: dict | None = None):
-        super().__init__(detail)
-        self.code, self.detail, self.status, self.fields = code, detail, status, fields
+class ImportFileError(DomainError):
+    """A file we cannot import: 400 invalid_file, or a subclass's code."""
+
+    code = "invalid_file"
+
+
+class EmptyFile(ImportFileError):
+    code = "empty_file"
+
+
+class InvalidEncoding(ImportFileError):
+    code = "invalid_encoding"
+
+
+class FileTooLarge(ImportFileError):
+    code = "too_large"
+    status = 413
+
+
+class MissingColumns(ImportFileError):
+    code = "missing_columns"
+
+
+class TooManyRows(ImportFileError):
+    code = "too_many_rows"
+    status = 413
+
+
+class NoRows(ImportFileError):
+    code = "no_rows"
 
 
 @dataclass
@@ -28,9 +56,9 @@ class ParsedFile:
 def decode(raw: bytes) -> tuple[str, list[str]]:
     """UTF-8 (with or without BOM); Windows-1252 is detected and accepted with a note; binary is refused."""
     if not raw.strip():
-        raise ImportFileError("empty_file", "The file is empty.")
+        raise EmptyFile("The file is empty.")
     if b"\x00" in raw[:65536]:
-        raise ImportFileError("invalid_file", "This is not a CSV file (it contains binary data).")
+        raise ImportFileError("This is not a CSV file (it contains binary data).")
     try:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError:
@@ -38,7 +66,7 @@ def decode(raw: bytes) -> tuple[str, list[str]]:
     try:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
-        raise ImportFileError("invalid_encoding", "The file is neither UTF-8 nor Windows-1252; save it as UTF-8.") \
+        raise InvalidEncoding("The file is neither UTF-8 nor Windows-1252; save it as UTF-8.") \
             from None
     return text, ["The file is not UTF-8: it was read as Windows-1252."]
 
@@ -80,18 +108,18 @@ def parse(raw: bytes, *, max_rows: int | None = None) -> ParsedFile:
     refused) → rows (RFC 4180: doubled quotes, quoted delimiters and newlines, CRLF) → row limit."""
     max_rows = max_rows or conf.IMPORT_MAX_ROWS
     if len(raw) > conf.IMPORT_MAX_BYTES:
-        raise ImportFileError("too_large", f"The file exceeds the {conf.IMPORT_MAX_BYTES:,}-byte limit.", 413)
+        raise FileTooLarge(f"The file exceeds the {conf.IMPORT_MAX_BYTES:,}-byte limit.")
     text, messages = decode(raw)
     reader = reader_for(text)
     try:
         header_cells = next(reader)
     except (StopIteration, csv.Error):
-        raise ImportFileError("invalid_file", "The file has no header line.") from None
+        raise ImportFileError("The file has no header line.") from None
     header = [h.strip().lower().lstrip("\ufeff") for h in header_cells]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise ImportFileError("missing_columns", f"Required columns are missing: {', '.join(missing)}.",
-                              fields={"file": [f"Missing column: {c}" for c in missing]})
+        raise MissingColumns(f"Required columns are missing: {', '.join(missing)}.",
+                             fields={"file": [f"Missing column: {c}" for c in missing]})
     report = all(c in header for c in REPORT_COLUMNS)
     if report:  # a rejections report uploaded again: its bookkeeping columns are not data
         header = ["" if h in REPORT_COLUMNS else h for h in header]
@@ -104,13 +132,13 @@ def parse(raw: bytes, *, max_rows: int | None = None) -> ParsedFile:
             if not any(c.strip() for c in cells):
                 continue
             if len(rows) >= max_rows:
-                raise ImportFileError("too_many_rows", f"The file has more than {max_rows:,} rows (the limit).", 413)
+                raise TooManyRows(f"The file has more than {max_rows:,} rows (the limit).")
             row = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name}
             rows.append(_unneutralize(row) if report else row)
     except csv.Error as exc:
-        raise ImportFileError("invalid_file", f"The CSV is malformed near line {reader.line_num}: {exc}.") from None
+        raise ImportFileError(f"The CSV is malformed near line {reader.line_num}: {exc}.") from None
     if not rows:
-        raise ImportFileError("no_rows", "The file has a header but no data rows.")
+        raise NoRows("The file has a header but no data rows.")
     if report:
         messages.append("A rejections report: its row_number and reason columns were ignored.")
     return ParsedFile(header=header, rows=rows, messages=messages)

@@ -27,34 +27,30 @@ from django.db.models import F
 from django.utils import timezone
 
 from brokercrm.csvutil import csv_lines
+from brokercrm.errors import DomainError, PermissionDenied
 from brokercrm.events import event_emit
 
 from . import conf
 from .models import ImportJob, ImportRow
-from .parsing import ImportFileError, parse
+from .parsing import parse
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class ImportError_(Exception):
-    def __init__(self, code: str, detail: str, status: int = 400, fields: dict | None = None):
-        super().__init__(detail)
-        self.code, self.detail, self.status, self.fields = code, detail, status, fields
+class ImportError_(DomainError):
+    """An error of this app's services (see brokercrm.errors): invalid input; files: parsing.ImportFileError."""
 
 
 def import_create(*, by, raw: bytes, file_name: str, rate_per_second: int | None = None) -> ImportJob:
     """Validate the file and stage its rows; processing starts on the workers after commit."""
     if not by.holds("customers.import"):
-        raise ImportError_("permission_denied", "Importing needs customers.import.", 403)
+        raise PermissionDenied("Importing needs customers.import.")
     rate = conf.IMPORT_RATE_PER_SECOND if rate_per_second is None else rate_per_second
     if rate < 0 or rate > 10_000:
-        raise ImportError_("validation_error", "Invalid pace.",
+        raise ImportError_("Invalid pace.",
                            fields={"rate_per_second": ["0 to 10000; 0 = unpaced."]})
-    try:
-        parsed = parse(raw)
-    except ImportFileError as error:
-        raise ImportError_(error.code, error.detail, error.status, error.fields) from None
+    parsed = parse(raw)  # ImportFileError: the file's own code
     with transaction.atomic():
         job = ImportJob.objects.create(created_by=by, file_name=file_name[:255], header=parsed.header,
                                        messages=parsed.messages, total_rows=len(parsed.rows), rate_per_second=rate)

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
+from brokercrm.errors import DomainError
 from brokercrm.workspace import WorkspaceMixin
 
 from . import services
@@ -33,7 +34,7 @@ class ImportListView(WorkspaceMixin, TemplateView):
         except ValueError:
             messages.error(request, "The pace must be a whole number.")
             return redirect("import-list")
-        except services.ImportError_ as error:
+        except DomainError as error:
             messages.error(request, error.detail)
             return redirect("import-list")
         return redirect("import-detail", job_id=job.pk)

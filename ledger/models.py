@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
+from customers.models import CustomerOwnedQuerySet
+
 MONEY = {"max_digits": 18, "decimal_places": 2}
 LOGIN_OFFSET = 5_000_000
 
@@ -22,6 +24,8 @@ class TradingAccount(models.Model):
     balance = models.DecimalField(**MONEY, default=Decimal("0.00"))
     credit = models.DecimalField(**MONEY, default=Decimal("0.00"))
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["login"]
@@ -130,6 +134,8 @@ class Transaction(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -195,6 +201,9 @@ class LedgerLine(models.Model):
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(default=timezone.now)
+
+    customer_path = "account__customer"  # house-book lines (no account) are in no staff scope
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["account", "book"], name="line_account_book")]
@@ -267,6 +276,9 @@ class PaymentAttempt(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    customer_path = "transaction__customer"
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [models.UniqueConstraint(fields=["provider", "tid"], name="attempt_once_per_tid")]
@@ -301,6 +313,9 @@ class Payout(models.Model):
                                      related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    customer_path = "transaction__customer"
+    objects = CustomerOwnedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"payout {self.order_id} ({self.method}, {self.status})"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -26,20 +25,28 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from brokercrm.api.errors import error_body
+from brokercrm.actors import SYSTEM
 from brokercrm.inputs import parse_id
 
 from . import conf
 from .models import PaymentAttempt, PaymentRoute, ProviderNotification, Transaction, TxStatus, TxType
 from .providers.base import (
     DepositRequest,
-    InvalidNotification,
     InvalidSignature,
     Notification,
     PaymentProvider,
     ProviderError,
+    UnknownProvider,
+    WebhookAck,
 )
-from .services import LedgerError, provider_debit_post, to_money, transaction_create, transaction_settle
+from .services import (
+    LedgerError,
+    PaymentUnavailable,
+    provider_debit_post,
+    to_money,
+    transaction_create,
+    transaction_settle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +111,7 @@ def deposit_start_session(*, customer, amount, currency: str):
     if account is None:
         raise LedgerError("No trading account in that currency.", fields={"currency": ["No account in it."]})
     with transaction.atomic():
-        tx, _ = transaction_create(by=None, type="deposit", amount=amount, currency=account.currency,
+        tx, _ = transaction_create(by=SYSTEM, type="deposit", amount=amount, currency=account.currency,
                                    account_login=account.login, comment="Cashier deposit",
                                    status=TxStatus.PROCESSING)
     order_id = order_id_for(tx)
@@ -124,35 +131,26 @@ def deposit_start_session(*, customer, amount, currency: str):
                                                     provider_reference=session.provider_reference[:120])
         return tx, route.provider, session
     transaction_settle(tx=tx, approved=False)
-    raise LedgerError("No payment provider is available for this deposit right now.", code="payment_unavailable",
-                      status=503)
+    raise PaymentUnavailable("No payment provider is available for this deposit right now.")
 
 
-def _json(status: int, body: bytes) -> tuple[int, dict, bytes]:
-    return status, {"Content-Type": "application/json"}, body
+def webhook_receive(*, provider_name: str, headers, body: bytes) -> WebhookAck:
+    """Verify and apply one provider callback; returns the acknowledgement the provider expects (a 200 body).
 
-
-def webhook_receive(*, provider_name: str, headers, body: bytes) -> tuple[int, dict, bytes]:
-    """Verify and apply one provider callback; returns the HTTP answer the provider expects.
-
-    Steps: verify (bad or missing signature, or a BridgerPay notification not echoing the order's payload → 401,
-    nothing changes) → store it once per (provider, event id) (a repeat is acknowledged and changes nothing) →
+    Refusals raise domain errors (nothing changes): UnknownProvider (404), InvalidSignature (401: a bad or missing
+    signature, or a BridgerPay notification not echoing the order's payload), InvalidNotification (400).
+    Steps: verify → store it once per (provider, event id) (a repeat is acknowledged and changes nothing) →
     record the attempt → apply it by kind (payment, session_closed, refund, chargeback, payout)."""
     provider = provider_get(provider_name)
     if provider is None:
-        return _json(404, b'{"code": "not_found", "detail": "Unknown provider."}')
-    try:
-        note = provider.parse_webhook(headers=headers, body=body)
-    except InvalidSignature:
-        return _json(401, b'{"code": "invalid_signature", "detail": "The notification signature is missing or wrong."}')
-    except InvalidNotification as exc:
-        return _json(400, json.dumps(error_body(exc.code, exc.detail)).encode())
+        raise UnknownProvider("Unknown provider.")
+    note = provider.parse_webhook(headers=headers, body=body)
     tx = None
     if order_tx_id(note.order_id) is not None:
         tx = Transaction.objects.filter(pk=order_tx_id(note.order_id), type="deposit", provider=provider_name).first()
     if (provider_name == "bridgerpay" and note.kind != "payout" and note.raw.get("type") != "cashier.session.init"
             and not hmac.compare_digest(str(note.raw.get("payload") or ""), payload_for(note.order_id))):
-        return _json(401, b'{"code": "invalid_signature", "detail": "The payload does not match the session."}')
+        raise InvalidSignature("The payload does not match the session.")
     try:
         with transaction.atomic():
             ProviderNotification.objects.create(provider=provider_name, event_id=note.event_id[:200],

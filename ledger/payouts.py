@@ -25,10 +25,20 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM, actor_check, actor_user
+from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
 
 from .models import LedgerLine, Payout, TradingAccount, Transaction, TxStatus, TxType
-from .services import LedgerError, _after_completion, _lock
+from .services import (
+    LedgerError,
+    LedgerInvalidTransition,
+    LedgerPermissionDenied,
+    PaymentUnavailable,
+    PayoutProviderError,
+    _after_completion,
+    _lock,
+)
 
 CLEARING = "house:payouts"
 log = logging.getLogger(__name__)
@@ -60,7 +70,7 @@ def payout_open(*, tx: Transaction, account: TradingAccount, by) -> Payout:
     tx.payout_start()
     tx.save()
     _lines(tx, account, -tx.amount, [(CLEARING, tx.amount)])
-    payout = Payout.objects.create(transaction=tx, order_id=f"W{tx.pk}", created_by=by)
+    payout = Payout.objects.create(transaction=tx, order_id=f"W{tx.pk}", created_by=actor_user(by))
     _activity(tx, "withdrawal.payout_pending", f"withdrawal {tx.amount} {tx.currency} approved, awaiting payout "
               f"(#{tx.pk})", by)
     # The balance moved now (not at completion): the trading-platform bridge takes the money off the platform.
@@ -72,17 +82,17 @@ def payout_open(*, tx: Transaction, account: TradingAccount, by) -> Payout:
 def _locked(tx: Transaction, by) -> tuple[Transaction, Payout]:
     tx = _lock(tx, by)
     if tx.type != TxType.WITHDRAWAL:
-        raise LedgerError("Only withdrawals are paid out.", code="invalid_transition", status=409)
+        raise LedgerInvalidTransition("Only withdrawals are paid out.")
     payout = Payout.objects.select_for_update().filter(transaction=tx).first()
     if payout is None:
-        raise LedgerError(f"The withdrawal is {tx.status}, not awaiting payout.", code="invalid_transition",
-                          status=409)
+        raise LedgerInvalidTransition(f"The withdrawal is {tx.status}, not awaiting payout.")
     return tx, payout
 
 
 def _check_permission(by) -> None:
-    if by is not None and not by.holds("finance.approve_transactions"):
-        raise LedgerError("Paying out needs finance.approve_transactions.", code="permission_denied", status=403)
+    actor_check(by)
+    if not by.holds("finance.approve_transactions"):
+        raise LedgerPermissionDenied("Paying out needs finance.approve_transactions.")
 
 
 @transaction.atomic
@@ -97,11 +107,10 @@ def payout_complete(*, tx: Transaction, by, reference: str, raw: dict | None = N
     if payout.status == Payout.Status.PAID:
         return tx
     if payout.status == Payout.Status.FAILED or tx.status != TxStatus.PAYOUT_PENDING:
-        raise LedgerError(f"The payout has {payout.status}; the withdrawal is {tx.status}.",
-                          code="invalid_transition", status=409)
+        raise LedgerInvalidTransition(f"The payout has {payout.status}; the withdrawal is {tx.status}.")
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
     _lines(tx, account, Decimal("0"), [(CLEARING, -tx.amount), ("house:cash", tx.amount)])
-    payout.status, payout.reference, payout.completed_by = Payout.Status.PAID, reference[:200], by
+    payout.status, payout.reference, payout.completed_by = Payout.Status.PAID, reference[:200], actor_user(by)
     payout.completed_at = timezone.now()
     if raw:
         payout.raw = {**payout.raw, "outcome": raw}
@@ -126,11 +135,10 @@ def payout_fail(*, tx: Transaction, by, reason: str, raw: dict | None = None) ->
     if payout.status == Payout.Status.FAILED:
         return tx
     if payout.status == Payout.Status.PAID or tx.status != TxStatus.PAYOUT_PENDING:
-        raise LedgerError(f"The payout has {payout.status}; the withdrawal is {tx.status}.",
-                          code="invalid_transition", status=409)
+        raise LedgerInvalidTransition(f"The payout has {payout.status}; the withdrawal is {tx.status}.")
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
     _lines(tx, account, tx.amount, [(CLEARING, -tx.amount)])
-    payout.status, payout.reason, payout.completed_by = Payout.Status.FAILED, reason[:500], by
+    payout.status, payout.reason, payout.completed_by = Payout.Status.FAILED, reason[:500], actor_user(by)
     payout.completed_at = timezone.now()
     if raw:
         payout.raw = {**payout.raw, "outcome": raw}
@@ -147,7 +155,7 @@ def payout_fail(*, tx: Transaction, by, reason: str, raw: dict | None = None) ->
 
 
 def _audit(by, tx: Transaction, action: str, **after) -> None:
-    if by is None:
+    if by is SYSTEM:
         return
     from teams.services import audit_record
 
@@ -171,7 +179,7 @@ def payout_via_provider(*, tx: Transaction, by, provider: str, psp: str, method_
                           fields={"provider": ["bridgerpay, or pay out manually."]})
     client = provider_get(provider)
     if client is None:
-        raise LedgerError("BridgerPay is not configured.", code="payment_unavailable", status=503)
+        raise PaymentUnavailable("BridgerPay is not configured.")
     with transaction.atomic():
         tx, payout = _locked(tx, by)
         if payout.method == Payout.Method.BRIDGERPAY or payout.status != Payout.Status.PENDING:
@@ -184,7 +192,7 @@ def payout_via_provider(*, tx: Transaction, by, provider: str, psp: str, method_
                                       metadata=metadata)
     except ProviderError as exc:
         Payout.objects.filter(pk=payout.pk, status=Payout.Status.PENDING).update(method=Payout.Method.MANUAL)
-        raise LedgerError(f"BridgerPay refused the payout: {exc}", code="payout_provider_error", status=503) from None
+        raise PayoutProviderError(f"BridgerPay refused the payout: {exc}") from None
     Payout.objects.filter(pk=payout.pk).update(
         raw={"request": {"psp": psp, "method_type": method_type}, "result": result},
         reference=str(result.get("id") or "")[:200])
@@ -208,9 +216,9 @@ def payout_apply_notification(*, provider: str, note) -> None:
     raw = {"provider": provider, "status": note.status, "reference": note.provider_reference}
     try:
         if note.status == "approved":
-            payout_complete(tx=payout.transaction, by=None, reference=note.provider_reference, raw=raw)
+            payout_complete(tx=payout.transaction, by=SYSTEM, reference=note.provider_reference, raw=raw)
         elif note.status == "declined":
-            payout_fail(tx=payout.transaction, by=None, reason=f"{provider} declined the payout", raw=raw)
-    except LedgerError as error:
+            payout_fail(tx=payout.transaction, by=SYSTEM, reason=f"{provider} declined the payout", raw=raw)
+    except DomainError as error:
         # Settled the other way already (e.g. marked failed by hand): keep the ledger, let reconciliation report it.
         log.error("%s payout %s %s, but: %s", provider, note.order_id, note.status, error.detail)

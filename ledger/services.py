@@ -14,7 +14,8 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from brokercrm.errors import DomainError
+from brokercrm.actors import SYSTEM, actor_check, actor_user
+from brokercrm.errors import DomainError, InvalidTransition, NotFound, PermissionDenied
 from brokercrm.events import event_emit
 from customers.kyc.services import kyc_gate_check
 from teams.constants import APPROVAL_RANK
@@ -31,7 +32,69 @@ BALANCE_CREDITS = {t for t, spec in TYPES.items() if spec.bucket == "balance" an
 
 
 class LedgerError(DomainError):
-    """An error of this app's services (see brokercrm.errors)."""
+    """An error of this app's services (see brokercrm.errors): invalid input, or one of the codes below."""
+
+
+class LedgerNotFound(LedgerError, NotFound):
+    """Unknown, or outside the caller's view scope."""
+
+
+class LedgerPermissionDenied(LedgerError, PermissionDenied):
+    pass
+
+
+class LedgerInvalidTransition(LedgerError, InvalidTransition):
+    pass
+
+
+class MakerChecker(LedgerError):
+    """The creator of a transaction approving it."""
+
+    code = "maker_checker"
+    status = 403
+
+
+class ApprovalLevelInsufficient(LedgerError):
+    code = "approval_level_insufficient"
+    status = 403
+
+
+class InsufficientFunds(LedgerError):
+    code = "insufficient_funds"
+    status = 409
+
+
+class AccountFrozen(LedgerError):
+    code = "account_frozen"
+    status = 409
+
+
+class IdempotencyConflict(LedgerError):
+    """An idempotency key reused for a different request."""
+
+    code = "idempotency_conflict"
+    status = 409
+
+
+class FxRateUnavailable(LedgerError):
+    """No FX rate for the currency, or a stale one: amounts cannot be compared in USD."""
+
+    code = "fx_rate_unavailable"
+    status = 409
+
+
+class PaymentUnavailable(LedgerError):
+    """No payment provider can take the request right now."""
+
+    code = "payment_unavailable"
+    status = 503
+
+
+class PayoutProviderError(LedgerError):
+    """The payout provider refused the payout; it stays manual."""
+
+    code = "payout_provider_error"
+    status = 503
 
 
 def to_money(value, *, currency: str | None = None, field: str = "amount") -> Decimal:
@@ -68,10 +131,10 @@ def account_open_further(*, customer, currency: str, by=None) -> TradingAccount:
     currency = (currency or "").upper()
     if currency not in ACCOUNT_CURRENCIES:
         raise LedgerError("Unsupported currency.", fields={"currency": [f"One of: {', '.join(ACCOUNT_CURRENCIES)}."]})
-    base = Customer.objects.editable_by(by) if by is not None else Customer.objects.all()
+    base = Customer.objects.editable_by(by) if by is not None else Customer.objects.all()  # None: the customer
     locked = base.select_for_update(of=("self",)).filter(pk=customer.pk).first()
     if locked is None:
-        raise LedgerError("No such customer.", code="not_found", status=404)
+        raise LedgerNotFound("No such customer.")
     kyc_gate_check(customer=locked, operation="account")
     account = account_open(customer=locked, currency=currency)
     activity_record(customer=locked, verb="account.opened", by=by, summary=f"Trading account {account.login} "
@@ -102,14 +165,13 @@ def to_usd(amount: Decimal, currency: str) -> Decimal:
         return amount
     row = FxRate.objects.filter(currency=currency).values("usd_rate", "updated_at").first()
     if row is None:
-        raise LedgerError(f"No FX rate for {currency}.", code="fx_rate_unavailable", status=409,
+        raise FxRateUnavailable(f"No FX rate for {currency}.",
                           fields={"currency": [f"No {currency} exchange rate is configured."]})
     from . import conf
 
     max_age = timedelta(hours=conf.FX_RATE_MAX_AGE_HOURS)
     if timezone.now() - row["updated_at"] > max_age:
-        raise LedgerError(f"The FX rate for {currency} is older than {conf.FX_RATE_MAX_AGE_HOURS} hours.",
-                          code="fx_rate_unavailable", status=409,
+        raise FxRateUnavailable(f"The FX rate for {currency} is older than {conf.FX_RATE_MAX_AGE_HOURS} hours.",
                           fields={"currency": [f"The {currency} rate was last updated "
                                                f"{row['updated_at']:%Y-%m-%d %H:%M} UTC."]})
     return (amount * row["usd_rate"]).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -233,9 +295,9 @@ def _after_completion(tx: Transaction, account: TradingAccount, by, *, locked_cu
                      data={"transaction_id": tx.pk, "type": tx.type, "amount": str(tx.amount),
                            "currency": tx.currency})
     if earlier:
-        Activity.objects.bulk_create([*earlier, Activity(customer=tx.customer, actor=by, verb=completed["verb"],
-                                                         summary=completed["summary"][:255], data=completed["data"],
-                                                         created_at=now)])
+        Activity.objects.bulk_create([*earlier, Activity(
+            customer=tx.customer, actor=actor_user(by), verb=completed["verb"], summary=completed["summary"][:255],
+            data=completed["data"], created_at=now)])
     else:
         activity_record(**completed)
     event_emit("transaction.completed", {"transaction_id": tx.pk, "customer_id": tx.customer_id, "type": tx.type,
@@ -251,7 +313,7 @@ def _finance_status_after_deposit(customer_id: int) -> None:
 
     customer = Customer.objects.get(pk=customer_id)
     if customer.finance_status == "no_deposit":
-        customer_transition(customer=customer, pipeline="finance", to="depositor", by=None,
+        customer_transition(customer=customer, pipeline="finance", to="depositor", by=SYSTEM,
                             reason="first deposit")
 
 
@@ -259,7 +321,7 @@ def _auto_freeze(tx: Transaction, account: TradingAccount) -> None:
     """A chargeback left the balance negative: freeze the customer, record it, and announce `customer.frozen`."""
     from customers.services import activity_record, customer_transition
 
-    customer = customer_transition(customer=tx.customer, pipeline="finance", to="frozen", by=None,
+    customer = customer_transition(customer=tx.customer, pipeline="finance", to="frozen", by=SYSTEM,
                                    reason=f"negative balance after chargeback #{tx.pk}")
     activity_record(customer=customer, verb="customer.frozen",
                     summary=f"Frozen automatically: balance {account.balance} {account.currency} after chargeback",
@@ -274,10 +336,7 @@ def _auto_freeze(tx: Transaction, account: TradingAccount) -> None:
 
 def _resolve_account(*, by, customer_id=None, account_login=None, lock: bool = False) -> TradingAccount:
     """The account within `by`'s scope; with `lock`, its row and its customer's are locked in the same query."""
-    from customers.models import Customer
-
-    visible = Customer.objects.visible_to(by) if by is not None else Customer.objects.all()
-    accounts = TradingAccount.objects.filter(customer__in=visible).select_related("customer")
+    accounts = TradingAccount.objects.visible_to(by).select_related("customer")
     if lock:
         accounts = accounts.select_for_update()
     if account_login is not None:
@@ -288,7 +347,7 @@ def _resolve_account(*, by, customer_id=None, account_login=None, lock: bool = F
         raise LedgerError("customer_id or account_login is required.",
                           fields={"customer_id": ["customer_id or account_login is required."]})
     if account is None:
-        raise LedgerError("No such customer or account.", code="not_found", status=404)
+        raise LedgerNotFound("No such customer or account.")
     return account
 
 
@@ -304,13 +363,14 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     if type not in TYPES:
         raise LedgerError("Unknown transaction type.", fields={"type": [f"One of: {', '.join(TYPES)}."]})
     spec = TYPES[type]
-    if by is not None and not by.holds(spec.permission):
-        raise LedgerError(f"Creating a {type} needs {spec.permission}.", code="permission_denied", status=403)
+    actor_check(by)
+    if not by.holds(spec.permission):
+        raise LedgerPermissionDenied(f"Creating a {type} needs {spec.permission}.")
     amount = to_money(amount, currency=currency)
     request = {"type": type, "amount": amount, "currency": (currency or "").upper(),
                "customer_id": customer_id, "account_login": account_login}
     if idempotency_key:
-        existing = Transaction.objects.filter(created_by=by, idempotency_key=idempotency_key).first()
+        existing = Transaction.objects.filter(created_by=actor_user(by), idempotency_key=idempotency_key).first()
         if existing:
             return _idempotent_repeat(existing, request), False
     if amount <= 0:
@@ -324,15 +384,16 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     customer = account.customer
     if type in GUARDED_DEBITS:
         if customer.finance_status == "frozen":
-            raise LedgerError("The customer's account is frozen.", code="account_frozen", status=409)
+            raise AccountFrozen("The customer's account is frozen.")
         if amount > available_balance(account):
-            raise LedgerError("Not enough available funds.", code="insufficient_funds", status=409)
+            raise InsufficientFunds("Not enough available funds.")
     amount_usd = to_usd(amount, currency)
     if type in (TxType.DEPOSIT, TxType.WITHDRAWAL):
         # The broker's KYC rules (customers.kyc): 409 kyc_required when they need approved KYC.
         kyc_gate_check(customer=customer, operation=type, amount_usd=amount_usd)
     tx = Transaction(account=account, customer=customer, type=type, amount=amount, currency=currency,
-                     amount_usd=amount_usd, comment=comment, created_by=by, idempotency_key=idempotency_key or None,
+                     amount_usd=amount_usd, comment=comment, created_by=actor_user(by),
+                     idempotency_key=idempotency_key or None,
                      provider=provider, required_role=required_role_for(amount_usd) if spec.needs_approval else "")
     completes_now = status != TxStatus.PROCESSING and not spec.needs_approval
     if completes_now:  # inserted completed (one INSERT rather than INSERT + UPDATE); same transitions
@@ -344,7 +405,7 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
             with transaction.atomic():
                 tx.save()
         except IntegrityError:
-            existing = Transaction.objects.filter(created_by=by, idempotency_key=idempotency_key).first()
+            existing = Transaction.objects.filter(created_by=actor_user(by), idempotency_key=idempotency_key).first()
             if existing:
                 return _idempotent_repeat(existing, request), False
             raise
@@ -360,7 +421,7 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     if completes_now:
         _post(tx, account)
         _after_completion(tx, account, by, locked_customer=customer, earlier=[Activity(
-            customer=customer, actor=by, verb=created["verb"], summary=created["summary"][:255],
+            customer=customer, actor=actor_user(by), verb=created["verb"], summary=created["summary"][:255],
             data=created["data"], created_at=timezone.now())])
         return tx, True
     activity_record(**created)
@@ -381,20 +442,16 @@ def _idempotent_repeat(existing: Transaction, request: dict) -> Transaction:
         ("account_login", request["account_login"] is None or existing.account.login == request["account_login"]),
     ) if not same]
     if differs:
-        raise LedgerError(f"This idempotency_key was used for a different transaction (#{existing.pk}): "
-                          f"{', '.join(differs)} differ.", code="idempotency_conflict", status=409)
+        raise IdempotencyConflict(f"This idempotency_key was used for a different transaction (#{existing.pk}): "
+                          f"{', '.join(differs)} differ.")
     return existing
 
 
 def _lock(tx: Transaction, by) -> Transaction:
-    qs = Transaction.objects.select_for_update(of=("self",)).select_related("customer", "account")
-    if by is not None:
-        from customers.models import Customer
-
-        qs = qs.filter(customer__in=Customer.objects.visible_to(by))
+    qs = Transaction.objects.visible_to(by).select_for_update(of=("self",)).select_related("customer", "account")
     locked = qs.filter(pk=tx.pk).first()
     if locked is None:
-        raise LedgerError("No such transaction.", code="not_found", status=404)
+        raise LedgerNotFound("No such transaction.")
     return locked
 
 
@@ -405,22 +462,21 @@ def transaction_approve(*, tx: Transaction, by) -> Transaction:
     wins, the other finds it no longer pending (409 invalid_transition)."""
     tx = _lock(tx, by)
     if not by.holds("finance.approve_transactions"):
-        raise LedgerError("Approving needs finance.approve_transactions.", code="permission_denied", status=403)
+        raise LedgerPermissionDenied("Approving needs finance.approve_transactions.")
     if tx.status != TxStatus.PENDING_APPROVAL:
-        raise LedgerError(f"The transaction is {tx.status}, not pending approval.", code="invalid_transition",
-                          status=409)
+        raise LedgerInvalidTransition(f"The transaction is {tx.status}, not pending approval.")
     if tx.created_by_id == by.pk:
-        raise LedgerError("The creator of a transaction cannot approve it.", code="maker_checker", status=403)
+        raise MakerChecker("The creator of a transaction cannot approve it.")
     _approval_level_check(tx, by, verb="approval")
     if tx.reverses_id:
         return _reversal_complete(tx=tx, by=by)
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
     if tx.type in GUARDED_DEBITS:
         if tx.customer.finance_status == "frozen":
-            raise LedgerError("The customer's account is frozen.", code="account_frozen", status=409)
+            raise AccountFrozen("The customer's account is frozen.")
         # Its own amount is among the pending ones: compare against the balance less the others.
         if tx.amount > available_balance(account) + tx.amount:
-            raise LedgerError("Not enough available funds.", code="insufficient_funds", status=409)
+            raise InsufficientFunds("Not enough available funds.")
     tx.approve()
     tx.approved_by = by
     if tx.type == TxType.WITHDRAWAL:
@@ -444,8 +500,7 @@ def _approval_level_check(tx: Transaction, by, *, verb: str) -> None:
     """Approving and rejecting need the same level: the rule's `required_role` or above (superusers pass)."""
     level = by.role.approval_level if by.role else "none"
     if not by.is_superuser and APPROVAL_RANK.get(level, 0) < APPROVAL_RANK.get(tx.required_role, 3):
-        raise LedgerError(f"This amount needs {tx.required_role} {verb}.", code="approval_level_insufficient",
-                          status=403)
+        raise ApprovalLevelInsufficient(f"This amount needs {tx.required_role} {verb}.")
 
 
 def _audit(by, action: str, tx: Transaction) -> None:
@@ -462,12 +517,11 @@ def transaction_reject(*, tx: Transaction, by, reason: str) -> Transaction:
     approval_level_insufficient); the rejecter is recorded as `rejected_by` (never as `approved_by`)."""
     tx = _lock(tx, by)
     if not by.holds("finance.approve_transactions"):
-        raise LedgerError("Rejecting needs finance.approve_transactions.", code="permission_denied", status=403)
+        raise LedgerPermissionDenied("Rejecting needs finance.approve_transactions.")
     if not reason.strip():
         raise LedgerError("A reason is required.", fields={"reason": ["Say why."]})
     if tx.status != TxStatus.PENDING_APPROVAL:
-        raise LedgerError(f"The transaction is {tx.status}, not pending approval.", code="invalid_transition",
-                          status=409)
+        raise LedgerInvalidTransition(f"The transaction is {tx.status}, not pending approval.")
     _approval_level_check(tx, by, verb="approval to reject")
     tx.reject()
     tx.reason = reason
@@ -557,17 +611,16 @@ def customer_unfreeze(*, customer, by, reason: str):
     from customers.services import activity_record, customer_transition
 
     if not by.holds("pipelines.change_finance_status"):
-        raise LedgerError("Unfreezing needs pipelines.change_finance_status.", code="permission_denied", status=403)
+        raise LedgerPermissionDenied("Unfreezing needs pipelines.change_finance_status.")
     if not (reason or "").strip():
         raise LedgerError("A reason is required.", fields={"reason": ["Say why the account is unfrozen."]})
     from customers.models import Customer
 
     locked = Customer.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=customer.pk).first()
     if locked is None:
-        raise LedgerError("No such customer.", code="not_found", status=404)
+        raise LedgerNotFound("No such customer.")
     if locked.finance_status != "frozen":
-        raise LedgerError(f"The customer is {locked.finance_status}, not frozen.", code="invalid_transition",
-                          status=409)
+        raise LedgerInvalidTransition(f"The customer is {locked.finance_status}, not frozen.")
     customer = customer_transition(customer=locked, pipeline="finance", to="depositor", by=by, reason=reason,
                                    unfreeze=True)
     activity_record(customer=customer, verb="customer.unfrozen", by=by, summary="Unfrozen", data={"reason": reason})
@@ -593,15 +646,13 @@ def transaction_cancel(*, tx: Transaction, by=None, customer=None, reason: str =
         tx = (Transaction.objects.select_for_update(of=("self",)).select_related("customer")
               .filter(pk=tx.pk, customer=customer, type=TxType.WITHDRAWAL, requested_by_customer=True).first())
         if tx is None:
-            raise LedgerError("No such withdrawal request.", code="not_found", status=404)
+            raise LedgerNotFound("No such withdrawal request.")
     else:
         tx = _lock(tx, by)
         if tx.created_by_id is None or tx.created_by_id != by.pk:
-            raise LedgerError("Only the creator can cancel a transaction; an approver rejects it.",
-                              code="permission_denied", status=403)
+            raise LedgerPermissionDenied("Only the creator can cancel a transaction; an approver rejects it.")
     if tx.status != TxStatus.PENDING_APPROVAL:
-        raise LedgerError(f"The transaction is {tx.status}, not pending approval.", code="invalid_transition",
-                          status=409)
+        raise LedgerInvalidTransition(f"The transaction is {tx.status}, not pending approval.")
     tx.cancel()
     tx.reason = reason[:500]
     tx.save()
@@ -611,7 +662,7 @@ def transaction_cancel(*, tx: Transaction, by=None, customer=None, reason: str =
     activity_record(customer=tx.customer, verb="transaction.cancelled", by=by,
                     summary=f"{tx.type} {tx.amount} {tx.currency} cancelled by {who} (#{tx.pk})",
                     data={"transaction_id": tx.pk, "reason": tx.reason, "by_customer": customer is not None})
-    if by is not None:
+    if by is not None and by is not SYSTEM:
         _audit(by, "transaction.cancelled", tx)
     return tx
 
@@ -624,24 +675,23 @@ def transaction_reverse(*, tx: Transaction, by, reason: str) -> Transaction:
     reversal is pending or done, gets 409 invalid_transition. A reversal that takes from the balance reserves
     its amount like a withdrawal (409 insufficient_funds when it is not available)."""
     if not by.holds("finance.create_adjustment"):
-        raise LedgerError("Reversing needs finance.create_adjustment.", code="permission_denied", status=403)
+        raise LedgerPermissionDenied("Reversing needs finance.create_adjustment.")
     if not (reason or "").strip():
         raise LedgerError("A reason is required.", fields={"reason": ["Say why."]})
     original = _lock(tx, by)
     if original.reverses_id:
-        raise LedgerError("A reversal cannot itself be reversed.", code="invalid_transition", status=409)
+        raise LedgerInvalidTransition("A reversal cannot itself be reversed.")
     if original.status == TxStatus.REVERSED:
-        raise LedgerError("The transaction is already reversed.", code="invalid_transition", status=409)
+        raise LedgerInvalidTransition("The transaction is already reversed.")
     if original.status != TxStatus.COMPLETED:
-        raise LedgerError(f"The transaction is {original.status}; only completed transactions are reversed.",
-                          code="invalid_transition", status=409)
+        raise LedgerInvalidTransition(f"The transaction is {original.status}; only completed transactions are "
+                                      "reversed.")
     live = original.reversals.filter(status__in=LIVE_REVERSAL_STATES).first()
     if live is not None:
-        raise LedgerError(f"Reversal #{live.pk} of this transaction is already {live.status}.",
-                          code="invalid_transition", status=409)
+        raise LedgerInvalidTransition(f"Reversal #{live.pk} of this transaction is already {live.status}.")
     account = TradingAccount.objects.select_for_update().get(pk=original.account_id)
     if original.type in BALANCE_CREDITS and original.amount > available_balance(account):
-        raise LedgerError("Not enough available funds to reverse it.", code="insufficient_funds", status=409)
+        raise InsufficientFunds("Not enough available funds to reverse it.")
     reversal = Transaction(account=account, customer=original.customer, type=original.type, amount=original.amount,
                            currency=original.currency, amount_usd=original.amount_usd, reverses=original,
                            required_role=required_role_for(original.amount_usd), created_by=by,
@@ -650,8 +700,7 @@ def transaction_reverse(*, tx: Transaction, by, reason: str) -> Transaction:
         with transaction.atomic():
             reversal.save()
     except IntegrityError:  # tx_reversed_once: another reversal got in first
-        raise LedgerError("A reversal of this transaction already exists.", code="invalid_transition",
-                          status=409) from None
+        raise LedgerInvalidTransition("A reversal of this transaction already exists.") from None
     from customers.services import activity_record
 
     activity_record(customer=original.customer, verb="transaction.reversal_requested", by=by,
@@ -672,10 +721,10 @@ def _reversal_complete(*, tx: Transaction, by) -> Transaction:
     Lock order: reversal, original, account (as transaction_reverse: original, account)."""
     original = Transaction.objects.select_for_update(of=("self",)).get(pk=tx.reverses_id)
     if original.status != TxStatus.COMPLETED:
-        raise LedgerError(f"The original transaction is {original.status}.", code="invalid_transition", status=409)
+        raise LedgerInvalidTransition(f"The original transaction is {original.status}.")
     account = TradingAccount.objects.select_for_update().get(pk=tx.account_id)
     if tx.type in BALANCE_CREDITS and tx.amount > available_balance(account) + tx.amount:
-        raise LedgerError("Not enough available funds to reverse it.", code="insufficient_funds", status=409)
+        raise InsufficientFunds("Not enough available funds to reverse it.")
     tx.approve()
     tx.approved_by = by
     tx.complete()
@@ -713,7 +762,7 @@ def withdrawal_request(*, customer, amount, currency: str) -> Transaction:
         raise LedgerError("No trading account in that currency.",
                           fields={"currency": [f"You have no account in {currency or 'that currency'}."]})
     with transaction.atomic():
-        tx, _ = transaction_create(by=None, type=TxType.WITHDRAWAL, amount=amount, currency=currency,
+        tx, _ = transaction_create(by=SYSTEM, type=TxType.WITHDRAWAL, amount=amount, currency=currency,
                                    account_login=account.login, comment="Client area withdrawal request")
         Transaction.objects.filter(pk=tx.pk).update(requested_by_customer=True)
         tx.requested_by_customer = True

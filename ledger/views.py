@@ -16,16 +16,17 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView
 
+from brokercrm.errors import DomainError
 from brokercrm.workspace import WorkspaceMixin
 from customers.auth import session_customer
-from customers.models import Customer
+from customers.scoping import ScopedViewMixin
 
 from . import conf, payments, selectors, services
 from .models import Transaction, TxStatus
 from .providers.sandbox import sign
 
 
-class ApprovalQueueView(WorkspaceMixin, ListView):
+class ApprovalQueueView(ScopedViewMixin, WorkspaceMixin, ListView):
     """Pending transactions the viewer may act on, with what a compliance officer needs to decide."""
 
     template_name = "workspace/approvals.html"
@@ -33,18 +34,17 @@ class ApprovalQueueView(WorkspaceMixin, ListView):
     context_object_name = "pending"
 
     def get_queryset(self):
-        return (Transaction.objects.filter(status=TxStatus.PENDING_APPROVAL,
-                                           customer__in=Customer.objects.visible_to(self.request.user))
+        return (self.scoped(Transaction).filter(status=TxStatus.PENDING_APPROVAL)
                 .select_related("customer", "account", "created_by", "reverses").order_by("created_at"))
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         since = timezone.now() - timedelta(days=30)
         ids = [tx.customer_id for tx in ctx["pending"]]
-        deposits = dict(Transaction.objects.filter(customer_id__in=ids, type="deposit", status="completed",
+        deposits = dict(self.scoped(Transaction).filter(customer_id__in=ids, type="deposit", status="completed",
                                                    created_at__gte=since)
                         .values_list("customer_id").annotate(total=Sum("amount")))
-        chargebacks = set(Transaction.objects.filter(customer_id__in=ids, type="chargeback")
+        chargebacks = set(self.scoped(Transaction).filter(customer_id__in=ids, type="chargeback")
                           .values_list("customer_id", flat=True))
         rows = []
         for tx in ctx["pending"]:
@@ -66,13 +66,12 @@ class ApprovalQueueView(WorkspaceMixin, ListView):
         ctx["fx"] = selectors.fx_rates_overview()
         # Approved withdrawals whose money still has to go out (ledger.payouts): record the bank reference, or
         # the failure (the funds go back to the balance).
-        ctx["payouts"] = (Transaction.objects.filter(status=TxStatus.PAYOUT_PENDING,
-                                                     customer__in=Customer.objects.visible_to(self.request.user))
+        ctx["payouts"] = (self.scoped(Transaction).filter(status=TxStatus.PAYOUT_PENDING)
                           .select_related("customer", "account", "payout").order_by("created_at"))
         return ctx
 
 
-class ApprovalActionView(WorkspaceMixin, View):
+class ApprovalActionView(ScopedViewMixin, WorkspaceMixin, View):
     """The queue's forms: `approve`, `reject` (with a reason), a payout's `paid` or `payout-failed`. Any other verb is
     refused, never acted on."""
 
@@ -82,7 +81,7 @@ class ApprovalActionView(WorkspaceMixin, View):
     def post(self, request, pk: int, verb: str):
         if verb not in self.VERBS:
             return HttpResponseBadRequest("Unknown action: the approval forms only approve or reject.")
-        tx = Transaction.objects.filter(pk=pk, customer__in=Customer.objects.visible_to(request.user)).first()
+        tx = self.scoped(Transaction).filter(pk=pk).first()
         if tx is None:
             raise Http404
         from . import payouts
@@ -101,18 +100,18 @@ class ApprovalActionView(WorkspaceMixin, View):
             elif verb == "reject":
                 services.transaction_reject(tx=tx, by=request.user, reason=request.POST.get("reason", ""))
                 messages.success(request, f"Transaction #{pk} rejected.")
-        except services.LedgerError as error:
+        except DomainError as error:
             messages.error(request, f"#{pk}: {error.detail}")
         return redirect("approvals")
 
 
-class TransactionActionView(WorkspaceMixin, View):
+class TransactionActionView(ScopedViewMixin, WorkspaceMixin, View):
     """The lifecycle buttons of a transaction row: cancel (its creator, while pending) and reverse (with a reason)."""
 
     required_permission = "finance.view_transactions"
 
     def post(self, request, pk: int, verb: str):
-        tx = Transaction.objects.filter(pk=pk, customer__in=Customer.objects.visible_to(request.user)).first()
+        tx = self.scoped(Transaction).filter(pk=pk).first()
         if tx is None or verb not in ("cancel", "reverse"):
             raise Http404
         try:
@@ -123,7 +122,7 @@ class TransactionActionView(WorkspaceMixin, View):
                 reversal = services.transaction_reverse(tx=tx, by=request.user,
                                                         reason=request.POST.get("reason", ""))
                 messages.success(request, f"Reversal #{reversal.pk} of #{pk} requested; it waits for approval.")
-        except services.LedgerError as error:
+        except DomainError as error:
             messages.error(request, f"#{pk}: {error.detail}")
         target = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or not target:

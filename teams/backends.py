@@ -54,12 +54,13 @@ def axes_lockout_response(request, original_response=None, credentials=None):
     from django.http import JsonResponse
     from django.shortcuts import render
 
+    from brokercrm.api.errors import error_body
+    from brokercrm.errors import RateLimited
+
     retry_after = str(int(settings.AXES_COOLOFF_TIME * 3600))
     if request.path.startswith("/api/"):
-        response = JsonResponse(
-            {"code": "rate_limited", "detail": "Too many failed logins for this account; try again later."},
-            status=429,
-        )
+        error = RateLimited("Too many failed logins for this account; try again later.")
+        response = JsonResponse(error_body(error.code, error.detail), status=error.status)
     else:
         renderer = next((r for prefix, r in _lockout_pages.items() if request.path.startswith(prefix)), None)
         if renderer is not None:

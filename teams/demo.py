@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from brokercrm.actors import SYSTEM
+
 from .constants import PERMISSION_CODES
 from .models import Role, Team, User
 from .services import team_create
@@ -41,7 +43,7 @@ ROLES = {
 
 def _team(name: str, parent: Team | None) -> Team:
     existing = Team.objects.filter(name=name, parent=parent).first()
-    return existing or team_create(by=None, name=name, parent=parent)
+    return existing or team_create(by=SYSTEM, name=name, parent=parent)
 
 
 def _user(email: str, first: str, last: str, role: Role, team: Team | None, **extra) -> User:

@@ -24,10 +24,20 @@ def path_segment(pk: int) -> str:
     return f"{pk:0{PATH_STEP}d}."
 
 
+def subtree_q(paths, *, via: str = "team") -> models.Q:
+    """THE team-subtree filter: rows whose team (reached through `via`, "" for Team itself) lies at or under any of
+    `paths` (materialized path prefixes, indexed). No paths match nothing."""
+    lookup = f"{via}__path__startswith" if via else "path__startswith"
+    q = models.Q(pk__in=[])
+    for path in [paths] if isinstance(paths, str) else paths:
+        q |= models.Q(**{lookup: path})
+    return q
+
+
 class TeamQuerySet(models.QuerySet):
     def subtree(self, path: str) -> TeamQuerySet:
         """Every team at or under `path`: one indexed prefix query."""
-        return self.filter(path__startswith=path)
+        return self.filter(subtree_q(path, via=""))
 
 
 class Team(models.Model):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from .models import AuditLog, Role, Team, User
+from .models import AuditLog, Role, Team, User, subtree_q
 
 
 def team_paths_for(*, user: User) -> list[str]:
@@ -26,6 +26,14 @@ def team_subtree(*, team: Team) -> QuerySet[Team]:
     return Team.objects.subtree(team.path)
 
 
+def teams_visible_to(*, user: User) -> QuerySet[Team]:
+    """Teams whose customers `user` may see as a team: every team for view scope `all` (and superusers), else the
+    subtrees of their own team and the teams they lead. Filters by a team id (`?team=`) pick from these."""
+    if user.is_superuser or getattr(user.role, "customer_view_scope", None) == "all":
+        return Team.objects.all()
+    return Team.objects.filter(subtree_q(team_paths_for(user=user), via=""))
+
+
 def user_list(*, user: User) -> QuerySet[User]:
     return User.objects.select_related("role", "team")
 
@@ -39,12 +47,7 @@ def users_assignable_by(*, user: User) -> QuerySet[User]:
     if scope == "all":
         return qs
     if scope == "team":
-        from django.db.models import Q
-
-        q = Q()
-        for path in team_paths_for(user=user):
-            q |= Q(team__path__startswith=path)
-        return qs.filter(q | Q(pk=user.pk))
+        return qs.filter(subtree_q(team_paths_for(user=user)) | Q(pk=user.pk))
     if scope == "own":
         return qs.filter(pk=user.pk)
     return qs.none()

@@ -12,23 +12,29 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
+from brokercrm.actors import SYSTEM, SystemActor, actor_check, actor_user
+from brokercrm.errors import DomainError
+
 from .constants import PERMISSION_CODES, ViewScope
 from .models import AuditLog, Role, Team, User, path_segment
 from .selectors import team_paths_for
 from .twofactor import role_check as role_2fa_check
 
 
-class TeamsError(Exception):
-    code = "validation_error"
-
-    def __init__(self, detail: str, *, fields: dict[str, list[str]] | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
+class TeamsError(DomainError):
+    """An error of this app's services (see brokercrm.errors): invalid input, or one of the codes below."""
 
 
 class PrivilegeEscalation(TeamsError):
+    """Granting, or acting on, more than the caller holds."""
+
     code = "privilege_escalation"
+    status = 403
+
+
+class InvalidCredentials(TeamsError):
+    code = "invalid_credentials"
+    status = 401
 
 
 class TeamCycle(TeamsError):
@@ -66,7 +72,7 @@ def _user_snapshot(user: User) -> dict[str, Any]:
 def audit_record(*, by: User | None, action: str, obj, before: dict | None, after: dict | None) -> AuditLog:
     """Append one entry to the administrative audit log (same transaction as the change)."""
     return AuditLog.objects.create(
-        actor=by,
+        actor=actor_user(by),
         action=action,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
@@ -275,12 +281,13 @@ def user_update(*, by: User, user: User, **data: Any) -> User:
 # --- teams ----------------------------------------------------------------------------------------------------
 
 
-def _team_shape_check(*, by: User | None, team: Team | None = None, parent: Team | None = None,
+def _team_shape_check(*, by: User | SystemActor, team: Team | None = None, parent: Team | None = None,
                       parent_given: bool = False) -> None:
     """Shaping the tree stays inside the caller's own subtrees (unless their tree is unrestricted): the team
-    touched and the new parent must be in them, and only the unrestricted make root teams. `by=None` is the
-    system (demo seeding, migrations)."""
-    if by is None or tree_unrestricted(by):
+    touched and the new parent must be in them, and only the unrestricted make root teams. `by=SYSTEM` is the
+    system (demo seeding, migrations); `by=None` raises."""
+    actor_check(by)
+    if by is SYSTEM or tree_unrestricted(by):
         return
     if team is not None and not _within_reach(by=by, path=team.path):
         raise PrivilegeEscalation("This team is outside your team subtree.")
@@ -288,9 +295,10 @@ def _team_shape_check(*, by: User | None, team: Team | None = None, parent: Team
         raise PrivilegeEscalation("You can only place teams inside your own team subtree.")
 
 
-def _lead_check(*, by: User | None, new_lead: User | None, old_lead: User | None = None) -> None:
+def _lead_check(*, by: User | SystemActor, new_lead: User | None, old_lead: User | None = None) -> None:
     """Nobody makes themselves a lead; a lead given or taken away must be a user the caller may change."""
-    if by is None:
+    actor_check(by)
+    if by is SYSTEM:
         return
     if new_lead is not None and new_lead.pk == by.pk and not by.is_superuser:
         raise PrivilegeEscalation("You cannot make yourself a team lead.")
@@ -300,7 +308,7 @@ def _lead_check(*, by: User | None, new_lead: User | None, old_lead: User | None
 
 
 @transaction.atomic
-def team_create(*, by: User | None, name: str, parent: Team | None = None, lead: User | None = None) -> Team:
+def team_create(*, by: User | SystemActor, name: str, parent: Team | None = None, lead: User | None = None) -> Team:
     """Create a team under `parent` (or a root). Its path is the parent's path plus its own id.
 
     Staff callers: the parent must be in their subtree (roots only for the unrestricted), and the lead must not be
@@ -316,7 +324,7 @@ def team_create(*, by: User | None, name: str, parent: Team | None = None, lead:
 
 
 @transaction.atomic
-def team_move(*, by: User | None, team: Team, new_parent: Team | None) -> Team:
+def team_move(*, by: User | SystemActor, team: Team, new_parent: Team | None) -> Team:
     """Move a subtree under `new_parent`: refuses cycles; rewrites every descendant's path in one statement.
 
     Staff callers move only teams of their subtree, under a parent in their subtree (privilege_escalation)."""
@@ -329,7 +337,7 @@ def team_move(*, by: User | None, team: Team, new_parent: Team | None) -> Team:
     old_prefix = team.path
     new_prefix = (new_parent.path if new_parent else "") + path_segment(team.pk)
     before = {"parent": team.parent_id, "path": old_prefix}
-    Team.objects.filter(path__startswith=old_prefix).update(
+    Team.objects.subtree(old_prefix).update(
         path=Concat(Value(new_prefix), Substr(F("path"), len(old_prefix) + 1))
     )
     Team.objects.filter(pk=team.pk).update(parent=new_parent)

@@ -22,6 +22,9 @@ from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from brokercrm.api.errors import error_body
+from brokercrm.errors import DomainError
+
 SENSITIVE_PERMISSIONS = frozenset({
     "finance.approve_transactions",
     "administration.manage_users",
@@ -32,15 +35,32 @@ SESSION_KEY = "staff_2fa"
 OK, VERIFY, ENROL = "ok", "verify", "enrol"
 
 
-class TwoFactorError(Exception):
+class TwoFactorError(DomainError):
+    """A second factor refused: the code is wrong or expired (at login: 401)."""
+
     code = "invalid_otp"
     status = 401
 
-    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code or self.code
-        self.status = status or self.status
+
+class EnrolmentCodeWrong(TwoFactorError):
+    """The code typed while enrolling is wrong: invalid input, not a failed login."""
+
+    status = 400
+
+
+class EnrolmentRestart(TwoFactorError):
+    code = "validation_error"
+    status = 400
+
+
+class OtpRequired(TwoFactorError):
+    code = "otp_required"
+    status = 401
+
+
+class OtpEnrollmentRequired(TwoFactorError):
+    code = "otp_enrollment_required"
+    status = 403
 
 
 def role_is_sensitive(role) -> bool:
@@ -97,9 +117,9 @@ def enrolment_confirm(*, user, token: str) -> list[str]:
 
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-pk").first()
     if device is None:
-        raise TwoFactorError("Start the enrolment again.", code="validation_error", status=400)
+        raise EnrolmentRestart("Start the enrolment again.")
     if not device.verify_token((token or "").strip().replace(" ", "")):
-        raise TwoFactorError("The code is wrong or expired.", status=400)
+        raise EnrolmentCodeWrong("The code is wrong or expired.")
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -135,14 +155,13 @@ def token_login_check(user, token: str | None) -> None:
     token before enrolling in the workspace. Raises TwoFactorError with the API code."""
     state = login_state(user)
     if state == ENROL:
-        raise TwoFactorError("Two-factor authentication is required for this account: enrol in the workspace "
-                             "(/account/2fa/) first.", code="otp_enrollment_required", status=403)
+        raise OtpEnrollmentRequired("Two-factor authentication is required for this account: enrol in the "
+                                    "workspace (/account/2fa/) first.")
     if state == VERIFY:
         if not token:
-            raise TwoFactorError("This account uses two-factor authentication: send the current code as `otp`.",
-                                 code="otp_required", status=401)
+            raise OtpRequired("This account uses two-factor authentication: send the current code as `otp`.")
         if verify(user, token) is None:
-            raise TwoFactorError("The two-factor code is wrong or expired.", code="invalid_otp", status=401)
+            raise TwoFactorError("The two-factor code is wrong or expired.")
 
 
 def session_verified(request, device) -> None:
@@ -199,11 +218,9 @@ class TwoFactorMiddleware:
         if path.startswith(target):
             return self.get_response(request)
         if path.startswith("/api/"):
-            if state == VERIFY:
-                return JsonResponse({"code": "otp_required",
-                                     "detail": "Enter your two-factor code in the workspace first."}, status=401)
-            return JsonResponse({"code": "otp_enrollment_required",
-                                 "detail": "Enrol in two-factor authentication in the workspace first."}, status=403)
+            error = (OtpRequired("Enter your two-factor code in the workspace first.") if state == VERIFY
+                     else OtpEnrollmentRequired("Enrol in two-factor authentication in the workspace first."))
+            return JsonResponse(error_body(error.code, error.detail), status=error.status)
         next_url = request.get_full_path() if request.method == "GET" else settings.LOGIN_REDIRECT_URL
         return redirect(f"{target}?{urlencode({'next': next_url})}")
 

@@ -12,11 +12,15 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from brokercrm.errors import DomainError
+
 log = logging.getLogger(__name__)
 
 
 class ApiError(exceptions.APIException):
-    """Raise from a view with an explicit code: `raise ApiError(409, "duplicate_customer", "…")`."""
+    """Deprecated: raise a `brokercrm.errors.DomainError` subclass instead (its code and status are on the class).
+
+    Nothing in this tree raises it any more; it stays only so that code written against it still imports."""
 
     def __init__(self, status_code: int, code: str, detail: str, fields: dict | None = None, headers=None):
         super().__init__(detail=detail, code=code)
@@ -66,37 +70,13 @@ def _flatten(detail) -> dict[str, list[str]]:
 
 
 def domain_error_response(exc) -> Response | None:
-    """Map a domain error (any exception with `code` and `detail`, optional `status`/`fields`) to a response."""
-    code = getattr(exc, "code", None)
-    detail = getattr(exc, "detail", None)
-    if not isinstance(code, str) or detail is None or isinstance(exc, exceptions.APIException):
+    """A domain error (brokercrm.errors.DomainError: code and status on its class) as the API.md error body."""
+    if not isinstance(exc, DomainError):
         return None
-    status_code = getattr(exc, "status", None) or _STATUS_BY_CODE.get(code, 400)
-    response = Response(error_body(code, str(detail), getattr(exc, "fields", None)), status=status_code)
-    for key, value in (getattr(exc, "headers", None) or {}).items():
+    response = Response(error_body(exc.code, str(exc.detail), exc.fields), status=exc.status)
+    for key, value in exc.headers.items():
         response[key] = value
     return response
-
-
-# Codes whose status is fixed by API.md, so domain errors need not repeat it.
-_STATUS_BY_CODE = {
-    "privilege_escalation": 403,
-    "maker_checker": 403,
-    "approval_level_insufficient": 403,
-    "export_not_allowed": 403,
-    "invalid_affiliate": 403,
-    "not_found": 404,
-    "duplicate_customer": 409,
-    "invalid_transition": 409,
-    "concurrent_change": 409,
-    "insufficient_funds": 409,
-    "account_frozen": 409,
-    "conflict": 409,
-    "autologin_expired": 410,
-    "autologin_used": 410,
-    "too_large": 413,
-    "rate_limited": 429,
-}
 
 
 def exception_handler(exc, context):

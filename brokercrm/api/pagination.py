@@ -12,7 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from .errors import ApiError
+from brokercrm.errors import DomainError, InvalidCursor
 
 
 class Cursor(CursorPagination):
@@ -68,7 +68,7 @@ class KeysetPagination:
         try:
             return max(1, min(int(request.query_params.get("page_size", self.page_size)), self.max_page_size))
         except ValueError:
-            raise ApiError(400, "validation_error", "page_size must be an integer.") from None
+            raise DomainError("page_size must be an integer.") from None
 
     @staticmethod
     def _encode(when: datetime, pk: int) -> str:
@@ -81,4 +81,4 @@ class KeysetPagination:
             when, pk = json.loads(base64.urlsafe_b64decode(padded))
             return datetime.fromisoformat(when), int(pk)
         except (ValueError, TypeError, binascii.Error):
-            raise ApiError(400, "invalid_cursor", "The cursor is not valid.") from None
+            raise InvalidCursor("The cursor is not valid.") from None

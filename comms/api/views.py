@@ -10,9 +10,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors
+from brokercrm.errors import DomainError, InvalidSignature, NotFound, PermissionDenied
 from customers.models import Customer
+from customers.scoping import ScopedViewMixin, scoped_for
 from teams import pii
 from teams.permissions import ActionPermissions, require
 
@@ -95,10 +96,10 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         if request.method == "GET":
             found = template.translations.filter(locale=locale).first()
             if found is None:
-                raise ApiError(404, "not_found", "No translation for that locale.")
+                raise NotFound("No translation for that locale.")
             return Response(serializer(found).data)
         if not request.user.holds("communications.manage_templates"):
-            raise ApiError(403, "permission_denied", "Needs communications.manage_templates.")
+            raise PermissionDenied("Needs communications.manage_templates.")
         data = serializer(data=request.data)
         data.is_valid(raise_exception=True)
         translation = self.translation_put(template=template, locale=locale, by=request.user,
@@ -114,7 +115,7 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data = TemplateIn(data=request.data)
         data.is_valid(raise_exception=True)
         if self.model.objects.filter(name=data.validated_data["name"]).exists():
-            raise ApiError(400, "validation_error", "Invalid input.", {"name": ["A template with this name exists."]})
+            raise DomainError("Invalid input.", fields={"name": ["A template with this name exists."]})
         template = self.model.objects.create(**data.validated_data)
         return Response(self.get_serializer(template).data, status=201)
 
@@ -125,9 +126,9 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data.is_valid(raise_exception=True)
         customer = None
         if data.validated_data.get("customer_id"):
-            customer = Customer.objects.visible_to(request.user).filter(pk=data.validated_data["customer_id"]).first()
+            customer = scoped_for(Customer, request.user).filter(pk=data.validated_data["customer_id"]).first()
             if customer is None:
-                raise ApiError(404, "not_found", "No such customer.")
+                raise NotFound("No such customer.")
         return Response(services.preview(template=self.get_object(), locale=data.validated_data.get("locale"),
                                          viewer=request.user, customer=customer,
                                          sample=data.validated_data.get("sample")))
@@ -137,9 +138,9 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def send(self, request, pk=None):
         data = SendIn(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = Customer.objects.visible_to(request.user).filter(pk=data.validated_data["customer_id"]).first()
+        customer = scoped_for(Customer, request.user).filter(pk=data.validated_data["customer_id"]).first()
         if customer is None:
-            raise ApiError(404, "not_found", "No such customer.")
+            raise NotFound("No such customer.")
         message = services.message_queue(customer=customer, template=self.get_object(), by=request.user)
         return Response(MessageOut(message, context={"request": request}).data, status=202)
 
@@ -221,16 +222,16 @@ class MessageOut(serializers.ModelSerializer):
         return self._redact(obj, obj.error)
 
 
-class CustomerCommunicationsView(APIView):
+class CustomerCommunicationsView(ScopedViewMixin, APIView):
     """A customer's communication log (visible customers only; recipients masked per role)."""
 
     permission_classes = [require("customers.view")]
 
     @extend_schema(responses={200: MessageOut(many=True), **errors(401, 403, 404)})
     def get(self, request, customer_id: int):
-        if not Customer.objects.visible_to(request.user).filter(pk=customer_id).exists():
-            raise ApiError(404, "not_found", "Not found.")
-        messages = Message.objects.filter(customer_id=customer_id).select_related("customer")[:200]
+        if not self.scoped(Customer).filter(pk=customer_id).exists():
+            raise NotFound("Not found.")
+        messages = self.scoped(Message).filter(customer_id=customer_id).select_related("customer")[:200]
         return Response(MessageOut(messages, many=True, context={"request": request}).data)
 
 
@@ -249,7 +250,7 @@ class DeliveryCallbackView(APIView):
     def post(self, request, channel: str):
         token = request.headers.get("X-Callback-Token", "")
         if not conf.COMMS_CALLBACK_TOKEN or not hmac.compare_digest(token, conf.COMMS_CALLBACK_TOKEN):
-            raise ApiError(401, "invalid_signature", "Unknown caller.")
+            raise InvalidSignature("Unknown caller.")
         data = CallbackIn(data=request.data)
         data.is_valid(raise_exception=True)
         message = services.delivery_callback(provider_id=data.validated_data["id"],

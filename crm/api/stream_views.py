@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django_eventstream.eventrequest import EventRequest
 from django_eventstream.utils import add_default_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors
-from customers.models import Customer
+from brokercrm.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
+from customers.scoping import ScopedViewMixin, scoped_for
 from ledger.models import TradingAccount
 from teams.permissions import require
 
@@ -20,18 +20,17 @@ from ..trading import bridge, fanout, feed, mt5
 
 
 def _visible_account(user, login: int) -> TradingAccount | None:
-    return (TradingAccount.objects.filter(login=login, customer__in=Customer.objects.visible_to(user))
-            .select_related("customer").first())
+    return scoped_for(TradingAccount, user).filter(login=login).select_related("customer").first()
 
 
-class AccountView(APIView):
+class AccountView(ScopedViewMixin, APIView):
     permission_classes = [require("customers.view")]
 
     @extend_schema(responses={200: None, **errors(401, 403, 404)})
     def get(self, request, login: int):
         account = _visible_account(request.user, login)
         if account is None:
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound("Not found.")
         try:
             state = feed.current_state(account)
         except (mt5.MT5Error, mt5.MT5Unavailable):
@@ -41,19 +40,18 @@ class AccountView(APIView):
                          "state": state, "platform": bridge.sync_state(account).as_dict()})
 
 
-class AccountPlatformRetryView(APIView):
+class AccountPlatformRetryView(ScopedViewMixin, APIView):
     """An agent retries a failed platform sync (user creation, deals) of an account they may edit."""
 
     permission_classes = [require("customers.edit")]
 
     @extend_schema(request=None, responses={202: None, **errors(401, 403, 404, 409)})
     def post(self, request, login: int):
-        account = (TradingAccount.objects.filter(login=login, customer__in=Customer.objects.editable_by(request.user))
-                   .first())
+        account = self.scoped(TradingAccount, edit=True).filter(login=login).first()
         if account is None:
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound("Not found.")
         if not bridge.enabled():
-            raise ApiError(409, "conflict", "No trading platform is configured: accounts live in the ledger only.")
+            raise Conflict("No trading platform is configured: accounts live in the ledger only.")
         return Response({"login": account.login, "platform": bridge.retry(account).as_dict()}, status=202)
 
 
@@ -71,12 +69,11 @@ def account_stream(request, login: int):
         if user is not None:
             request.user = user
     if user is None or not hasattr(user, "holds"):
-        return JsonResponse({"code": "not_authenticated", "detail": "Authentication credentials were not provided."},
-                            status=401)
+        raise NotAuthenticated("Authentication credentials were not provided.")  # the error middleware answers
     if not user.holds("customers.view"):
-        return JsonResponse({"code": "permission_denied", "detail": "Needs customers.view."}, status=403)
+        raise PermissionDenied("Needs customers.view.")
     if _visible_account(user, login) is None:
-        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+        raise NotFound("Not found.")
     channel = f"account-{login}"
     try:  # django-eventstream's reading of the request (Last-Event-ID syntax), as before
         EventRequest(request, view_kwargs={"channels": [channel]})

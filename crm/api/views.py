@@ -6,20 +6,21 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors, page_of
 from brokercrm.csvutil import csv_lines
+from brokercrm.errors import DomainError, MethodNotAllowed, NotFound
 from brokercrm.inputs import parse_id
 from customers import selectors as customer_selectors
 from customers import services as customer_services
 from customers.api.serializers import CustomerOut, CustomerPatch
 from customers.presence import presence_online
+from customers.scoping import ScopedViewMixin
 from teams import pii
 from teams.api.fields import RedactedJSON, RedactedText
 from teams.permissions import ActionPermissions
 
 
-class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CustomerViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Customers in the caller's view scope, PII per role. Out of scope is 404, like unknown."""
 
     serializer_class = CustomerOut
@@ -56,7 +57,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         """CSV of the visible customers (filters apply). Needs can_export_pii: the file carries PII."""
         role = request.user.role
         if not request.user.is_superuser and not (role and role.can_export_pii):
-            raise ApiError(403, "export_not_allowed", "Exporting customers needs the can_export_pii right.")
+            raise crm_services.ExportNotAllowed("Exporting customers needs the can_export_pii right.")
         rows = self.get_queryset().order_by("pk").iterator(chunk_size=2000)
         user = request.user
         header = ["id", "first_name", "last_name", "email", "phone", "country", "source", "group",
@@ -84,8 +85,9 @@ from rest_framework.views import APIView  # noqa: E402
 from brokercrm.api.pagination import KeysetPagination  # noqa: E402
 from customers.models import Activity, Customer  # noqa: E402
 from customers.pipelines import PIPELINES  # noqa: E402
-from teams.models import Team  # noqa: E402
+from teams.models import subtree_q  # noqa: E402
 from teams.permissions import require  # noqa: E402
+from teams.selectors import teams_visible_to  # noqa: E402
 
 from .. import services as crm_services  # noqa: E402
 from ..models import Note, Task  # noqa: E402
@@ -156,7 +158,8 @@ def _customer_actions():
     @action(detail=True, methods=["get"])
     def activity(self, request, pk=None):
         customer = self.get_object()
-        return keyset_response(request, Activity.objects.filter(customer=customer).select_related("actor", "customer"))
+        return keyset_response(request, self.scoped(Activity).filter(customer=customer).select_related("actor",
+                                                                                                       "customer"))
 
     @extend_schema(methods=["POST"], request=NoteIn, responses={201: NoteOut, **errors(400, 401, 403, 404)})
     @extend_schema(methods=["GET"], responses={200: NoteOut(many=True), **errors(401, 403, 404)})
@@ -180,41 +183,40 @@ CustomerViewSet.action_permissions.update({"transitions": "customers.view", "bul
                                            "activity": "customers.view", "notes": "customers.view"})
 
 
-class ActivityFeedView(APIView):
+class ActivityFeedView(ScopedViewMixin, APIView):
     """The activity of every customer in the caller's scope; `?agent=<id>` for one agent's customers,
-    `?team=<id>` for a team subtree (within the caller's scope). Keyset-paginated on (time, id), newest first."""
+    `?team=<id>` for a team subtree (within the caller's scope: another team is 404, like an unknown one).
+    Keyset-paginated on (time, id), newest first."""
 
     permission_classes = [require("customers.view")]
 
-    @extend_schema(responses={200: page_of(ActivityOut, "ActivityPage"), **errors(400, 401, 403)})
+    @extend_schema(responses={200: page_of(ActivityOut, "ActivityPage"), **errors(400, 401, 403, 404)})
     def get(self, request):
-        customers = Customer.objects.visible_to(request.user)
-        qs = Activity.objects.filter(customer__in=customers).select_related("actor", "customer")
+        qs = self.scoped(Activity.objects.select_related("actor", "customer"))
         agent = request.query_params.get("agent")
         team = request.query_params.get("team")
         if agent:
             if parse_id(agent) is None:
-                raise ApiError(400, "validation_error", "agent must be an id.", {"agent": ["An integer."]})
+                raise DomainError("agent must be an id.", fields={"agent": ["An integer."]})
             qs = qs.filter(customer__assigned_to_id=parse_id(agent))
         if team:
-            found = Team.objects.filter(pk=parse_id(team)).first() if parse_id(team) else None
-            if found is None:
-                raise ApiError(400, "validation_error", "Unknown team.", {"team": ["Unknown team."]})
-            qs = qs.filter(customer__team__path__startswith=found.path)
+            if parse_id(team) is None:
+                raise DomainError("team must be an id.", fields={"team": ["An integer."]})
+            found = teams_visible_to(user=request.user).filter(pk=parse_id(team)).first()
+            if found is None:  # unknown or outside the caller's teams: the same answer (API.md: 404)
+                raise NotFound("No such team.")
+            qs = qs.filter(subtree_q(found.path, via="customer__team"))
         return keyset_response(request, qs)
 
 
-class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class NoteViewSet(ScopedViewMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Notes are edited (keeping history) but never deleted: DELETE is 405."""
 
     serializer_class = NoteOut
     permission_classes = [ActionPermissions]
     action_permissions = {"*": "customers.view"}
     http_method_names = ["get", "patch", "delete", "head", "options"]
-
-    def get_queryset(self):
-        return (Note.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
-                .select_related("author", "customer"))
+    queryset = Note.objects.select_related("author", "customer")
 
     @extend_schema(request=NoteIn, responses={200: NoteOut, **errors(400, 401, 403, 404)})
     def partial_update(self, request, pk=None):
@@ -225,7 +227,7 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses=errors(401, 403, 404, 405), description="Always 405: notes are never deleted.")
     def destroy(self, request, pk=None):
-        raise ApiError(405, "method_not_allowed", "Notes are never deleted: they are a compliance trail.")
+        raise MethodNotAllowed("Notes are never deleted: they are a compliance trail.")
 
     @extend_schema(responses={200: None, **errors(401, 404)})
     @action(detail=True, methods=["get"])
@@ -265,7 +267,7 @@ class TaskOut(serializers.ModelSerializer):
         return obj.status == Task.Status.OPEN and obj.due_at < timezone.now()
 
 
-class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class TaskViewSet(ScopedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = TaskOut
     permission_classes = [ActionPermissions]
     action_permissions = {"*": "pipelines.manage_tasks"}
@@ -296,14 +298,14 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = TaskIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        customer = Customer.objects.visible_to(request.user).filter(pk=values["customer_id"]).first()
+        customer = self.scoped(Customer).filter(pk=values["customer_id"]).first()
         if customer is None:
-            raise ApiError(404, "not_found", "No such customer.")
+            raise NotFound("No such customer.")
         assignee = request.user
         if values.get("assignee_id"):
             assignee = users_assignable_by(user=request.user).filter(pk=values["assignee_id"]).first()
             if assignee is None:
-                raise ApiError(400, "validation_error", "Invalid input.", {"assignee_id": ["Not assignable."]})
+                raise DomainError("Invalid input.", fields={"assignee_id": ["Not assignable."]})
         task = crm_services.task_create(customer=customer, title=values["title"], due_at=values["due_at"],
                                         assignee=assignee, by=request.user)
         return Response(TaskOut(task, context={"request": request}).data, status=201)
@@ -311,8 +313,8 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses={200: TaskOut, **errors(401, 403, 404)})
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        task = Task.objects.visible_to(request.user).filter(pk=pk).first()
+        task = self.scoped(Task).filter(pk=pk).first()
         if task is None:
-            raise ApiError(404, "not_found", "No such task.")
+            raise NotFound("No such task.")
         return Response(TaskOut(crm_services.task_complete(task=task, by=request.user),
                                 context={"request": request}).data)

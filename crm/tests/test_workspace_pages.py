@@ -133,7 +133,8 @@ def test_dashboard_counts_and_charts(web, demo):
     from crm.services import task_create
 
     customer = own_customer(demo)
-    task_create(customer=customer, title="Late", due_at=timezone.now() - timedelta(hours=1), assignee=demo["agent"])
+    task_create(customer=customer, title="Late", due_at=timezone.now() - timedelta(hours=1), assignee=demo["agent"],
+                by=demo["agent"])
     html = web("agent").get("/").content.decode()
     visible = Customer.objects.visible_to(demo["agent"]).count()
     assert re.search(rf'data-testid="customer-count">{visible}<', html)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from customers.models import CustomerOwnedQuerySet
+
 
 class SyncStatus(models.TextChoices):
     PENDING = "pending"
@@ -35,6 +37,9 @@ class PlatformAccount(SyncedRow):
     group = models.CharField(max_length=64, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
 
+    customer_path = "account__customer"
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="platform_account_due")]
 
@@ -59,6 +64,9 @@ class PlatformDeal(SyncedRow):
     amount = models.DecimalField(max_digits=18, decimal_places=2)  # signed, as posted
     ticket = models.BigIntegerField(null=True, blank=True)
     posted_at = models.DateTimeField(null=True, blank=True)
+
+    customer_path = "account__customer"
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="platform_deal_due")]

@@ -10,7 +10,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors
 from brokercrm.clientip import ClientAddressThrottleMixin
 
@@ -84,7 +83,7 @@ class RegisterView(APIView):
         if values["source"] == Source.AFFILIATE:
             affiliate = services.affiliate_authenticate(api_key=request.headers.get("X-Api-Key"))
             if affiliate is None or (values.get("affiliate_id") and values["affiliate_id"] != affiliate.code):
-                raise ApiError(403, "invalid_affiliate", "A valid affiliate API key (X-Api-Key) is required.")
+                raise services.InvalidAffiliate("A valid affiliate API key (X-Api-Key) is required.")
         customer, extras = services.customer_register(data=values, source=values["source"], affiliate=affiliate)
         body = {
             "id": customer.pk, "email": customer.email, "group": customer.group.name if customer.group else None,

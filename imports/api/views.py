@@ -6,9 +6,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokercrm.api.errors import ApiError
 from brokercrm.api.parsers import FormParser, MultiPartParser
 from brokercrm.api.schema import errors
+from brokercrm.errors import NotFound, TooLarge
 from teams.permissions import require
 
 from .. import services
@@ -35,7 +35,7 @@ class StatusOut(serializers.ModelSerializer):
 def _job(request, job_id) -> ImportJob:
     job = services.jobs_visible_to(request.user).filter(pk=job_id).first()
     if job is None:
-        raise ApiError(404, "not_found", "No such import job.")
+        raise NotFound("No such import job.")
     return job
 
 
@@ -51,15 +51,12 @@ class ImportView(APIView):
 
         upload = request.FILES.get("file")
         if upload is not None and upload.size > conf.IMPORT_MAX_BYTES:
-            raise ApiError(413, "too_large", f"The file exceeds the {conf.IMPORT_MAX_BYTES:,}-byte limit.")
+            raise TooLarge(f"The file exceeds the {conf.IMPORT_MAX_BYTES:,}-byte limit.")
         data = ImportIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            job = services.import_create(by=request.user, raw=data.validated_data["file"].read(),
-                                         file_name=data.validated_data["file"].name,
-                                         rate_per_second=data.validated_data.get("rate_per_second"))
-        except services.ImportError_ as error:
-            raise ApiError(error.status, error.code, error.detail, error.fields) from None
+        job = services.import_create(by=request.user, raw=data.validated_data["file"].read(),
+                                     file_name=data.validated_data["file"].name,
+                                     rate_per_second=data.validated_data.get("rate_per_second"))
         return Response({"job_id": str(job.pk), "status": job.status, "total_rows": job.total_rows,
                          "message": f"Import job created. Processing {job.total_rows} rows.",
                          "messages": job.messages}, status=202)

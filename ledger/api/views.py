@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -9,9 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokercrm.api.schema import errors
+from brokercrm.errors import NotFound, PermissionDenied
 from brokercrm.inputs import parse_id
 from customers.auth import CustomerSessionAuthentication, IsCustomer
 from customers.models import Customer
+from customers.scoping import ScopedViewMixin
 from teams.permissions import ActionPermissions, require
 
 from .. import payments, selectors, services
@@ -33,7 +36,7 @@ from .serializers import (
 )
 
 
-class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TransactionViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Transactions of the customers in the caller's view scope."""
 
     serializer_class = TransactionOut
@@ -45,7 +48,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                           "payout": "finance.approve_transactions"}
 
     def get_queryset(self):
-        qs = (Transaction.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
+        qs = (self.scoped(Transaction)
               .select_related("account", "created_by", "approved_by", "rejected_by", "payout",
                               "customer"))
         params = self.request.query_params
@@ -133,8 +136,7 @@ class ApprovalRulesView(APIView):
                    responses={200: ApprovalRuleSerializer(many=True), **errors(400, 401, 403)})
     def put(self, request):
         if not request.user.holds("finance.manage_payment_routes"):
-            return Response({"code": "permission_denied", "detail": "Needs finance.manage_payment_routes."},
-                            status=403)
+            raise PermissionDenied("Needs finance.manage_payment_routes.")
         data = ApprovalRuleSerializer(data=request.data, many=True)
         data.is_valid(raise_exception=True)
         rules = services.approval_rules_replace(rules=data.validated_data, by=request.user)
@@ -145,16 +147,16 @@ class UnfreezeIn(RejectIn):
     pass
 
 
-class UnfreezeView(APIView):
+class UnfreezeView(ScopedViewMixin, APIView):
     permission_classes = [require("pipelines.change_finance_status")]
 
     @extend_schema(request=UnfreezeIn, responses={200: None, **errors(400, 401, 403, 404, 409)})
     def post(self, request, customer_id: int):
         data = UnfreezeIn(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = Customer.objects.visible_to(request.user).filter(pk=customer_id).first()
+        customer = self.scoped(Customer).filter(pk=customer_id).first()
         if customer is None:
-            return Response({"code": "not_found", "detail": "Not found."}, status=404)
+            raise NotFound("Not found.")
         customer = services.customer_unfreeze(customer=customer, by=request.user, reason=data.validated_data["reason"])
         return Response({"id": customer.pk, "finance_status": customer.finance_status})
 
@@ -278,14 +280,12 @@ class CustomerTransactionListView(generics.ListAPIView):
 
 
 @csrf_exempt
+@require_POST
 def provider_webhook(request, provider: str):
-    """Provider callbacks: signature-checked, idempotent, final states never move backwards."""
-    if request.method != "POST":
-        return HttpResponse(b'{"code": "method_not_allowed", "detail": "POST only."}', status=405,
-                            content_type="application/json")
-    status, headers, body = payments.webhook_receive(provider_name=provider, headers=request.headers,
-                                                     body=request.body)
-    response = HttpResponse(body, status=status)
-    for key, value in headers.items():
+    """Provider callbacks: signature-checked, idempotent, final states never move backwards. Refusals are domain
+    errors (the JSON error middleware answers them); other methods are 405."""
+    ack = payments.webhook_receive(provider_name=provider, headers=request.headers, body=request.body)
+    response = JsonResponse(ack.body)
+    for key, value in ack.headers.items():
         response[key] = value
     return response

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from brokercrm.errors import DomainError, NotFound
+
 
 class ProviderError(Exception):
     """The provider refused the request (bad credentials, invalid data): another provider may still serve it."""
@@ -15,17 +17,34 @@ class ProviderTemporaryError(ProviderError):
     """A timeout, connection error or 5xx: fall back to the next route."""
 
 
-class InvalidSignature(Exception):
+class InvalidSignature(DomainError):
     """A callback whose signature is missing or wrong: it changes nothing."""
 
+    code = "invalid_signature"
+    status = 401
 
-class InvalidNotification(Exception):
-    """A callback that is not a notification we can read (malformed JSON, wrong shape, bad amount, an order id
-    longer than ours): 400 with the API.md `code`; it changes nothing."""
 
-    def __init__(self, detail: str, code: str = "validation_error"):
-        super().__init__(detail)
-        self.detail, self.code = detail, code
+class InvalidNotification(DomainError):
+    """A callback that is not a notification we can read (wrong shape, bad amount, an order id longer than ours):
+    400 validation_error; it changes nothing."""
+
+
+class InvalidNotificationJson(InvalidNotification):
+    """A callback whose body is not JSON (or nested too deeply)."""
+
+    code = "invalid_json"
+
+
+class UnknownProvider(NotFound):
+    """A callback for a provider that is not configured."""
+
+
+@dataclass(frozen=True)
+class WebhookAck:
+    """What a provider expects back when its callback was taken (Praxis: a signed JSON body)."""
+
+    body: dict
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 MAX_ORDER_ID = 120
@@ -38,7 +57,7 @@ def notification_json(body: bytes) -> dict:
     try:
         data = json_loads(body)
     except InvalidJson as exc:
-        raise InvalidNotification(str(exc), code="invalid_json") from None
+        raise InvalidNotificationJson(str(exc)) from None
     if not isinstance(data, dict):
         raise InvalidNotification("A notification is a JSON object.")
     return data
@@ -121,5 +140,5 @@ class PaymentProvider:
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> Notification:
         raise NotImplementedError
 
-    def webhook_ack(self, notification: Notification | None) -> tuple[int, dict[str, str], bytes]:
-        return 200, {"Content-Type": "application/json"}, b'{"status": "ok"}'
+    def webhook_ack(self, notification: Notification | None) -> WebhookAck:
+        return WebhookAck({"status": "ok"})

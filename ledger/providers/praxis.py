@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -58,6 +57,7 @@ from .base import (
     PaymentProvider,
     ProviderError,
     ProviderTemporaryError,
+    WebhookAck,
     notification_json,
     notification_text,
 )
@@ -135,9 +135,9 @@ class Praxis(PaymentProvider):
         data = notification_json(body)
         given = {k.lower(): v for k, v in headers.items()}.get("gt-authentication", "")
         if not given or not hmac.compare_digest(signature(data, NOTIFICATION_FIELDS, self.secret), given.lower()):
-            raise InvalidSignature("gt-authentication mismatch")
+            raise InvalidSignature("The notification signature is missing or wrong.")
         if data.get("merchant_id") != self.merchant_id or data.get("application_key") != self.application_key:
-            raise InvalidSignature("another merchant's notification")
+            raise InvalidSignature("The notification signature is missing or wrong.")
         return self._notification(data)
 
     @staticmethod
@@ -192,5 +192,4 @@ class Praxis(PaymentProvider):
 
     def webhook_ack(self, notification):
         body = {"status": 0, "description": "Ok", "version": VERSION, "timestamp": int(time.time())}
-        return 200, {"Content-Type": "application/json",
-                     "gt-authentication": signature(body, ACK_FIELDS, self.secret)}, json.dumps(body).encode()
+        return WebhookAck(body, {"gt-authentication": signature(body, ACK_FIELDS, self.secret)})

@@ -36,7 +36,7 @@ class Sandbox(PaymentProvider):
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> Notification:
         given = {k.lower(): v for k, v in headers.items()}.get("x-sandbox-signature", "")
         if not given or not hmac.compare_digest(sign(body, self.secret), given):
-            raise InvalidSignature("bad sandbox signature")
+            raise InvalidSignature("The notification signature is missing or wrong.")
         data = notification_json(body)
         status = notification_text(data.get("status"), "status", max_length=30)
         return Notification(event_id=notification_text(data.get("event_id"), "event_id", max_length=200),

@@ -12,12 +12,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import ERRORS, errors
 from brokercrm.clientip import ClientAddressThrottleMixin
+from brokercrm.errors import NotFound, RateLimited
 
 from ..models import ApiToken
 from ..permissions import IsStaffUser
+from ..services import InvalidCredentials
 from ..tokens import token_issue, token_list, token_revoke, tokens_revoke
 
 
@@ -53,7 +54,7 @@ class TokenDetailView(APIView):
     def delete(self, request, id: int):
         token = ApiToken.objects.filter(pk=id, user=request.user).first()
         if token is None:
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound("Not found.")
         token_revoke(token=token, by=request.user)
         return Response(status=204)
 
@@ -87,16 +88,13 @@ class TokenView(APIView):
                             password=data.validated_data["password"])
         if getattr(request._request, "axes_locked_out", False):
             cooloff = int(settings.AXES_COOLOFF_TIME * 3600)
-            raise ApiError(429, "rate_limited", "Too many failed logins for this account; try again later.",
+            raise RateLimited("Too many failed logins for this account; try again later.",
                            headers={"Retry-After": str(cooloff)})
         if user is None or not user.is_active:
-            raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
-        from teams.twofactor import TwoFactorError, token_login_check
+            raise InvalidCredentials("The email or password is wrong.")
+        from teams.twofactor import token_login_check
 
-        try:
-            token_login_check(user, data.validated_data.get("otp"))
-        except TwoFactorError as exc:
-            raise ApiError(exc.status, exc.code, exc.detail) from None
+        token_login_check(user, data.validated_data.get("otp"))  # TwoFactorError: the handler answers its code
         _, key = token_issue(user=user, name=request.headers.get("User-Agent", "")[:80])
         return Response({"token": key})
 

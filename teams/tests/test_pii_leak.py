@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import get_resolver, reverse
 from django.urls.exceptions import NoReverseMatch
 
+from brokercrm.actors import SYSTEM
 from customers.models import Customer
 from ledger.models import TradingAccount
 from teams.models import Role
@@ -132,7 +133,7 @@ def _seed_free_text(customers, viewer, admin) -> list[int]:
         account = c.accounts.first()
         tx, _ = transaction_create(by=admin, type="deposit", amount="5.00", currency=account.currency,
                                    customer_id=c.pk, comment=f"wire from {contact}")
-        customer_transition(customer=c, pipeline="sales", to="contacted", by=None, reason=f"called {contact}") \
+        customer_transition(customer=c, pipeline="sales", to="contacted", by=SYSTEM, reason=f"called {contact}") \
             if c.sales_status == "new" else None
         ids.append([note.pk, task.pk, message.pk, tx.pk])
     tasks_flag_overdue()

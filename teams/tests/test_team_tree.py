@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from brokercrm.actors import SYSTEM
 from teams.models import AuditLog, Team
 from teams.services import TeamCycle, team_create, team_move
 
@@ -14,11 +15,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def tree():
-    root = team_create(by=None, name="Root")
-    a = team_create(by=None, name="A", parent=root)
-    a1 = team_create(by=None, name="A1", parent=a)
-    a11 = team_create(by=None, name="A11", parent=a1)
-    b = team_create(by=None, name="B", parent=root)
+    root = team_create(by=SYSTEM, name="Root")
+    a = team_create(by=SYSTEM, name="A", parent=root)
+    a1 = team_create(by=SYSTEM, name="A1", parent=a)
+    a11 = team_create(by=SYSTEM, name="A11", parent=a1)
+    b = team_create(by=SYSTEM, name="B", parent=root)
     return {"root": root, "a": a, "a1": a1, "a11": a11, "b": b}
 
 
@@ -29,7 +30,7 @@ def test_paths_are_materialized(tree):
 
 def test_move_rewrites_subtree_in_one_statement(tree):
     with CaptureQueriesContext(connection) as ctx:
-        team_move(by=None, team=tree["a1"], new_parent=tree["b"])
+        team_move(by=SYSTEM, team=tree["a1"], new_parent=tree["b"])
     updates = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("UPDATE") and "path" in q["sql"]]
     assert len(updates) == 1
     for name in ("A1", "A11"):
@@ -41,7 +42,7 @@ def test_move_rewrites_subtree_in_one_statement(tree):
 @pytest.mark.parametrize("onto", ["a", "a1", "a11"])
 def test_cycles_are_refused(tree, onto):
     with pytest.raises(TeamCycle):
-        team_move(by=None, team=tree["a"], new_parent=tree[onto])
+        team_move(by=SYSTEM, team=tree["a"], new_parent=tree[onto])
     assert Team.objects.get(name="A").parent == tree["root"]
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from brokercrm.errors import DomainError
 from imports.models import ImportJob
-from imports.services import ImportError_, import_create, import_process
+from imports.services import import_create, import_process
 from teams.models import User
 
 
@@ -41,7 +42,7 @@ class Command(BaseCommand):
                                         rate_per_second=rate)
                 finally:
                     services.import_dispatch = dispatch
-        except (OSError, ImportError_) as error:
+        except (OSError, DomainError) as error:
             raise CommandError(getattr(error, "detail", str(error))) from None
         for message in job.messages:
             self.stdout.write(message)
