@@ -16,7 +16,7 @@ import phonenumbers
 from disposable_email_domains import blocklist as DISPOSABLE
 from django.db.models import Q
 
-from .models import Customer, FraudSettings
+from .models import Customer, FraudSettings, RegistrationPath
 from .services import email_canonical
 
 ISO_COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"AQ", "BV", "GS", "HM", "PN", "TF", "UM"}
@@ -56,7 +56,8 @@ def is_disposable_email(email: str, *, fraud: FraudSettings | None = None) -> bo
     if candidates & allowed:
         return False
     blocked = {d.lower() for d in fraud.blocked_domains}
-    return bool(candidates & (DISPOSABLE | blocked))
+    # Never `DISPOSABLE | blocked`: that copies the whole list (100k+ domains) for every email checked.
+    return not candidates.isdisjoint(DISPOSABLE) or not candidates.isdisjoint(blocked)
 
 
 def validate_country(code: str) -> str:
@@ -170,3 +171,236 @@ def duplicate_decision(score: int, *, fraud: FraudSettings | None = None) -> str
     if score >= fraud.flag_threshold:
         return "flag"
     return "accept"
+
+
+# --- the one gate pipeline -------------------------------------------------------------------------------------
+#
+# Every registration path — organic, affiliate and promo over the API, and the CSV import — runs the same gates, in
+# the order below, chosen by the path's settings (`RegistrationPath`): the platform API edits those settings, and
+# both `customers.services.customer_register` and the import (`imports.services`) take their gates from
+# `pipeline_for(path)`. A gate refuses with a `GateError` carrying the API.md code (`validation_error`,
+# `disposable_email`, `duplicate_customer`, …) and a short reason without PII; the API answers with the code, the
+# import writes "<code>: <reason>" on the row, so the same bad input is refused for the same reason on every path.
+
+EMAIL_VALIDATOR = None
+
+
+def _email_valid(email: str) -> bool:
+    global EMAIL_VALIDATOR
+    if EMAIL_VALIDATOR is None:
+        from django.core.validators import EmailValidator
+
+        EMAIL_VALIDATOR = EmailValidator()
+    if not email or len(email) > 254:
+        return False
+    try:
+        EMAIL_VALIDATOR(email)
+    except Exception:  # django.core.exceptions.ValidationError
+        return False
+    return True
+
+
+@dataclass
+class Candidate:
+    """One registration going through the gates: the input as given, normalized in place as the gates pass."""
+
+    email: str
+    first_name: str
+    last_name: str
+    phone: str
+    country: str
+    affiliate_lead_id: str | None = None
+    promo_code: str | None = None
+    email_canonical: str = ""
+    promo: object | None = None
+    match: DuplicateMatch | None = None
+
+    @classmethod
+    def from_data(cls, data: dict) -> Candidate:
+        def text(key: str) -> str:
+            value = data.get(key)
+            return value.strip() if isinstance(value, str) else ""
+
+        return cls(email=text("email"), first_name=text("first_name"), last_name=text("last_name"),
+                   phone=text("phone"), country=text("country"),
+                   affiliate_lead_id=text("affiliate_lead_id") or None, promo_code=text("promo_code") or None)
+
+    @property
+    def key(self) -> DedupeKey:
+        return DedupeKey(self.email_canonical, self.phone, self.country, self.affiliate_lead_id)
+
+
+def refusal(code: str, reason: str, *, field: str | None = None, detail: str | None = None, status: int = 400):
+    """A gate's refusal: `reason` is the short text an import row carries (never PII)."""
+    error = GateError(code, detail or reason[:1].upper() + reason[1:] + ".",
+                      fields={field: [reason[:1].upper() + reason[1:] + "."]} if field else None, status=status)
+    error.reason = reason
+    return error
+
+
+def _gate_email(c: Candidate, ctx: Pipeline) -> None:
+    if not _email_valid(c.email):
+        raise refusal("validation_error", "invalid email address", field="email", detail="Invalid email address.")
+    c.email_canonical = canonical_email(c.email)
+
+
+def _gate_names(c: Candidate, ctx: Pipeline) -> None:
+    for name in ("first_name", "last_name"):
+        value = getattr(c, name)
+        if not value or len(value) > 80:
+            raise refusal("validation_error", "first_name and last_name are required (80 characters at most)",
+                          field=name)
+
+
+def _gate_country(c: Candidate, ctx: Pipeline) -> None:
+    try:
+        c.country = validate_country(c.country)
+    except GateError as error:
+        error.reason = "invalid country"
+        raise
+
+
+def _gate_country_allowed(c: Candidate, ctx: Pipeline) -> None:
+    if c.country not in ctx.path.allowed_countries:
+        raise refusal("validation_error", "country not accepted for this registration path", field="country",
+                      detail="Registrations from this country are not accepted.")
+
+
+def _gate_phone(c: Candidate, ctx: Pipeline) -> None:
+    try:
+        c.phone = normalize_phone(c.phone, c.country, strict=ctx.fraud.strict_phone_validation)
+    except GateError as error:
+        error.reason = "invalid phone"
+        raise
+
+
+def _gate_disposable(c: Candidate, ctx: Pipeline) -> None:
+    if is_disposable_email(c.email, fraud=ctx.fraud):
+        raise refusal("disposable_email", "disposable email domain", field="email",
+                      detail="Disposable email addresses are not accepted.")
+
+
+def _gate_promo(c: Candidate, ctx: Pipeline) -> None:
+    from .services import promo_claim
+
+    if c.promo_code:
+        c.promo = promo_claim(c.promo_code)
+    elif ctx.path.source == "promo":
+        raise refusal("validation_error", "a promo registration needs a promo code", field="promo_code")
+
+
+def duplicate_refusal(match: DuplicateMatch) -> GateError:
+    return refusal("duplicate_customer", f"duplicate of an existing customer (score {match.score})", status=409,
+                   detail="A customer with these details already exists.")
+
+
+def _gate_duplicates(c: Candidate, ctx: Pipeline) -> None:
+    """Row-wise form; the import runs the same gate over a whole chunk with `Pipeline.duplicates_bulk`."""
+    match = duplicate_score(c.key, fraud=ctx.fraud)
+    if match and duplicate_decision(match.score, fraud=ctx.fraud) == "reject":
+        raise duplicate_refusal(match)
+    c.match = match if match and duplicate_decision(match.score, fraud=ctx.fraud) == "flag" else None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One gate: its name, the API.md code it refuses with, when it runs (from the path's settings), its check."""
+
+    name: str
+    code: str
+    runs: object  # (RegistrationPath) -> bool
+    check: object  # (Candidate, Pipeline) -> None; raises GateError, normalizes the candidate in place
+
+
+def _always(path) -> bool:
+    return True
+
+
+# The ordered gates of every path. `runs` reads the path's settings; the promo claim belongs to the API paths.
+GATES: tuple[Gate, ...] = (
+    Gate("email", "validation_error", _always, _gate_email),
+    Gate("names", "validation_error", _always, _gate_names),
+    Gate("country", "validation_error", _always, _gate_country),
+    Gate("allowed_countries", "validation_error", lambda path: bool(path.allowed_countries), _gate_country_allowed),
+    Gate("phone", "validation_error", _always, _gate_phone),
+    Gate("disposable", "disposable_email", lambda path: path.check_disposable, _gate_disposable),
+    Gate("promo", "invalid_promo_code", lambda path: path.source != "import", _gate_promo),
+    Gate("duplicates", "duplicate_customer", lambda path: path.check_duplicates, _gate_duplicates),
+)
+
+
+class RegistrationClosed(GateError):
+    def __init__(self, source: str):
+        super().__init__("registration_closed", f"Registration through {source} is closed.",
+                         fields={"source": ["Closed."]})
+        self.reason = "registration path closed"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The gates one registration path runs, in order, with the settings they read."""
+
+    path: RegistrationPath
+    fraud: FraudSettings
+    gates: tuple[Gate, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(g.name for g in self.gates)
+
+    @property
+    def default_group(self):
+        return self.path.default_group
+
+    def ensure_open(self) -> None:
+        if not self.path.enabled:
+            raise RegistrationClosed(self.path.source)
+
+    def check(self, candidate: Candidate, *, until: str | None = None) -> Candidate:
+        """Run the gates in order (those before `until` only, when given); the first refusal raises."""
+        for gate in self.gates:
+            if gate.name == until:
+                break
+            gate.check(candidate, self)
+        return candidate
+
+    def runs(self, name: str) -> bool:
+        return name in self.names
+
+    def duplicates_bulk(self, candidates: list[Candidate], rows: list[int]) -> list[GateError | None]:
+        """The duplicates gate over a batch (the import's chunk; `rows` are the candidates' row numbers): against
+        existing customers (indexed lookups, as the row-wise form) and against earlier candidates of the batch that
+        passed (same canonical email, or same phone and country). Flags are set on the candidates."""
+        if not self.runs("duplicates"):
+            return [None] * len(candidates)
+        matches = duplicate_scores_bulk([c.key for c in candidates], fraud=self.fraud)
+        seen_email: dict[str, int] = {}
+        seen_phone: dict[tuple[str, str], int] = {}
+        out: list[GateError | None] = []
+        for c, match, row in zip(candidates, matches, rows, strict=True):
+            refused = self._decide(c, match)
+            earlier = None if refused else (seen_email.get(c.email_canonical) or seen_phone.get((c.phone, c.country)))
+            if earlier:
+                refused = refusal("duplicate_customer", f"duplicate of row {earlier} of this file", status=409,
+                                  detail="A customer with these details already exists.")
+            if refused is None:
+                seen_email.setdefault(c.email_canonical, row)
+                seen_phone.setdefault((c.phone, c.country), row)
+            out.append(refused)
+        return out
+
+    def _decide(self, c: Candidate, match: DuplicateMatch | None) -> GateError | None:
+        decision = duplicate_decision(match.score, fraud=self.fraud) if match else "accept"
+        if decision == "reject":
+            return duplicate_refusal(match)
+        c.match = match if decision == "flag" else None
+        return None
+
+
+def pipeline_for(path_or_source) -> Pipeline:
+    """The pipeline of a registration path (a `RegistrationPath` or its source), from its current settings."""
+    if isinstance(path_or_source, str):
+        path_or_source, _ = RegistrationPath.objects.select_related("default_group").get_or_create(
+            source=path_or_source)
+    return Pipeline(path=path_or_source, fraud=FraudSettings.current(),
+                    gates=tuple(g for g in GATES if g.runs(path_or_source)))

@@ -193,7 +193,7 @@ def affiliate_create(*, code: str, name: str, api_key: str, group=None, is_activ
                                     is_active=is_active)
 
 
-def _promo_claim(code: str):
+def promo_claim(code: str):
     """Lock the promo code row and count one use; refuses unknown, inactive, outside the window or exhausted."""
     from django.db.models import F
     from django.db.models.functions import Upper
@@ -264,57 +264,33 @@ def registration_path(source: str):
 def customer_register(*, data: dict[str, Any], source: str, affiliate=None, by=None) -> tuple[Customer, dict]:
     """Register a customer through one of the paths (organic, affiliate, promo), running that path's gates.
 
-    Steps: path settings (enabled, allowed countries) → country, phone, email → disposable gate → promo claim
-    (locked, counted exactly) → duplicate score (reject ≥ 4, flag = 3 by default) → create with a hashed,
-    validated password, a trading account and activity → `customer.registered` after commit. Concurrent
-    registrations of one email meet the unique constraint on the canonical email: one wins, the other is 409.
+    Steps: the path's gate pipeline (`gates.pipeline_for`: open? → email, names, country, allowed countries, phone,
+    disposable, promo claim (locked, counted exactly), duplicate score (reject ≥ 4, flag = 3 by default)) →
+    create with a hashed, validated password, a trading account and activity → `customer.registered` after commit.
+    Concurrent registrations of one email meet the unique constraint on the canonical email: one wins, the other is 409.
     Returns the customer and extras (autologin for affiliates)."""
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
     from django.db import IntegrityError
 
     from . import gates
-    from .models import FraudSettings
 
-    path = registration_path(source)
-    if not path.enabled:
-        raise CustomerError(f"Registration through {source} is closed.", fields={"source": ["Closed."]})
-    fraud = FraudSettings.current()
-    country = gates.validate_country(data["country"])
-    if path.allowed_countries and country not in path.allowed_countries:
-        raise CustomerError("Registrations from this country are not accepted.",
-                            fields={"country": ["Not accepted for this registration path."]})
-    phone = gates.normalize_phone(data["phone"], country, strict=fraud.strict_phone_validation)
-    email = data["email"].strip()
-    canonical = gates.canonical_email(email)
-    if path.check_disposable and gates.is_disposable_email(email, fraud=fraud):
-        raise gates.GateError("disposable_email", "Disposable email addresses are not accepted.",
-                              fields={"email": ["Use a permanent email address."]})
-
-    group = path.default_group
-    promo = None
-    if data.get("promo_code"):
-        promo = _promo_claim(data["promo_code"])
-        group = promo.group
-    elif source == "promo":
-        raise CustomerError("A promo registration needs a promo code.", fields={"promo_code": ["Required."]})
+    pipeline = gates.pipeline_for(source)
+    pipeline.ensure_open()
+    candidate = pipeline.check(gates.Candidate.from_data(data))  # every gate of the path, duplicates included
+    email, canonical, phone, country = candidate.email, candidate.email_canonical, candidate.phone, candidate.country
+    promo, match = candidate.promo, candidate.match
+    group = promo.group if promo else pipeline.default_group
     if affiliate is not None and affiliate.group_id and not promo:
         group = affiliate.group
 
-    match = None
-    if path.check_duplicates:
-        key = gates.DedupeKey(canonical, phone, country, data.get("affiliate_lead_id") or None)
-        match = gates.duplicate_score(key, fraud=fraud)
-        if match and gates.duplicate_decision(match.score, fraud=fraud) == "reject":
-            raise DuplicateCustomer("A customer with these details already exists.")
-
     customer = Customer(
-        first_name=data["first_name"].strip(), last_name=data["last_name"].strip(), email=email,
+        first_name=candidate.first_name, last_name=candidate.last_name, email=email,
         email_canonical=canonical, phone=phone, country=country, locale=data.get("locale") or "en",
-        source=source, group=group, affiliate=affiliate, affiliate_lead_id=data.get("affiliate_lead_id") or None,
+        source=source, group=group, affiliate=affiliate, affiliate_lead_id=candidate.affiliate_lead_id,
         promo_code=promo, marketing_consent=bool(data.get("marketing_consent", False)),
     )
-    if match and gates.duplicate_decision(match.score, fraud=fraud) == "flag":
+    if match:  # flagged (a match at or above the reject threshold was refused by the duplicates gate)
         customer.possible_duplicate_of_id = match.customer_id
         customer.duplicate_score = match.score
     try:
@@ -368,5 +344,5 @@ def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> li
                  data={"source": source}, created_at=now) for c in customers
     ])
     event_emit_many("customer.registered", [{"customer_id": c.pk, "source": source, "country": c.country,
-                                             "group": None} for c in customers])
+                                             "group": c.group.name if c.group else None} for c in customers])
     return customers
