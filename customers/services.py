@@ -203,7 +203,7 @@ def affiliate_create(*, code: str, name: str, api_key: str, group=None, is_activ
                                     is_active=is_active)
 
 
-def _promo_claim(code: str):
+def promo_claim(code: str):
     """Lock the promo code row and count one use; refuses unknown, inactive, outside the window or exhausted."""
     from django.db.models import F
     from django.db.models.functions import Upper
@@ -280,57 +280,33 @@ def registration_path(source: str):
 def customer_register(*, data: dict[str, Any], source: str, affiliate=None, by=None) -> tuple[Customer, dict]:
     """Register a customer through one of the paths (organic, affiliate, promo), running that path's gates.
 
-    Steps: path settings (enabled, allowed countries) → country, phone, email → disposable gate → promo claim
-    (locked, counted exactly) → duplicate score (reject ≥ 4, flag = 3 by default) → create with a hashed,
-    validated password, a trading account and activity → `customer.registered` after commit. Concurrent
-    registrations of one email meet the unique constraint on the canonical email: one wins, the other is 409.
+    Steps: the path's gate pipeline (`gates.pipeline_for`: open? → email, names, country, allowed countries, phone,
+    disposable, promo claim (locked, counted exactly), duplicate score (reject ≥ 4, flag = 3 by default)) →
+    create with a hashed, validated password, a trading account and activity → `customer.registered` after commit.
+    Concurrent registrations of one email meet the unique constraint on the canonical email: one wins, the other is 409.
     Returns the customer and extras (autologin for affiliates)."""
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
     from django.db import IntegrityError
 
     from . import gates
-    from .models import FraudSettings
 
-    path = registration_path(source)
-    if not path.enabled:
-        raise CustomerError(f"Registration through {source} is closed.", fields={"source": ["Closed."]})
-    fraud = FraudSettings.current()
-    country = gates.validate_country(data["country"])
-    if path.allowed_countries and country not in path.allowed_countries:
-        raise CustomerError("Registrations from this country are not accepted.",
-                            fields={"country": ["Not accepted for this registration path."]})
-    phone = gates.normalize_phone(data["phone"], country, strict=fraud.strict_phone_validation)
-    email = data["email"].strip()
-    canonical = gates.canonical_email(email)
-    if path.check_disposable and gates.is_disposable_email(email, fraud=fraud):
-        raise gates.DisposableEmail("Disposable email addresses are not accepted.",
-                              fields={"email": ["Use a permanent email address."]})
-
-    group = path.default_group
-    promo = None
-    if data.get("promo_code"):
-        promo = _promo_claim(data["promo_code"])
-        group = promo.group
-    elif source == "promo":
-        raise CustomerError("A promo registration needs a promo code.", fields={"promo_code": ["Required."]})
+    pipeline = gates.pipeline_for(source)
+    pipeline.ensure_open()
+    candidate = pipeline.check(gates.Candidate.from_data(data))  # every gate of the path, duplicates included
+    email, canonical, phone, country = candidate.email, candidate.email_canonical, candidate.phone, candidate.country
+    promo, match = candidate.promo, candidate.match
+    group = promo.group if promo else pipeline.default_group
     if affiliate is not None and affiliate.group_id and not promo:
         group = affiliate.group
 
-    match = None
-    if path.check_duplicates:
-        key = gates.DedupeKey(canonical, phone, country, data.get("affiliate_lead_id") or None)
-        match = gates.duplicate_score(key, fraud=fraud)
-        if match and gates.duplicate_decision(match.score, fraud=fraud) == "reject":
-            raise DuplicateCustomer("A customer with these details already exists.")
-
     customer = Customer(
-        first_name=data["first_name"].strip(), last_name=data["last_name"].strip(), email=email,
+        first_name=candidate.first_name, last_name=candidate.last_name, email=email,
         email_canonical=canonical, phone=phone, country=country, locale=data.get("locale") or "en",
-        source=source, group=group, affiliate=affiliate, affiliate_lead_id=data.get("affiliate_lead_id") or None,
+        source=source, group=group, affiliate=affiliate, affiliate_lead_id=candidate.affiliate_lead_id,
         promo_code=promo, marketing_consent=bool(data.get("marketing_consent", False)),
     )
-    if match and gates.duplicate_decision(match.score, fraud=fraud) == "flag":
+    if match:  # flagged (a match at or above the reject threshold was refused by the duplicates gate)
         customer.possible_duplicate_of_id = match.customer_id
         customer.duplicate_score = match.score
     try:
@@ -374,7 +350,7 @@ def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> li
     (the caller falls back to one row at a time inside savepoints)."""
     from brokercrm.events import event_emit_many
 
-    from .models import Activity
+    from .models import Activity, CustomerGroup
 
     customers = Customer.objects.bulk_create([Customer(source=source, **row) for row in rows])
     customers_created_bulk.send(sender=Customer, customers=customers)  # ledger opens the trading accounts
@@ -383,6 +359,35 @@ def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> li
         Activity(customer=c, actor=by, verb="customer.registered", summary=f"Registered ({source})",
                  data={"source": source}, created_at=now) for c in customers
     ])
+    groups = dict(CustomerGroup.objects.values_list("id", "name"))
     event_emit_many("customer.registered", [{"customer_id": c.pk, "source": source, "country": c.country,
-                                             "group": None} for c in customers])
+                                             "group": groups.get(c.group_id)} for c in customers])
     return customers
+
+
+def customers_insert_bulk(*, rows: list[dict], by, source: str = "import") -> list[int]:
+    """`customers_bulk_create` as set-based SQL (PostgreSQL; the import's path): one INSERT … SELECT FROM unnest for
+    the customers, the trading accounts (ledger's in-transaction hook, given the ids), one for the activity entries;
+    `customer.registered` after commit. `rows` hold attnames (`group_id`, `assigned_to_id`, …). Returns the new ids
+    in the order of `rows`. Raises IntegrityError when a canonical email already exists, as the ORM form does."""
+    from brokercrm.bulk import insert_select
+    from brokercrm.events import event_emit_many
+
+    from .models import Activity, CustomerGroup
+
+    if not rows:
+        return []
+    keys = sorted({k for row in rows for k in row})
+    defaults = {k: Customer._meta.get_field(k).get_default() for k in keys}  # rows may leave a field out
+    now = timezone.now()
+    ids = insert_select(Customer, {k: [row.get(k, defaults[k]) for row in rows] for k in keys},
+                        constants={"source": source, "registered_at": now})
+    customers_created_bulk.send(sender=Customer, customers=None, customer_ids=ids)  # ledger opens the accounts
+    insert_select(Activity, {"customer_id": ids},
+                  constants={"actor_id": getattr(by, "pk", None), "verb": "customer.registered",
+                             "summary": f"Registered ({source})", "data": {"source": source}, "created_at": now})
+    groups = dict(CustomerGroup.objects.values_list("id", "name"))
+    event_emit_many("customer.registered", [
+        {"customer_id": pk, "source": source, "country": row["country"], "group": groups.get(row.get("group_id"))}
+        for pk, row in zip(ids, rows, strict=True)])
+    return ids

@@ -7,8 +7,9 @@ Processing is a few chains of short Celery tasks per job (`IMPORT_PARALLELISM`),
 2. if the slot starts later, the step ends and the task is scheduled again (ETA) for the slot's start: a wait of
    at most one slot per chain (a few seconds), far under the Redis visibility_timeout;
 3. in the slot, in one transaction: claim the next pending rows with SELECT … FOR UPDATE SKIP LOCKED, validate them
-   with the registration gates (disposable, phone, country, duplicates against existing customers and earlier
-   rows), create the good ones with their trading accounts, mark every row imported or rejected with its reason,
+   with the import registration path's gate pipeline (`customers.gates.pipeline_for("import")`: the same gates
+   as the API's registration, chosen by the path's settings; duplicates over the chunk), create the good ones
+   with their trading accounts, mark every row imported or rejected with its reason,
    and add to the job's counters — a worker killed mid-chunk rolls all of it back, so nothing is imported twice;
 4. then reserve the next slot (back to 2); when no pending row is left, the job completes (exactly one step
    completes it); a cancelled job ends its chains at their next step.
@@ -19,7 +20,6 @@ at start-up) re-enqueues running jobs whose heartbeat went silent and pending jo
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -35,7 +35,6 @@ from .models import ImportJob, ImportRow
 from .parsing import parse
 
 log = logging.getLogger(__name__)
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ImportError_(DomainError):
@@ -44,8 +43,15 @@ class ImportError_(DomainError):
 
 def import_create(*, by, raw: bytes, file_name: str, rate_per_second: int | None = None) -> ImportJob:
     """Validate the file and stage its rows; processing starts on the workers after commit."""
+    from customers import gates
+
     if not by.holds("customers.import"):
         raise PermissionDenied("Importing needs customers.import.")
+    try:
+        gates.pipeline_for("import").ensure_open()  # the import registration path's own settings
+    except gates.RegistrationClosed:
+        raise gates.RegistrationClosed("import", detail="Importing customers is closed (registration path `import` "
+                                                        "disabled).") from None
     rate = conf.IMPORT_RATE_PER_SECOND if rate_per_second is None else rate_per_second
     if rate < 0 or rate > 10_000:
         raise ImportError_("Invalid pace.",
@@ -54,10 +60,27 @@ def import_create(*, by, raw: bytes, file_name: str, rate_per_second: int | None
     with transaction.atomic():
         job = ImportJob.objects.create(created_by=by, file_name=file_name[:255], header=parsed.header,
                                        messages=parsed.messages, total_rows=len(parsed.rows), rate_per_second=rate)
-        ImportRow.objects.bulk_create([ImportRow(job=job, row_number=i, data=row)
-                                       for i, row in enumerate(parsed.rows, start=1)], batch_size=5000)
+        _stage_rows(job, parsed.rows)
         transaction.on_commit(lambda: import_dispatch(job_id=job.pk))
     return job
+
+
+def _stage_rows(job: ImportJob, rows: list[dict]) -> None:
+    """Stage the parsed rows (row numbers from 1). On PostgreSQL one COPY into the staging table (5–10× faster than
+    bulk_create's INSERTs of JSON); elsewhere bulk_create."""
+    import json
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        ImportRow.objects.bulk_create([ImportRow(job=job, row_number=i, data=row)
+                                       for i, row in enumerate(rows, start=1)], batch_size=5000)
+        return
+    pending = ImportRow.Status.PENDING
+    with connection.cursor() as cursor, cursor.copy(
+            "COPY imports_importrow (job_id, row_number, data, status, reason) FROM STDIN") as copy:
+        for i, row in enumerate(rows, start=1):
+            copy.write_row((job.pk, i, json.dumps(row), pending, ""))
 
 
 def import_dispatch(*, job_id) -> None:
@@ -134,54 +157,54 @@ def import_process(*, job_id) -> ImportJob:
 
 
 def _context(job):
-    from customers.models import CustomerGroup, FraudSettings
+    from customers import gates
+    from customers.models import CustomerGroup
     from teams.selectors import users_assignable_by
 
     groups = {g.name.lower(): g for g in CustomerGroup.objects.all()}
     assignable = {u.email.lower(): u for u in users_assignable_by(user=job.created_by)}
-    return FraudSettings.current(), groups, assignable
+    return gates.pipeline_for("import"), groups, assignable
 
 
-def _validate(row: dict, fraud, groups, assignable):
-    """The cleaned customer fields, or the reason the row is rejected (no PII in reasons)."""
+def _reason(error) -> str:
+    """A rejected row's reason: the gate's API.md code and its short text (no PII), as registration refuses it."""
+    return f"{error.code}: {error.reason}"
+
+
+def _validate(row: dict, pipeline, groups, assignable):
+    """The candidate and its cleaned customer fields after the import path's gates up to duplicates (which run over
+    the chunk), or the reason the row is rejected (no PII in reasons)."""
     from customers import gates
 
-    email = (row.get("email") or "").strip()
-    first, last = (row.get("first_name") or "").strip(), (row.get("last_name") or "").strip()
-    if not EMAIL_RE.match(email) or len(email) > 254:
-        return None, "invalid email address"
-    if not first or not last or len(first) > 80 or len(last) > 80:
-        return None, "first_name and last_name are required (80 characters at most)"
+    candidate = gates.Candidate.from_data(row)
     try:
-        country = gates.validate_country(row.get("country") or "")
-        phone = gates.normalize_phone(row.get("phone") or "", country, strict=fraud.strict_phone_validation)
+        pipeline.check(candidate, until="duplicates")
     except gates.GateError as error:
-        return None, f"invalid {next(iter(error.fields or {'value': 0}))}"
-    if gates.is_disposable_email(email, fraud=fraud):
-        return None, "disposable email domain"
-    clean = {"first_name": first, "last_name": last, "email": email, "email_canonical": gates.canonical_email(email),
-             "phone": phone, "country": country}
+        return None, None, _reason(error)
+    clean = {"first_name": candidate.first_name, "last_name": candidate.last_name, "email": candidate.email,
+             "email_canonical": candidate.email_canonical, "phone": candidate.phone, "country": candidate.country,
+             "group_id": pipeline.path.default_group_id}
     group_name = (row.get("group_name") or "").strip()
     if group_name:
         if group_name.lower() not in groups:
-            return None, f"unknown group {group_name[:40]!r}"
-        clean["group"] = groups[group_name.lower()]
+            return None, None, f"validation_error: unknown group {group_name[:40]!r}"
+        clean["group_id"] = groups[group_name.lower()].pk
     assignee = (row.get("assigned_to_email") or "").strip().lower()
     if assignee:
         if assignee not in assignable:
-            return None, "assigned_to_email is not staff you may assign to"
-        clean["assigned_to"] = assignable[assignee]
-        clean["team"] = assignable[assignee].team
-    return clean, ""
+            return None, None, "validation_error: assigned_to_email is not staff you may assign to"
+        clean["assigned_to_id"] = assignable[assignee].pk
+        clean["team_id"] = assignable[assignee].team_id
+    return candidate, clean, ""
 
 
 def _process_chunk(job: ImportJob, size: int) -> int | None:
     """Process up to `size` pending rows in one transaction; None when no pending row could be claimed."""
-    from customers import gates
-    from customers.models import Customer
-    from customers.services import customers_bulk_create
+    from django.db import connection
 
-    fraud, groups, assignable = _context(job)
+    from customers.services import customers_insert_bulk
+
+    pipeline, groups, assignable = _context(job)
     with transaction.atomic():
         rows = list(ImportRow.objects.filter(job=job, status=ImportRow.Status.PENDING).order_by("row_number")
                     .select_for_update(skip_locked=True)[:size])
@@ -192,49 +215,41 @@ def _process_chunk(job: ImportJob, size: int) -> int | None:
         outcome: dict[int, tuple[str, str]] = {}
         candidates = []
         for row in rows:
-            clean, reason = _validate(row.data, fraud, groups, assignable)
+            candidate, clean, reason = _validate(row.data, pipeline, groups, assignable)
             if clean is None:
                 outcome[row.pk] = (ImportRow.Status.REJECTED, reason)
             else:
-                candidates.append((row, clean))
-        # Duplicates: against existing customers (indexed, one batch) and against earlier rows of this chunk.
-        keys = [gates.DedupeKey(c["email_canonical"], c["phone"], c["country"], None) for _, c in candidates]
-        matches = gates.duplicate_scores_bulk(keys, fraud=fraud)
-        seen_email: dict[str, int] = {}
-        seen_phone: dict[tuple[str, str], int] = {}
+                candidates.append((row, candidate, clean))
+        # The duplicates gate over the chunk: existing customers (indexed, one batch) and earlier rows of the chunk.
+        refusals = pipeline.duplicates_bulk([c for _, c, _ in candidates], [r.row_number for r, _, _ in candidates])
         to_create = []
-        for (row, clean), match in zip(candidates, matches, strict=True):
-            decision = gates.duplicate_decision(match.score, fraud=fraud) if match else "accept"
-            if decision == "reject":
-                outcome[row.pk] = (ImportRow.Status.REJECTED,
-                                   f"duplicate of an existing customer (score {match.score})")
+        for (row, candidate, clean), refused in zip(candidates, refusals, strict=True):
+            if refused is not None:
+                outcome[row.pk] = (ImportRow.Status.REJECTED, _reason(refused))
                 continue
-            earlier = seen_email.get(clean["email_canonical"]) or seen_phone.get((clean["phone"], clean["country"]))
-            if earlier:
-                outcome[row.pk] = (ImportRow.Status.REJECTED, f"duplicate of row {earlier} of this file")
-                continue
-            if decision == "flag":
-                clean.update(possible_duplicate_of_id=match.customer_id, duplicate_score=match.score)
-            seen_email[clean["email_canonical"]] = row.row_number
-            seen_phone[(clean["phone"], clean["country"])] = row.row_number
+            if candidate.match:
+                clean.update(possible_duplicate_of_id=candidate.match.customer_id,
+                             duplicate_score=candidate.match.score)
             to_create.append((row, clean))
-        created: dict[int, Customer] = {}
+        insert = customers_insert_bulk if connection.vendor == "postgresql" else _insert_orm
+        created: dict[int, int] = {}
         try:
             with transaction.atomic():
-                customers = customers_bulk_create(rows=[c for _, c in to_create], by=job.created_by)
-            created = {row.pk: customer for (row, _), customer in zip(to_create, customers, strict=True)}
+                ids = insert(rows=[c for _, c in to_create], by=job.created_by)
+            created = {row.pk: pk for (row, _), pk in zip(to_create, ids, strict=True)}
         except IntegrityError:
             # A concurrent chunk or registration took one of these emails: one row at a time, each in a savepoint.
             for row, clean in to_create:
                 try:
                     with transaction.atomic():
-                        created[row.pk] = customers_bulk_create(rows=[clean], by=job.created_by)[0]
+                        created[row.pk] = insert(rows=[clean], by=job.created_by)[0]
                 except IntegrityError:
-                    outcome[row.pk] = (ImportRow.Status.REJECTED, "duplicate of an existing customer (email)")
+                    outcome[row.pk] = (ImportRow.Status.REJECTED,
+                                       "duplicate_customer: duplicate of an existing customer (email)")
         _notes(job, [(created[row.pk], row.data.get("comment", "")) for row, _ in to_create if row.pk in created])
         for row in rows:
             if row.pk in created:
-                row.status, row.customer_id, row.reason = ImportRow.Status.IMPORTED, created[row.pk].pk, ""
+                row.status, row.customer_id, row.reason = ImportRow.Status.IMPORTED, created[row.pk], ""
             else:
                 row.status, row.reason = outcome[row.pk]
         _mark_rows(rows)
@@ -247,28 +262,44 @@ def _process_chunk(job: ImportJob, size: int) -> int | None:
 
 
 def _mark_rows(rows: list[ImportRow]) -> None:
-    """Write each row's outcome. On PostgreSQL one UPDATE … FROM (VALUES …): Django's bulk_update builds a CASE per
-    field and row and was half of the import's time."""
+    """Write each row's outcome. On PostgreSQL one UPDATE … FROM unnest(arrays): Django's bulk_update builds a CASE
+    per field and row and was half of the import's time."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         ImportRow.objects.bulk_update(rows, ["status", "reason", "customer_id"], batch_size=1000)
         return
-    values = ", ".join(["(%s, %s, %s, %s::bigint)"] * len(rows))
-    params = [p for r in rows for p in (r.pk, r.status, r.reason, r.customer_id)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE imports_importrow AS r SET status = v.status, reason = v.reason, customer_id = v.customer_id "
-            f"FROM (VALUES {values}) AS v(id, status, reason, customer_id) WHERE r.id = v.id", params)
+            "UPDATE imports_importrow AS r SET status = v.status, reason = v.reason, customer_id = v.customer_id "
+            "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v(id, status, reason, customer_id) "
+            "WHERE r.id = v.id",
+            [[r.pk for r in rows], [r.status for r in rows], [r.reason for r in rows], [r.customer_id for r in rows]])
+
+
+def _insert_orm(*, rows: list[dict], by) -> list[int]:
+    """The customers' creation off PostgreSQL (the embedded SQLite default): the ORM's bulk_create."""
+    from customers.services import customers_bulk_create
+
+    return [c.pk for c in customers_bulk_create(rows=rows, by=by)]
 
 
 def _notes(job, pairs) -> None:
-    """The `comment` column becomes each imported customer's first note (a sanctioned bulk write)."""
+    """The `comment` column becomes each imported customer's first note (a sanctioned bulk write; on PostgreSQL
+    one INSERT … SELECT)."""
+    from django.db import connection
+
+    from brokercrm.bulk import insert_select
     from crm.models import Note
 
     now = timezone.now()
-    Note.objects.bulk_create([Note(customer=c, body=body.strip()[:10000], author=job.created_by, created_at=now,
-                                   updated_at=now) for c, body in pairs if (body or "").strip()])
+    notes = [(pk, body.strip()[:10000]) for pk, body in pairs if (body or "").strip()]
+    if connection.vendor == "postgresql":
+        insert_select(Note, {"customer_id": [pk for pk, _ in notes], "body": [b for _, b in notes]},
+                      constants={"author_id": job.created_by_id, "created_at": now, "updated_at": now})
+        return
+    Note.objects.bulk_create([Note(customer_id=pk, body=body, author=job.created_by, created_at=now,
+                                   updated_at=now) for pk, body in notes])
 
 
 def import_cancel(*, job: ImportJob, by) -> ImportJob:

@@ -178,4 +178,5 @@ def test_allowed_countries_and_closed_paths(api, demo):
     response = api.post(URL, payload(), format="json")
     assert response.status_code == 400 and "country" in response.json()["fields"]
     RegistrationPath.objects.filter(source="organic").update(allowed_countries=[], enabled=False)
-    assert api.post(URL, payload(), format="json").status_code == 400
+    closed = api.post(URL, payload(), format="json")
+    assert closed.status_code == 400 and closed.json()["code"] == "registration_closed"

@@ -9,11 +9,11 @@ from __future__ import annotations
 import io
 import time
 
-from customers.management.commands.bench_customers import copy_customers
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from customers.models import Customer
+from devtools.management.commands.bench_customers import copy_customers
 from imports.models import ImportJob
 from imports.services import import_create, import_process
 from teams.models import Role, User
