@@ -2,7 +2,8 @@
 are walked without editing this file), the profile page, the error page, the login page and the client area, as
 every demo role that may open it:
 
-- axe-core (axe-playwright-python bundles it) finds no serious or critical violation, at 390 px and at 1280 px;
+- axe-core (axe-playwright-python bundles it) finds no serious or critical violation at 390 px with the menu open,
+  and at 1280 px for the admin (who opens every page);
 - at 390 px the page is no wider than the window (tables scroll in their own container, the menu collapses).
 
 One browser, one logged-in context per role."""
@@ -37,18 +38,25 @@ def _severe(page) -> list[str]:
     return found
 
 
-def _check(page, url: str, failures: list, who: str) -> None:
+def _check(page, url: str, failures: list, who: str, wide: bool = False) -> None:
+    """At 390 px: no horizontal scrolling, and axe with the menu opened (so that its links are checked too);
+    `wide`: axe again at 1280 px."""
     page.set_viewport_size(NARROW)
     page.goto(url)
-    page.wait_for_load_state("load")
     if page.evaluate("document.doctype === null"):
         return  # an htmx fragment (e.g. the activity's "load more"), not a page
     width = page.evaluate("document.documentElement.scrollWidth")
     if width > NARROW["width"]:
         failures.append(f"{who} {url}: {width} px wide at 390 px")
+    toggle = page.locator("[data-testid=menu-toggle]")
+    if toggle.count():
+        toggle.click()
+        if toggle.get_attribute("aria-expanded") != "true" or not page.locator("#site-menu").is_visible():
+            failures.append(f"{who} {url}: the Menu button does not open the menu")
     failures.extend(f"{who} {url} @390: {problem}" for problem in _severe(page))
-    page.set_viewport_size(WIDE)
-    failures.extend(f"{who} {url} @1280: {problem}" for problem in _severe(page))
+    if wide:
+        page.set_viewport_size(WIDE)
+        failures.extend(f"{who} {url} @1280: {problem}" for problem in _severe(page))
 
 
 def _pages_for(user, objs) -> list[str]:
@@ -71,7 +79,7 @@ def test_every_page_every_role_has_no_serious_axe_violation_and_fits_390px(demo,
         user = demo[role]
         page = page_for(role)
         for url in _pages_for(user, objects):
-            _check(page, url, failures, role)
+            _check(page, url, failures, role, wide=role == "admin")
     assert not failures, "\n".join(failures)
 
 
@@ -94,3 +102,48 @@ def test_login_and_client_area_have_no_serious_axe_violation_and_fit_390px(demo,
         assert not failures, "\n".join(failures)
     finally:
         context.close()
+
+
+def test_keyboard_at_390px_skip_link_menu_logout_and_the_import_progress_bar(demo, page_for):
+    """Keyboard only, 390 px wide: the first Tab stop is the skip link, which lands on the content; the Menu button
+    opens with Enter (aria-expanded follows), closes with Escape, and Log out is reachable and works. The import
+    page's progress bar carries its value for assistive technology."""
+    from imports.models import ImportJob
+
+    job = ImportJob.objects.create(created_by=demo["admin"], file_name="leads.csv", total_rows=10, processed_rows=4,
+                                   imported_rows=3, rejected_rows=1, rate_per_second=0, status="cancelled")
+    page = page_for("admin")
+    page.set_viewport_size(NARROW)
+    page.goto(f"/imports/{job.pk}/")
+    bar = page.locator("[role=progressbar]")
+    page.wait_for_function("document.querySelector('[role=progressbar]').getAttribute('aria-valuenow') === '40'")
+    assert bar.get_attribute("aria-valuemin") == "0" and bar.get_attribute("aria-valuemax") == "100"
+    assert "4 of 10 rows" in bar.get_attribute("aria-valuetext")
+    assert page.locator("[data-testid=import-counts]").get_attribute("aria-live") == "polite"
+
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+    logout = page.locator("[data-testid=logout]")
+    assert not logout.is_visible()  # collapsed behind the Menu button
+    toggle = page.locator("[data-testid=menu-toggle]")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    assert toggle.get_attribute("aria-expanded") == "true" and logout.is_visible()
+    page.keyboard.press("Escape")
+    assert toggle.get_attribute("aria-expanded") == "false" and not logout.is_visible()
+    assert page.evaluate("document.activeElement.dataset.testid") == "menu-toggle"
+    page.keyboard.press(" ")
+    assert toggle.get_attribute("aria-expanded") == "true"
+    for _ in range(30):  # Tab through the menu to Log out
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.testid") == "logout":
+            break
+    else:
+        pytest.fail("Log out is not reachable by keyboard")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/login/" in url or url.endswith("/logout/"))
+    page.goto("/customers/")
+    assert "/login/" in page.url
