@@ -16,9 +16,9 @@ from teams.models import Role, Team, User
 
 pytestmark = pytest.mark.django_db
 
-WORKSPACE_URLCONFS = ("crm.urls", "ledger.urls", "imports.urls", "comms.urls")
+WORKSPACE_URLCONFS = ("crm.urls", "ledger.urls", "imports.urls", "comms.urls", "teams.urls")
 # Not workspace pages: the customers' own realm (client area, the sandbox cashier) and the login/logout pair.
-OTHER_REALMS = {"client-home", "client-login", "client-logout", "sandbox-cashier", "login", "logout"}
+OTHER_REALMS = {"client-home", "client-login", "client-logout", "sandbox-cashier", "login", "logout", "login-verify"}
 
 # route name → (permission it needs, GET-able page?, kwargs). Routes that only take POST answer GET with 405 once
 # the permission check has passed. `None` permission: any signed-in staff member.
@@ -41,6 +41,8 @@ ROUTES = {
     "template-edit": ("communications.view_templates", True,
                       lambda o: {"kind": "email", "pk": o["template"].pk, "locale": "en"}),
     "workflow-toggle": ("platform.manage_workflows", False, lambda o: {"pk": 1}),
+    "account-2fa": (None, True, lambda o: {}),
+    "account-profile": (None, True, lambda o: {}),
 }
 # A page whose object does not exist for anyone answers 404 to those allowed (after the permission check).
 NOT_FOUND_FOR_ALLOWED = {"import-detail"}
