@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.signals import got_request_exception
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -136,8 +137,7 @@ class JsonErrorMiddleware:
                 return JsonResponse(error_body("validation_error", detail), status=400)
             return error_page(request, 400, detail)
         response = self.get_response(request)
-        if (not is_api(request) and response.status_code == 404 and getattr(request, "resolver_match", None) is None
-                and not getattr(response, "status_page", False)):
+        if not is_api(request) and response.status_code == 404 and getattr(request, "resolver_match", None) is None:
             # No URL matched: with DEBUG on Django would answer its technical 404 page.
             response = status_page(request, 404)
         if is_api(request) and response.status_code in _GENERIC and not _is_json(response):
@@ -171,6 +171,8 @@ class JsonErrorMiddleware:
             return status_page(request, 403)
         log.error("unhandled %s on %s %s", type(exception).__name__, request.method, request.path,
                   exc_info=settings.DEBUG)
+        # What Django's own handler does: error reporters (and the test client, which re-raises) still hear of it.
+        got_request_exception.send(sender=None, request=request)
         return status_page(request, 500)
 
 
@@ -193,7 +195,7 @@ class TimeZoneMiddleware:
         if name:
             try:
                 timezone.activate(ZoneInfo(name))
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):
                 timezone.deactivate()
         else:
             timezone.deactivate()

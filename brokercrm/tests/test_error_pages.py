@@ -72,6 +72,11 @@ def test_crash_is_the_workspace_500_without_the_exception_text(demo, debug):
     assert "secret@example.com" not in html and "Traceback" not in html
     assert api.status_code == 500 and api.json()["code"] == "server_error"
     assert "secret@example.com" not in api.content.decode()
+    # Error reporters still hear of the crash (got_request_exception): the test client re-raises it by default.
+    client = Client()
+    client.force_login(demo["agent"])
+    with pytest.raises(RuntimeError), override_settings(DEBUG=debug):
+        client.get("/crash/")
 
 
 @pytest.mark.parametrize("debug", [True, False])
