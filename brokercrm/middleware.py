@@ -4,11 +4,15 @@ body on /api/, and the workspace's error page elsewhere. Bad input is never a 50
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.signals import got_request_exception
+from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from .api.errors import error_body
 from .errors import DomainError
@@ -50,6 +54,63 @@ def error_page(request, status: int, detail: str) -> HttpResponse:
     return HttpResponse(render_to_string("400.html", {"detail": detail}), status=status)
 
 
+_PAGES = {
+    403: ("Not allowed", "Your role does not allow this page or action. Ask an administrator if you need it."),
+    404: ("Page not found", "This page does not exist, or what it shows is not in your scope."),
+    500: ("Something went wrong", "An internal error occurred on our side; it has been logged. Please try again."),
+}
+
+
+def _staff(request) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and hasattr(user, "holds"))
+
+
+def status_page(request, status: int) -> HttpResponse:
+    """403/404/500 outside the API: inside the workspace layout with a way back for signed-in staff, a plain
+    branded page for everyone else (visitors, the client area). The detail is fixed text: exception messages may
+    carry data the viewer must not see."""
+    title, detail = _PAGES[status]
+    home_url, home_label = "/", "Home"
+    if request.path.startswith("/client/"):
+        home_url, home_label = "/client/", "Client area"
+    elif not _staff(request):
+        home_url, home_label = "/login/", "Log in"
+    context = {"status": status, "title": title, "detail": detail, "home_url": home_url, "home_label": home_label}
+    if _staff(request) and not request.path.startswith("/client/"):
+        context["home_label"] = "Dashboard"
+        referer = request.headers.get("Referer", "")
+        if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}) \
+                and referer != request.build_absolute_uri():
+            context["back_url"] = referer
+        try:
+            return HttpResponse(render_to_string("workspace/error.html", context, request=request), status=status)
+        except Exception:  # the layout itself failed (e.g. the database is down): the plain page still answers
+            log.error("workspace error page failed to render on %s", request.path)
+    response = HttpResponse(render_to_string("error.html", context), status=status)
+    return response
+
+
+def page_not_found(request, exception=None):
+    """handler404 (DEBUG off); with DEBUG on the middleware answers the same page."""
+    if is_api(request):
+        return JsonResponse(error_body(*_GENERIC[404]), status=404)
+    return status_page(request, 404)
+
+
+def permission_denied(request, exception=None):
+    if is_api(request):
+        return JsonResponse(error_body("permission_denied", "You do not have permission to perform this action."),
+                            status=403)
+    return status_page(request, 403)
+
+
+def server_error(request):
+    if is_api(request):
+        return JsonResponse(error_body(*_GENERIC[500]), status=500)
+    return status_page(request, 500)
+
+
 def bad_request(request, exception=None):
     """handler400: SuspiciousOperation raised anywhere (a middleware, the URL resolver, a view)."""
     known = bad_input(exception) if exception is not None else None
@@ -77,6 +138,9 @@ class JsonErrorMiddleware:
                 return JsonResponse(error_body("validation_error", detail), status=400)
             return error_page(request, 400, detail)
         response = self.get_response(request)
+        if not is_api(request) and response.status_code == 404 and getattr(request, "resolver_match", None) is None:
+            # No URL matched: with DEBUG on Django would answer its technical 404 page.
+            response = status_page(request, 404)
         if is_api(request) and response.status_code in _GENERIC and not _is_json(response):
             code, detail = _GENERIC[response.status_code]
             if response.status_code == 405:
@@ -109,8 +173,42 @@ class JsonErrorMiddleware:
             # Log the exception type and path only: messages may carry customer data.
             log.error("unhandled %s on %s %s", type(exception).__name__, request.method, request.path)
             return JsonResponse(error_body(*_GENERIC[500]), status=500)
-        return None
+        # Workspace and client pages: the layout's error pages, with DEBUG on as well (no technical pages).
+        if isinstance(exception, Http404):
+            return status_page(request, 404)
+        if isinstance(exception, PermissionDenied):
+            return status_page(request, 403)
+        log.error("unhandled %s on %s %s", type(exception).__name__, request.method, request.path,
+                  exc_info=settings.DEBUG)
+        # What Django's own handler does: error reporters (and the test client, which re-raises) still hear of it.
+        got_request_exception.send(sender=None, request=request)
+        return status_page(request, 500)
 
 
 def _is_json(response) -> bool:
     return response.get("Content-Type", "").startswith("application/json")
+
+
+class TimeZoneMiddleware:
+    """Times in the signed-in staff member's own zone (`User.time_zone`, set on the profile page), per request.
+
+    Reads the attribute without importing teams (brokercrm is the lowest layer); an unknown stored zone falls back
+    to the server's TIME_ZONE rather than failing the page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        name = getattr(user, "time_zone", "") if user is not None and user.is_authenticated else ""
+        if name:
+            try:
+                timezone.activate(ZoneInfo(name))
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

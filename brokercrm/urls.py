@@ -39,6 +39,10 @@ api = [
 
 # SuspiciousOperation (TooManyFieldsSent, DisallowedHost, …) raised outside a view: the API body or the error page.
 handler400 = "brokercrm.middleware.bad_request"
+# 403/404/500 outside the API: the workspace layout (signed-in staff) or a plain branded page (#14).
+handler403 = "brokercrm.middleware.permission_denied"
+handler404 = "brokercrm.middleware.page_not_found"
+handler500 = "brokercrm.middleware.server_error"
 
 urlpatterns = [
     path("api/", include(api)),

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import zoneinfo
+
 import pgtrigger
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -103,6 +106,13 @@ class Role(models.Model):
         }
 
 
+def validate_time_zone(value: str) -> None:
+    """A zone name zoneinfo knows (e.g. Europe/Berlin); blank means the server's default."""
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError(f"Unknown time zone {value!r}: use a name such as Europe/Berlin or UTC.",
+                              code="invalid_time_zone")
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -128,6 +138,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May open the Django admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
+    time_zone = models.CharField(max_length=64, blank=True, default="", validators=[validate_time_zone],
+                                 help_text="IANA zone the workspace shows times in (blank: the server's TIME_ZONE).")
 
     objects = UserManager()
 

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
@@ -16,7 +17,7 @@ from brokercrm.actors import SYSTEM, SystemActor, actor_check, actor_user
 from brokercrm.errors import DomainError
 
 from .constants import PERMISSION_CODES, ViewScope
-from .models import AuditLog, Role, Team, User, path_segment
+from .models import AuditLog, Role, Team, User, path_segment, validate_time_zone
 from .selectors import team_paths_for
 from .twofactor import role_check as role_2fa_check
 
@@ -362,3 +363,25 @@ def team_update(*, by: User, team: Team, **data: Any) -> Team:
     team.save()
     audit_record(by=by, action="team.updated", obj=team, before=before, after={"name": team.name, "lead": team.lead_id})
     return team
+
+
+# --- the staff member's own profile -------------------------------------------------------------------------------
+
+@transaction.atomic
+def user_time_zone_set(*, user: User, time_zone: str) -> User:
+    """A staff member sets the zone the workspace shows their times in (their own profile; audited).
+
+    Blank resets to the server's TIME_ZONE. An unknown zone is refused with `invalid_time_zone`."""
+    time_zone = (time_zone or "").strip()
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as error:
+        raise TeamsError(error.messages[0], fields={"time_zone": error.messages}) from None
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.time_zone == time_zone:
+        return user
+    before = {"time_zone": user.time_zone}
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])
+    audit_record(by=user, action="user.time_zone_changed", obj=user, before=before, after={"time_zone": time_zone})
+    return user

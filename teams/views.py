@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
-from . import twofactor
+from brokercrm.workspace import WorkspaceMixin
+
+from . import services, twofactor
 
 
 class CodeForm(forms.Form):
@@ -91,3 +96,26 @@ class EnrolView(LoginRequiredMixin, View):
         twofactor.session_verified(request, device)
         return render(request, self.template_name, {"enrolled": True, "recovery_codes": codes,
                                                     "next": _next_url(request)})
+
+
+class ProfileView(WorkspaceMixin, View):
+    """The staff member's own profile: the time zone the workspace shows times in (#14)."""
+
+    template_name = "workspace/profile.html"
+
+    def _context(self, request, error: str = "", selected: str | None = None) -> dict:
+        current = request.user.time_zone
+        return {"zones": sorted(zoneinfo.available_timezones()), "selected": current if selected is None else selected,
+                "default_zone": settings.TIME_ZONE, "error": error, "now": timezone.now()}
+
+    def get(self, request):
+        return render(request, self.template_name, self._context(request))
+
+    def post(self, request):
+        value = request.POST.get("time_zone", "")
+        try:
+            services.user_time_zone_set(user=request.user, time_zone=value)
+        except services.TeamsError as error:
+            return render(request, self.template_name, self._context(request, error.detail, value[:64]), status=400)
+        messages.success(request, f"Times are now shown in {value or settings.TIME_ZONE}.")
+        return redirect("account-profile")

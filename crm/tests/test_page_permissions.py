@@ -16,9 +16,9 @@ from teams.models import Role, Team, User
 
 pytestmark = pytest.mark.django_db
 
-WORKSPACE_URLCONFS = ("crm.urls", "ledger.urls", "imports.urls", "comms.urls")
+WORKSPACE_URLCONFS = ("crm.urls", "ledger.urls", "imports.urls", "comms.urls", "teams.urls")
 # Not workspace pages: the customers' own realm (client area, the sandbox cashier) and the login/logout pair.
-OTHER_REALMS = {"client-home", "client-login", "client-logout", "sandbox-cashier", "login", "logout"}
+OTHER_REALMS = {"client-home", "client-login", "client-logout", "sandbox-cashier", "login", "logout", "login-verify"}
 
 # route name → (permission it needs, GET-able page?, kwargs). Routes that only take POST answer GET with 405 once
 # the permission check has passed. `None` permission: any signed-in staff member.
@@ -45,6 +45,8 @@ ROUTES = {
     "kyc-upload": ("customers.view", False, lambda o: {"pk": o["customer"].pk}),
     "kyc-document-action": ("pipelines.change_kyc_status", False, lambda o: {"pk": 1, "verb": "approve"}),
     "kyc-document-file-page": ("pipelines.change_kyc_status", True, lambda o: {"pk": 1}),
+    "account-2fa": (None, True, lambda o: {}),
+    "account-profile": (None, True, lambda o: {}),
 }
 # A page whose object does not exist for anyone answers 404 to those allowed (after the permission check).
 NOT_FOUND_FOR_ALLOWED = {"import-detail", "kyc-document-file-page"}

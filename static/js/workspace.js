@@ -1,5 +1,38 @@
 // Small page behaviours kept out of the templates so that the Content-Security-Policy needs no inline code.
+document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", () => {
+  // Narrow screens: the navigation and Log out sit behind the Menu button (a real <button>: Enter/Space work).
+  const toggle = document.querySelector(".menu-toggle");
+  const menu = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+  if (toggle && menu) {
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      menu.classList.toggle("open", open);
+    });
+    document.addEventListener("keydown", event => {
+      if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") { toggle.click(); toggle.focus(); }
+    });
+  }
+  // Wide tables scroll inside their own container, never the page; the container is focusable so that keyboard
+  // users can scroll it too, and named after the table's caption or the nearest heading.
+  document.querySelectorAll("table").forEach(table => {
+    if (table.parentElement.classList.contains("table-scroll")) return;
+    const box = document.createElement("div");
+    box.className = "table-scroll";
+    box.tabIndex = 0;
+    box.setAttribute("role", "region");
+    const caption = table.caption?.textContent;
+    let heading = null;
+    for (let el = table; el && !heading; el = el.parentElement) {
+      for (let prev = el.previousElementSibling; prev && !heading; prev = prev.previousElementSibling) {
+        if (/^H[1-6]$/.test(prev.tagName)) heading = prev;
+      }
+    }
+    box.setAttribute("aria-label", (table.getAttribute("aria-label") || caption || heading?.textContent || "Table").trim());
+    table.parentNode.insertBefore(box, table);
+    box.appendChild(table);
+  });
   // Bar charts: widths come from data-width (a percentage); style attributes would need 'unsafe-inline'.
   document.querySelectorAll("[data-width]").forEach(el => { el.style.width = `${Number(el.dataset.width) || 0}%`; });
   // Consequential forms ask first: <form data-confirm="…"> (an inline onsubmit would need 'unsafe-inline').
