@@ -441,10 +441,16 @@ class TaskListView(WorkspaceMixin, ListView):
         if scope == "all" and not sees_all_tasks(self.request.user):
             raise PermissionDenied("scope=all is for roles that see every customer.")
         return task_list(user=self.request.user, scope=scope, overdue=self.request.GET.get("overdue") == "true",
-                         status=Task.Status.OPEN)[:500]
+                         status=Task.Status.OPEN)
 
     def get_context_data(self, **kwargs):
+        from brokercrm.lists import list_page
+
+        from .lists import TASK_LIST
+
         ctx = super().get_context_data(**kwargs)
+        ctx.update(list_page(self.request, self.object_list, TASK_LIST))
+        ctx["tasks"] = ctx["rows"]
         scope = self.request.GET.get("scope", "own")
         ctx["scope"] = scope if scope in ("own", "team", "queue", "all") else "own"
         ctx["can_see_all"] = sees_all_tasks(self.request.user)
