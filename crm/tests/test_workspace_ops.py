@@ -47,8 +47,9 @@ def mine(demo):
 def _freeze(demo, customer) -> None:
     """A chargeback beyond the balance freezes the customer (ledger's own rule)."""
     account = customer.accounts.order_by("login").first()
-    transaction_create(by=demo["admin"], type="chargeback", amount="1500.00", currency=account.currency,
-                       account_login=account.login)
+    account.refresh_from_db()
+    transaction_create(by=demo["admin"], type="chargeback", amount=str(account.balance + 500),
+                       currency=account.currency, account_login=account.login)
     assert Customer.objects.get(pk=customer.pk).finance_status == "frozen"
 
 
