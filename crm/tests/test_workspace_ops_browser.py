@@ -155,3 +155,24 @@ def test_bulk_assign_with_select_all(workspace, browser_page):
     owners = list(Customer.objects.filter(pk__in=on_page).values_list("assigned_to", flat=True))
     assert sorted(owners.count(a.pk) for a in agents) in ([len(on_page) // 2, (len(on_page) + 1) // 2],)
     assert not asked  # assignment is reversible: no confirmation step
+
+
+def test_the_new_forms_work_under_the_content_security_policy(workspace, browser_page):
+    """No inline handler or style: the confirmation and select-all run from workspace.js with the CSP enforced."""
+    violations = "window.__csp = []; document.addEventListener('securitypolicyviolation', " \
+                 "e => window.__csp.push(e.violatedDirective));"
+    customer, account = _fund(workspace)
+    page = browser_page("admin", enforce_csp=True)
+    page.context.add_init_script(violations)
+    asked = _confirming(page)
+    page.goto(f"/customers/{customer.pk}/")
+    page.get_by_test_id("tx-type").select_option("deposit")
+    page.get_by_test_id("tx-amount").fill("12.50")
+    page.get_by_test_id("tx-create").click()
+    page.wait_for_load_state()
+    assert asked and "12.50" in asked[-1] and customer.last_name in asked[-1]
+    assert "created" in page.inner_text(".messages")
+    page.goto("/customers/?size=25")
+    page.get_by_test_id("select-all").check()
+    assert page.locator("input[name=customer_ids]:checked").count() == page.locator("input[name=customer_ids]").count()
+    assert page.evaluate("() => window.__csp") == []
