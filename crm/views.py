@@ -80,46 +80,78 @@ class DashboardView(ScopedViewMixin, WorkspaceMixin, TemplateView):
         return ctx
 
 
-class CustomerListView(WorkspaceMixin, ListView):
+class CustomerListView(WorkspaceMixin, TemplateView):
+    """Visible customers: filters validated by crm.lists.CustomerFilterForm (an invalid one is shown, 400), sortable
+    columns, a total count, a page size; select-all on the page for the round-robin bulk assignment."""
+
     template_name = "workspace/customer_list.html"
     required_permission = "customers.view"
-    paginate_by = 50
-    context_object_name = "customers"
 
-    def get_queryset(self):
-        return customer_selectors.customer_list(user=self.request.user, filters=self.request.GET,
-                                                request=self.request)
+    def get(self, request, *args, **kwargs):
+        from brokercrm.lists import list_page
+        from customers.models import CustomerGroup
+        from teams.models import Team
 
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        ctx["online"] = presence_online(c.pk for c in ctx["customers"])
-        ctx["filters"] = self.request.GET
-        params = self.request.GET
-        ctx["pipelines"] = [{"name": name, "param": f"{name}_status", "statuses": spec.statuses.values,
-                             "selected": params.get(f"{name}_status", "")} for name, spec in PIPELINES.items()]
-        ctx["retention_classes"] = RetentionClass.values
-        query = params.copy()
-        query.pop("page", None)
-        ctx["query"] = query.urlencode()
-        if self.request.user.holds("customers.bulk_assign"):
-            ctx["agents"] = users_assignable_by(user=self.request.user)
-        return ctx
+        from .lists import CUSTOMER_LIST, CustomerFilterForm
+
+        user = request.user
+        sees_all = user.is_superuser or getattr(user.role, "customer_view_scope", None) == "all"
+        from teams.selectors import team_paths_for
+
+        teams = (Team.objects.all() if sees_all
+                 else Team.objects.filter(subtree_q(team_paths_for(user=user), via=""))).order_by("path")
+        agents = list(users_assignable_by(user=user)) if user.holds("customers.assign") else []
+        form = CustomerFilterForm(request.GET, agents=agents, teams=teams,
+                                  groups=CustomerGroup.objects.order_by("name"))
+        ctx = self.get_context_data(**kwargs)
+        ctx.update(form=form, filtered=any(request.GET.get(name) for name in form.fields))
+        if form.is_valid():
+            ctx.update(list_page(request, form.apply(user=user, request=request), CUSTOMER_LIST))
+        else:
+            ctx.update(list_page(request, Customer.objects.none(), CUSTOMER_LIST))
+        ctx["customers"] = ctx["rows"]
+        ctx["online"] = presence_online(c.pk for c in ctx["rows"])
+        ctx["bulk_agents"] = list(users_assignable_by(user=user)) if user.holds("customers.bulk_assign") else []
+        ctx["can_export"] = _can_export(user)
+        status = 400 if (form.errors or ctx["list_errors"]) else 200
+        return self.render_to_response(ctx, status=status)
+
+
+def _can_export(user) -> bool:
+    from .exports import export_allowed
+
+    return user.holds("reports.export_customers") and export_allowed(user)
 
 
 class BulkAssignView(WorkspaceMixin, View):
     required_permission = "customers.bulk_assign"
 
     def post(self, request):
-        try:
-            customer_ids = parse_ids(request.POST.getlist("customer_ids"))
-            agent_ids = parse_ids(request.POST.getlist("agent_ids"))
-            if customer_ids is None or agent_ids is None:
-                raise ValueError("not ids")
-            counts = services.customers_bulk_assign(customer_ids=customer_ids, agent_ids=agent_ids, by=request.user)
-            messages.success(request, f"Assigned {sum(counts.values())} customers over {len(counts)} agents.")
-        except (ValueError, DomainError) as error:
-            messages.error(request, getattr(error, "detail", "Choose customers and agents."))
-        return redirect("customer-list")
+        from django.utils.http import url_has_allowed_host_and_scheme
+
+        target = request.POST.get("next", "")
+        if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = "customer-list"
+        customer_ids = parse_ids(request.POST.getlist("customer_ids"))
+        agent_ids = parse_ids(request.POST.getlist("agent_ids"))
+        if customer_ids is None or agent_ids is None:
+            messages.error(request, "The selection was not understood; choose the customers and agents again.")
+        elif not customer_ids and not agent_ids:
+            messages.error(request, "Choose at least one customer and at least one agent.")
+        elif not customer_ids:
+            messages.error(request, "Choose at least one customer (tick the boxes in the list).")
+        elif not agent_ids:
+            messages.error(request, "Choose at least one agent to assign to.")
+        else:
+            try:
+                counts = services.customers_bulk_assign(customer_ids=customer_ids, agent_ids=agent_ids,
+                                                        by=request.user)
+                total = sum(counts.values())
+                messages.success(request, f"Assigned {total} customer{'s' if total != 1 else ''} over "
+                                          f"{len(counts)} agent{'s' if len(counts) != 1 else ''}.")
+            except DomainError as error:
+                messages.error(request, error.detail)
+        return redirect(target)
 
 
 class CustomerDetailView(ScopedViewMixin, WorkspaceMixin, DetailView):
@@ -159,7 +191,8 @@ class CustomerDetailView(ScopedViewMixin, WorkspaceMixin, DetailView):
         from comms.models import Message
 
         ctx["communications"] = self.scoped(Message).filter(customer=customer)[:20]
-        ctx["transactions"] = (self.scoped(Transaction).filter(customer=customer).select_related("account")[:20]
+        ctx["transactions"] = (self.scoped(Transaction).filter(customer=customer)
+                               .select_related("account", "customer")[:20]
                                if self.request.user.holds("finance.view_transactions") else None)
         ctx["now"] = timezone.now()
         from .trading import bridge
@@ -171,7 +204,26 @@ class CustomerDetailView(ScopedViewMixin, WorkspaceMixin, DetailView):
         from customers.kyc.selectors import kyc_panel
 
         ctx.update(kyc_panel(user=self.request.user, customer=customer))
+        ctx.update(_ops_context(self.request.user, customer))
         return ctx
+
+
+def _ops_context(user, customer) -> dict:
+    """What the operation panels of the customer page offer this viewer (templates/workspace/_customer_ops.html)."""
+    import uuid
+
+    from .ops import creatable_types, sendable_templates
+
+    editable = Customer.objects.editable_by(user).filter(pk=customer.pk).exists()
+    return {
+        "tx_types": creatable_types(user) if user.holds("finance.view_transactions") else [],
+        "tx_key": uuid.uuid4().hex,
+        "can_edit_profile": editable and user.holds("customers.edit"),
+        "assign_agents": (list(users_assignable_by(user=user))
+                          if editable and user.holds("customers.assign") else []),
+        "send_templates": sendable_templates(user) if user.holds("communications.view_templates") else [],
+        "task_assignees": list(users_assignable_by(user=user)) if user.holds("pipelines.manage_tasks") else [],
+    }
 
 
 ACTIVITY_PAGE = 20
@@ -274,36 +326,44 @@ class CustomerActionView(ScopedViewMixin, WorkspaceMixin, View):
             raise Http404
         try:
             if verb == "transition":
+                from brokercrm.labels import label
+
                 customer_services.customer_transition(customer=customer, pipeline=request.POST["pipeline"],
                                                       to=request.POST["to"], by=request.user)
-                messages.success(request, f"{request.POST['pipeline']} status → {request.POST['to']}.")
+                messages.success(request, f"{label(request.POST['pipeline'])} status of {customer.full_name} is "
+                                          f"now “{label(request.POST['to'])}”.")
             elif verb == "unfreeze":
                 from ledger.services import customer_unfreeze
 
+                from .ops import form_error_page
+
                 try:
                     customer_unfreeze(customer=customer, by=request.user, reason=request.POST.get("reason", ""))
-                    messages.success(request, "Unfrozen.")
+                    messages.success(request, f"{customer.full_name} is unfrozen.")
                 except DomainError as error:
-                    messages.error(request, error.detail)
+                    if error.status in (403, 404):
+                        raise PermissionDenied(error.detail) if error.status == 403 else Http404 from None
+                    return form_error_page(request, pk, form="unfreeze",
+                                           fields=error.fields or {"reason": [error.detail]})
             elif verb == "note":
                 services.note_add(customer=customer, body=request.POST.get("body", ""), by=request.user)
+                messages.success(request, "Note added.")
             elif verb == "note-edit":
                 note = self.scoped(Note).filter(pk=require_id(request.POST["note_id"], "note_id"),
                                                 customer=customer).first()
                 if note is None:
                     raise Http404
                 services.note_edit(note=note, body=request.POST.get("body", ""), by=request.user)
+                messages.success(request, "Note saved; the earlier text is kept in its history.")
             elif verb == "task":
-                due = datetime.fromisoformat(request.POST["due_at"])
-                services.task_create(customer=customer, title=request.POST.get("title", ""),
-                                     due_at=timezone.make_aware(due) if timezone.is_naive(due) else due,
-                                     assignee=request.user, by=request.user)
+                return self._task(request, customer)
             elif verb == "task-done":
                 task = self.scoped(Task).filter(pk=require_id(request.POST["task_id"], "task_id"),
                                                 customer=customer).first()
                 if task is None:
                     raise Http404
                 services.task_complete(task=task, by=request.user)
+                messages.success(request, "Task done.")
             elif verb == "platform-retry":
                 from ledger.models import TradingAccount
 
@@ -326,6 +386,35 @@ class CustomerActionView(ScopedViewMixin, WorkspaceMixin, View):
             messages.error(request, "Some fields are missing or invalid.")
         return redirect("customer-detail", pk=pk)
 
+    def _task(self, request, customer):
+        """A task with a due time and an assignee (me by default; anyone I may assign to, as in the API)."""
+        from .ops import form_error_page
+
+        values = {k: request.POST.get(k, "") for k in ("title", "due_at", "assignee_id")}
+        fields: dict[str, list[str]] = {}
+        if not values["title"].strip():
+            fields["title"] = ["Say what is to be done."]
+        elif len(values["title"]) > 200:
+            fields["title"] = ["At most 200 characters."]
+        due = None
+        try:
+            due = datetime.fromisoformat(values["due_at"])
+            due = timezone.make_aware(due) if timezone.is_naive(due) else due
+        except ValueError:
+            fields["due_at"] = ["Choose a date and time."]
+        assignee = request.user
+        if values["assignee_id"]:
+            assignee = users_assignable_by(user=request.user).filter(pk=parse_id(values["assignee_id"]) or 0).first()
+            if assignee is None:
+                fields["assignee_id"] = ["Choose someone you may assign tasks to."]
+        if fields:
+            return form_error_page(request, customer.pk, form="task", fields=fields, values=values)
+        task = services.task_create(customer=customer, title=values["title"], due_at=due, assignee=assignee,
+                                    by=request.user)
+        messages.success(request, f"Task added for {task.assignee}." if task.assignee_id != request.user.pk
+                         else "Task added.")
+        return redirect("customer-detail", pk=customer.pk)
+
 
 from django.core.exceptions import PermissionDenied  # noqa: E402
 
@@ -345,10 +434,16 @@ class TaskListView(ScopedViewMixin, WorkspaceMixin, ListView):
         if scope == "all" and not sees_all_tasks(self.request.user):
             raise PermissionDenied("scope=all is for roles that see every customer.")
         return task_list(user=self.request.user, scope=scope, overdue=self.request.GET.get("overdue") == "true",
-                         status=Task.Status.OPEN)[:500]
+                         status=Task.Status.OPEN)
 
     def get_context_data(self, **kwargs):
+        from brokercrm.lists import list_page
+
+        from .lists import TASK_LIST
+
         ctx = super().get_context_data(**kwargs)
+        ctx.update(list_page(self.request, self.object_list, TASK_LIST))
+        ctx["tasks"] = ctx["rows"]
         scope = self.request.GET.get("scope", "own")
         ctx["scope"] = scope if scope in ("own", "team", "queue", "all") else "own"
         ctx["can_see_all"] = sees_all_tasks(self.request.user)

@@ -18,8 +18,15 @@ class ImportListView(WorkspaceMixin, TemplateView):
     required_permission = "customers.import"
 
     def get_context_data(self, **kwargs):
+        from brokercrm.lists import ListSpec, list_page
+
         ctx = super().get_context_data(**kwargs)
-        ctx["jobs"] = services.jobs_visible_to(self.request.user)[:50]
+        listing = list_page(self.request, services.jobs_visible_to(self.request.user), ListSpec(
+            sorts={"file": ("file_name",), "status": ("status",), "rows": ("total_rows",),
+                   "imported": ("imported_rows",), "rejected": ("rejected_rows",), "uploaded": ("created_at",)},
+            default_sort="uploaded", default_desc=True, default_size=25))
+        ctx.update(listing)
+        ctx["jobs"] = listing["rows"]
         return ctx
 
     def post(self, request):
@@ -50,4 +57,6 @@ class ImportDetailView(WorkspaceMixin, TemplateView):
         if job is None:
             raise Http404
         ctx["job"] = job
+        # Cancel only while it can still stop (the page hides it again when the polled status is final).
+        ctx["cancellable"] = job.status in (job.Status.PENDING, job.Status.RUNNING)
         return ctx

@@ -17,17 +17,36 @@ from django.views import View
 from django.views.generic import ListView
 
 from brokercrm.errors import DomainError
+from brokercrm.lists import ListSpec, list_page
 from brokercrm.workspace import WorkspaceMixin
 from customers.auth import session_customer
 from customers.scoping import ScopedViewMixin
+from teams.constants import APPROVAL_RANK
 
 from . import conf, payments, selectors, services
 from .models import Transaction, TxStatus
 from .providers.sandbox import sign
 
+APPROVAL_LIST = ListSpec(
+    sorts={"id": ("id",), "type": ("type",), "amount_usd": ("amount_usd",), "needs": ("required_role",),
+           "customer": ("customer__last_name", "customer__first_name"), "created": ("created_at",)},
+    default_sort="created", default_size=100, labels={"id": "#", "amount_usd": "USD", "needs": "Needs"})
+
+
+def _may_decide(tx: Transaction, user) -> str:
+    """Why `user` may not approve or reject `tx` ("" when they may): the rules of services.transaction_approve
+    (maker-checker, the approval level of the amount's tier), asked before the click instead of after it."""
+    if tx.created_by_id == user.pk:
+        return "You created it: another approver decides (maker-checker)."
+    level = user.role.approval_level if user.role else "none"
+    if not user.is_superuser and APPROVAL_RANK.get(level, 0) < APPROVAL_RANK.get(tx.required_role, 3):
+        return f"This amount needs {tx.required_role} approval."
+    return ""
+
 
 class ApprovalQueueView(ScopedViewMixin, WorkspaceMixin, ListView):
-    """Pending transactions the viewer may act on, with what a compliance officer needs to decide."""
+    """Pending transactions the viewer may act on, with what a compliance officer needs to decide. Approve and
+    Reject show only on the rows the viewer may decide; sortable, counted and paged (brokercrm.lists)."""
 
     template_name = "workspace/approvals.html"
     required_permission = "finance.approve_transactions"
@@ -39,6 +58,9 @@ class ApprovalQueueView(ScopedViewMixin, WorkspaceMixin, ListView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
+        listing = list_page(self.request, self.object_list, APPROVAL_LIST)
+        ctx.update(listing)
+        ctx["pending"] = listing["rows"]
         since = timezone.now() - timedelta(days=30)
         ids = [tx.customer_id for tx in ctx["pending"]]
         deposits = dict(self.scoped(Transaction).filter(customer_id__in=ids, type="deposit", status="completed",
@@ -61,7 +83,8 @@ class ApprovalQueueView(ScopedViewMixin, WorkspaceMixin, ListView):
             if tx.created_by_id == self.request.user.pk:
                 flags.append("created by you (maker-checker)")
             rows.append({"tx": tx, "recent_deposits": recent, "flags": flags,
-                         "available": services.available_balance(tx.account) + tx.amount})
+                         "available": services.available_balance(tx.account) + tx.amount,
+                         "cannot_decide": _may_decide(tx, self.request.user)})
         ctx["rows"] = rows
         ctx["fx"] = selectors.fx_rates_overview()
         # Approved withdrawals whose money still has to go out (ledger.payouts): record the bank reference, or
@@ -89,7 +112,7 @@ class ApprovalActionView(ScopedViewMixin, WorkspaceMixin, View):
         try:
             if verb == "approve":
                 tx = services.transaction_approve(tx=tx, by=request.user)
-                messages.success(request, f"Transaction #{pk} approved."
+                messages.success(request, f"{_what(tx)} approved."
                                  + (" It awaits its payout." if tx.status == TxStatus.PAYOUT_PENDING else ""))
             elif verb == "paid":
                 payouts.payout_complete(tx=tx, by=request.user, reference=request.POST.get("reference", ""))
@@ -99,10 +122,17 @@ class ApprovalActionView(ScopedViewMixin, WorkspaceMixin, View):
                 messages.success(request, f"Payout of #{pk} failed; the funds are back on the balance.")
             elif verb == "reject":
                 services.transaction_reject(tx=tx, by=request.user, reason=request.POST.get("reason", ""))
-                messages.success(request, f"Transaction #{pk} rejected.")
+                messages.success(request, f"{_what(tx)} rejected.")
         except DomainError as error:
             messages.error(request, f"#{pk}: {error.detail}")
         return redirect("approvals")
+
+
+def _what(tx: Transaction) -> str:
+    """"Withdrawal #12 of 15000.00 USD for Jane Doe": what a message or a confirmation names."""
+    from brokercrm.labels import label
+
+    return f"{label(tx.type)} #{tx.pk} of {tx.amount} {tx.currency} for {tx.customer.full_name}"
 
 
 class TransactionActionView(ScopedViewMixin, WorkspaceMixin, View):

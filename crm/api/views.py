@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from brokercrm.api.schema import errors, page_of
-from brokercrm.csvutil import csv_lines
 from brokercrm.errors import DomainError, MethodNotAllowed, NotFound
 from brokercrm.inputs import parse_id
 from customers import selectors as customer_selectors
@@ -55,26 +53,6 @@ class CustomerViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @action(detail=False, methods=["get"])
     def export(self, request):
         """CSV of the visible customers (filters apply). Needs can_export_pii: the file carries PII."""
-        role = request.user.role
-        if not request.user.is_superuser and not (role and role.can_export_pii):
-            raise crm_services.ExportNotAllowed("Exporting customers needs the can_export_pii right.")
-        rows = self.get_queryset().order_by("pk").iterator(chunk_size=2000)
-        user = request.user
-        header = ["id", "first_name", "last_name", "email", "phone", "country", "source", "group",
-                  "sales_status", "kyc_status", "finance_status", "retention", "assigned_to", "registered_at"]
-
-        def stream():
-            for c in rows:
-                yield [
-                    c.pk, c.first_name, c.last_name, pii.show_email(c.email, user) or "",
-                    pii.show_phone(c.phone, user) or "", c.country, c.source, c.group.name if c.group else "",
-                    c.sales_status, c.kyc_status, c.finance_status, c.retention_class,
-                    c.assigned_to.email if c.assigned_to else "", c.registered_at.isoformat(),
-                ]
-
-        response = StreamingHttpResponse(csv_lines(header, stream()), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="customers.csv"'
-        return response
 
 
 # --- pipelines, assignment, activity, notes, tasks -------------------------------------------------------------------

@@ -29,6 +29,11 @@ ROUTES = {
     "customer-detail": ("customers.view", True, lambda o: {"pk": o["customer"].pk}),
     "customer-activity": ("customers.view", True, lambda o: {"pk": o["customer"].pk}),
     "customer-action": ("customers.view", False, lambda o: {"pk": o["customer"].pk, "verb": "note"}),
+    "customer-export": ("reports.export_customers", True, lambda o: {}),
+    "customer-transaction": ("finance.view_transactions", False, lambda o: {"pk": o["customer"].pk}),
+    "customer-profile": ("customers.edit", False, lambda o: {"pk": o["customer"].pk}),
+    "customer-assign": ("customers.assign", False, lambda o: {"pk": o["customer"].pk}),
+    "customer-send": ("communications.view_templates", False, lambda o: {"pk": o["customer"].pk}),
     "task-list": ("pipelines.manage_tasks", True, lambda o: {}),
     "activity-feed": ("customers.view", True, lambda o: {}),
     "notifications-read": (None, False, lambda o: {}),
@@ -50,6 +55,16 @@ ROUTES = {
 }
 # A page whose object does not exist for anyone answers 404 to those allowed (after the permission check).
 NOT_FOUND_FOR_ALLOWED = {"import-detail", "kyc-document-file-page"}
+
+
+def _export_gate(user) -> bool:
+    from crm.exports import export_allowed
+
+    return export_allowed(user)
+
+
+# Routes behind a second gate after the permission (a role flag): refused with 403 when the gate is closed.
+GATES = {"customer-export": _export_gate}
 
 
 def _route_names(patterns, prefix=""):
@@ -102,7 +117,7 @@ def _expected(user, name: str) -> tuple[int, str | None]:
 
         first = next((url for _l, url, code in NAV if user.holds(code)), None)
         return (302, first) if first else (403, None)
-    if not holds:
+    if not holds or (name in GATES and not GATES[name](user)):
         return 403, None
     if not page:
         return 405, None

@@ -83,7 +83,7 @@ def test_customer_page_forms_transition_note_task(web, demo):
     agent.post(f"/customers/{customer.pk}/task", {"title": "Ring back", "due_at": due})
     task = Task.objects.get(customer=customer, title="Ring back")
     assert task.assignee == demo["agent"]
-    assert re.search(r'class="overdue">[^<]*</td><td>open', agent.get(f"/customers/{customer.pk}/").content.decode())
+    assert re.search(r'class="overdue">[^<]*</td><td>Open', agent.get(f"/customers/{customer.pk}/").content.decode())
     agent.post(f"/customers/{customer.pk}/task-done", {"task_id": task.pk})
     assert Task.objects.get(pk=task.pk).status == "done"
     latam = Customer.objects.filter(team__name="Sales LATAM").first()

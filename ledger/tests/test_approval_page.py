@@ -28,20 +28,24 @@ def test_compliance_approves_and_rejects_in_the_queue(demo_committed, page_for):
 
     manager = page_for("manager")
     manager.goto("/approvals/")
-    manager.click(f"[data-testid=approve-{big.pk}]")
-    assert "needs compliance approval" in manager.inner_text(".messages")
+    # Issue #14: no Approve button on a row the viewer cannot approve; the reason is said instead, before any click.
+    assert manager.locator(f"[data-testid=approve-{big.pk}]").count() == 0
+    assert "needs compliance approval" in manager.get_by_test_id(f"cannot-decide-{big.pk}").inner_text()
     assert Transaction.objects.get(pk=big.pk).status == "pending_approval"
 
     page = page_for("compliance")
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.goto("/approvals/")
     row = page.locator(f"tr[data-tx-id='{big.pk}']")
-    assert "12000.00" in row.inner_text() and "compliance" in row.inner_text()
+    assert "12000.00" in row.inner_text() and "Compliance" in row.inner_text()
     page.click(f"[data-testid=approve-{big.pk}]")
     assert "approved" in page.inner_text(".messages")
+    assert "12000.00" in asked[-1] and customer.last_name in asked[-1]
     # The manager created `own`: the manager may not approve it (maker-checker).
     manager.goto("/approvals/")
-    manager.click(f"[data-testid=approve-{own.pk}]")
-    assert "cannot approve" in manager.inner_text(".messages")
+    assert manager.locator(f"[data-testid=approve-{own.pk}]").count() == 0
+    assert "maker-checker" in manager.get_by_test_id(f"cannot-decide-{own.pk}").inner_text()
     page.goto("/approvals/")
     page.fill(f"tr[data-tx-id='{small.pk}'] input[name=reason]", "Documents missing")
     page.click(f"[data-testid=reject-{small.pk}]")

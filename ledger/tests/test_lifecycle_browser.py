@@ -57,6 +57,7 @@ def test_client_withdrawal_and_staff_reversal(demo_committed, page_for, browser,
     assert "waits for approval" in manager.inner_text(".messages")
     reversal = Transaction.objects.get(reverses=deposit)
     compliance = page_for("compliance")
+    compliance.on("dialog", lambda dialog: dialog.accept())  # approving asks first (naming amount and customer)
     compliance.goto("/approvals/")
     assert f"reversal of #{deposit.pk}" in compliance.locator(f"tr[data-tx-id='{reversal.pk}']").inner_text()
     assert compliance.get_by_test_id("fx-rates").is_visible()
