@@ -30,6 +30,10 @@ class TeamsError(Exception):
 class PrivilegeEscalation(TeamsError):
     code = "privilege_escalation"
 
+    def __init__(self, detail: str, *, fields: dict[str, list[str]] | None = None, beyond: list[str] | None = None):
+        super().__init__(detail, fields=fields)
+        self.beyond = beyond or []  # the permission codes and role fields beyond the caller (pages name them)
+
 
 class TeamCycle(TeamsError):
     code = "team_cycle"
@@ -98,7 +102,7 @@ def escalation_check(*, by: User, role: Role | dict[str, Any]) -> None:
     beyond = _beyond(by=by, role=candidate)
     if beyond:
         raise PrivilegeEscalation(
-            "You cannot grant what you do not hold: " + ", ".join(beyond) + ".",
+            "You cannot grant what you do not hold: " + ", ".join(beyond) + ".", beyond=beyond,
         )
 
 
@@ -138,7 +142,7 @@ def user_edit_check(*, by: User, target: User) -> None:
             raise PrivilegeEscalation("This user holds a role and you hold none.")
         beyond = _beyond(by=by, role=target.role)
         if beyond:
-            raise PrivilegeEscalation("This user holds what you do not: " + ", ".join(beyond) + ".")
+            raise PrivilegeEscalation("This user holds what you do not: " + ", ".join(beyond) + ".", beyond=beyond)
     if not tree_unrestricted(by):
         paths = team_paths_for(user=target)
         if not paths or not all(_within_reach(by=by, path=p) for p in paths):
