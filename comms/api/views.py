@@ -113,9 +113,8 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def create(self, request):
         data = TemplateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        if self.model.objects.filter(name=data.validated_data["name"]).exists():
-            raise ApiError(400, "validation_error", "Invalid input.", {"name": ["A template with this name exists."]})
-        template = self.model.objects.create(**data.validated_data)
+        template = services.template_create(kind="email" if self.model is EmailTemplate else "sms", by=request.user,
+                                            **data.validated_data)
         return Response(self.get_serializer(template).data, status=201)
 
     @extend_schema(request=PreviewIn, responses={200: None, **errors(400, 401, 403, 404)})

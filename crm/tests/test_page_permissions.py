@@ -42,6 +42,14 @@ ROUTES = {
     "template-edit": ("communications.view_templates", True,
                       lambda o: {"kind": "email", "pk": o["template"].pk, "locale": "en"}),
     "workflow-toggle": ("platform.manage_workflows", False, lambda o: {"pk": 1}),
+    "template-create": ("communications.manage_templates", False, lambda o: {}),
+    "template-locale-add": ("communications.manage_templates", False,
+                            lambda o: {"kind": "email", "pk": o["template"].pk}),
+    "template-preview": ("communications.view_templates", False,
+                         lambda o: {"kind": "email", "pk": o["template"].pk, "locale": "en"}),
+    "workflow-new": ("platform.manage_workflows", True, lambda o: {}),
+    "workflow-edit": ("platform.manage_workflows", True, lambda o: {"pk": o["workflow"].pk}),
+    "workflow-run": ("platform.manage_workflows", False, lambda o: {"pk": o["workflow"].pk}),
     # Administration (issue #14). "administration.*": any administration section's permission.
     "administration": ("administration.*", True, lambda o: {}),
     "admin-teams": ("administration.view_teams", True, lambda o: {}),
@@ -93,13 +101,13 @@ def people(demo):
 
 @pytest.fixture
 def objects(demo):
-    from comms.models import EmailTemplate
+    from comms.models import EmailTemplate, Workflow
 
     template = EmailTemplate.objects.order_by("pk").first()
     assert template is not None
     return {"customer": Customer.objects.filter(assigned_to=demo["agent"]).order_by("pk").first(),
             "job_id": uuid.uuid4(), "template": template, "role": Role.objects.order_by("pk").first(),
-            "promo": PromoCode.objects.order_by("pk").first()}
+            "promo": PromoCode.objects.order_by("pk").first(), "workflow": Workflow.objects.order_by("pk").first()}
 
 
 def _expected(user, name: str) -> tuple[int, str | None]:
