@@ -72,7 +72,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (slot) slot.textContent = messages.join(" ");
     });
     document.getElementById("builder-error").textContent =
-      r.code === "unknown_placeholder" ? "Not saved: some placeholders are unknown (marked under their field)."
+      r.code === "unknown_placeholder" ? "Not saved: Unknown placeholders (marked under their field)."
       : `Not saved: ${r.detail || "the server refused the text."}`;
   });
   update();
