@@ -240,9 +240,10 @@ class ApprovalRulesPageView(WorkspaceMixin, View):
             rules = services.approval_rules_replace(rules=data.validated_data, by=request.user)
         except ValidationError as error:
             words = {"min_amount_usd": "from (USD)", "max_amount_usd": "up to (USD)", "required_role": "approver"}
-            items = error.detail if isinstance(error.detail, list) else [error.detail]
+            detail = error.detail  # per row: a list, or a dict keyed by the row's index
+            items = sorted(detail.items()) if isinstance(detail, dict) else list(enumerate(detail))
             problems = [f"Tier {i + 1}, {words.get(field, field)}: {message}"
-                        for i, item in enumerate(items) if item
+                        for i, item in items if item
                         for field, found in field_errors(ValidationError(item)).items() for message in found]
             error = services.LedgerError("Invalid approval rules.", fields={"rules": problems})
             return refused(request, self.template_name, self.context(rows=rows), error)
