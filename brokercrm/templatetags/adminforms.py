@@ -17,10 +17,11 @@ def get(mapping, key):
 
 @register.simple_tag
 def field_errors(errors, name):
-    """The errors of field `name` as `<p class="error" id="error-<name>">` (aria-describedby target), or nothing."""
+    """The errors of field `name` in `<p class="error" id="error-<name>">`: the target of the field's
+    aria-describedby, so it is rendered (empty) even when the field is fine."""
     found = (errors or {}).get(name) or []
     if not found:
-        return ""
+        return format_html('<p class="error field-error" id="error-{}" data-testid="error-{}"></p>', name, name)
     return format_html('<p class="error field-error" id="error-{}" role="alert" data-testid="error-{}">{}</p>',
                        name, name, format_html_join(" ", "{}", ((m,) for m in found)))
 
