@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .adminpages import ADMIN_PERMISSIONS
+
 NAV = [
     ("Dashboard", "/", "reports.view_dashboard"),
     ("Customers", "/customers/", "customers.view"),
@@ -11,11 +13,20 @@ NAV = [
     ("Approvals", "/approvals/", "finance.approve_transactions"),
     ("KYC review", "/kyc/", "pipelines.change_kyc_status"),
     ("Templates", "/templates/", "communications.view_templates"),
+    # Any one of the administration sections' permissions (brokercrm.adminpages.SECTIONS) shows the entry.
+    ("Administration", "/administration/", "administration.*"),
 ]
+
+
+def nav_allows(user, code: str) -> bool:
+    """Whether `user` may see a NAV entry: its permission, or for "administration.*" any administration section's."""
+    if code == "administration.*":
+        return any(user.holds(c) for c in ADMIN_PERMISSIONS)
+    return user.holds(code)
 
 
 def navigation(request):
     user = getattr(request, "user", None)
     if not user or not user.is_authenticated or not hasattr(user, "holds"):
         return {"nav": []}
-    return {"nav": [{"label": label, "url": url} for label, url, code in NAV if user.holds(code)]}
+    return {"nav": [{"label": label, "url": url} for label, url, code in NAV if nav_allows(user, code)]}

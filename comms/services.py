@@ -51,6 +51,23 @@ def _check_placeholders(**texts: str) -> None:
                                           for f, names in bad.items()})
 
 
+def template_create(*, kind: str, name: str, category: str = Category.TRANSACTIONAL, default_locale: str = "en",
+                    by=None):
+    """Create an email (`kind="email"`) or SMS template; its translations are added per locale afterwards. A name
+    in use is a validation error on `name`."""
+    model = {"email": EmailTemplate, "sms": SmsTemplate}[kind]
+    if model.objects.filter(name=name).exists():
+        raise CommsError("Invalid input.", fields={"name": ["A template with this name exists."]})
+    if category not in Category.values:
+        raise CommsError("Invalid input.", fields={"category": [f"One of {', '.join(Category.values)}."]})
+    return model.objects.create(name=name, category=category, default_locale=_normalize_locale(default_locale))
+
+
+def locale_normalize(locale: str) -> str:
+    """"pt_br" → "pt-BR"; anything that is not a language (and optional region) is a validation error."""
+    return _normalize_locale(locale)
+
+
 def _normalize_locale(locale: str) -> str:
     parts = locale.replace("_", "-").split("-")
     if not parts[0].isalpha() or len(parts[0]) not in (2, 3) or len(parts) > 2:
@@ -153,6 +170,11 @@ def render_email(template: EmailTemplate, locale: str | None, context: dict) -> 
     translation = translation_for(template, locale)
     if translation is None:
         raise NoTranslation("The template has no translation yet.")
+    return render_email_translation(translation, context)
+
+
+def render_email_translation(translation: EmailTranslation, context: dict) -> RenderedEmail:
+    """The one renderer of an email translation, saved (sending) or not (the builder's preview)."""
     subject = placeholders.render(translation.subject, context, html_escape=False)
     body_html = placeholders.render(translation.body_html, context, html_escape=True)
     body_text = placeholders.render(translation.body_text, context, html_escape=False)
@@ -166,22 +188,47 @@ def render_sms(template: SmsTemplate, locale: str | None, context: dict) -> Rend
     translation = translation_for(template, locale)
     if translation is None:
         raise NoTranslation("The template has no translation yet.")
+    return render_sms_translation(translation, context)
+
+
+def render_sms_translation(translation: SmsTranslation, context: dict) -> RenderedSms:
+    """The one renderer of an SMS translation, saved (sending) or not (the builder's preview); the direction is the
+    locale's when it is written right-to-left, else the text's."""
     body = placeholders.render(translation.body, context, html_escape=False)
     direction = "rtl" if is_rtl_locale(translation.locale) else detect_direction(body)
     return RenderedSms(translation.locale, body, direction)
 
 
-def preview(*, template, locale: str | None, viewer, customer=None, sample: dict | None = None) -> dict:
-    """The rendered template for the builder: a chosen customer (PII as the viewer may see it) or sample data."""
+def preview(*, template, locale: str | None, viewer, customer=None, sample: dict | None = None,
+            texts: dict[str, str] | None = None) -> dict:
+    """The rendered template for the builder: a chosen customer (PII as the viewer may see it) or sample data.
+
+    With `texts` (the builder's unsaved subject/body_html/body_text, or body for SMS) those are rendered for
+    `locale` instead of the saved translation, by the same renderer as sending; placeholders the registry does not
+    know are listed under `unknown` (saving refuses them)."""
     ctx = placeholders.sample_context() if customer is None else context_for(customer, viewer=viewer)
     if sample:
         ctx.update({k: v for k, v in sample.items() if k in placeholders.BY_NAME})
+    unknown: dict[str, list[str]] = {}
+    if texts is not None:
+        unknown = {f: placeholders.unknown(t) for f, t in texts.items() if placeholders.unknown(t)}
+        locale = _normalize_locale(locale or template.default_locale)
     if isinstance(template, EmailTemplate):
-        r = render_email(template, locale, ctx)
+        if texts is not None:
+            r = render_email_translation(EmailTranslation(template=template, locale=locale,
+                                                          subject=texts.get("subject", ""),
+                                                          body_html=texts.get("body_html", ""),
+                                                          body_text=texts.get("body_text", "")), ctx)
+        else:
+            r = render_email(template, locale, ctx)
         return {"locale": r.locale, "subject": r.subject, "body_html": r.body_html, "body_text": r.body_text,
-                "direction": r.direction}
-    r = render_sms(template, locale, ctx)
-    return {"locale": r.locale, "body": r.body, **analyze(r.body).to_dict(), "direction": r.direction}
+                "direction": r.direction, "unknown": unknown}
+    if texts is not None:
+        r = render_sms_translation(SmsTranslation(template=template, locale=locale, body=texts.get("body", "")), ctx)
+    else:
+        r = render_sms(template, locale, ctx)
+    return {"locale": r.locale, "body": r.body, **analyze(r.body).to_dict(), "direction": r.direction,
+            "unknown": unknown}
 
 
 # --- sending ------------------------------------------------------------------------------------------------------

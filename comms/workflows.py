@@ -237,6 +237,22 @@ def workflow_run_execute(*, run_id: int) -> WorkflowRun:
     return run
 
 
+def workflow_run_now(*, workflow: Workflow, customer, by) -> WorkflowRun:
+    """Run `workflow` for `customer` now, from the builder ("Run now"): a run of event `manual` (its log says who
+    started it), executed here like an event's run — conditions checked, each step once. A failing step leaves the
+    run failed with its error in the log (nothing is retried behind the user's back)."""
+    run = WorkflowRun.objects.create(workflow=workflow, event="manual", customer=customer,
+                                     payload={"customer_id": customer.pk, "manual": True, "by": by.pk,
+                                              "source": customer.source})
+    try:
+        return workflow_run_execute(run_id=run.pk)
+    except Exception as exc:
+        log.warning("manual run #%s of workflow #%s failed (%s)", run.pk, workflow.pk, type(exc).__name__)
+        workflow_run_give_up(run_id=run.pk)
+        run.refresh_from_db()
+        return run
+
+
 def workflow_run_give_up(*, run_id: int) -> None:
     WorkflowRun.objects.filter(pk=run_id).exclude(status=WorkflowRun.Status.SUCCEEDED).update(
         status=WorkflowRun.Status.FAILED, finished_at=timezone.now())

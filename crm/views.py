@@ -51,10 +51,10 @@ class DashboardView(ScopedViewMixin, WorkspaceMixin, TemplateView):
         or 403 when there is none."""
         user = request.user
         if user.is_authenticated and hasattr(user, "holds") and not user.holds(self.required_permission):
-            from brokercrm.context_processors import NAV
+            from brokercrm.context_processors import NAV, nav_allows
 
             for _label, url, code in NAV:
-                if user.holds(code):
+                if nav_allows(user, code):
                     return redirect(url)
         return super().dispatch(request, *args, **kwargs)
 

@@ -1,15 +1,31 @@
-"""The minimal client area: sign in, profile, the deposit button and the presence heartbeat."""
+"""The minimal client area (sign in, profile, the deposit button, the presence heartbeat) and the administration
+pages of registration: promo codes, fraud settings and registration paths."""
 
 from __future__ import annotations
 
 from django import forms
-from django.shortcuts import redirect, render
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views import View
 from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import ValidationError
 
+from brokercrm.adminpages import refused
+from brokercrm.inputs import parse_id
+from brokercrm.workspace import WorkspaceMixin
+
+from .api.platform import (
+    FraudSettingsSerializer,
+    PromoCodeSerializer,
+    RegistrationPathSerializer,
+    audited_save,
+    registration_paths,
+)
 from .auth import CustomerLockedOut, customer_authenticate, customer_login, customer_logout, session_customer
 from .clientarea import client_home_context
-from .models import Customer
+from .models import Customer, CustomerGroup, FraudSettings, PromoCode, RegistrationPath
 from .presence import presence_touch
 from .services import activity_record
 
@@ -90,3 +106,104 @@ def client_document_upload(request):
 def client_logout(request):
     customer_logout(request)
     return redirect("client-login")
+
+
+# --- Administration (issue #14): promo codes and fraud settings, through the platform API's serializers and saves.
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in text.replace(",", " ").split() if part]
+
+
+class PromoCodeListView(WorkspaceMixin, View):
+    """Promo codes with their group, window and uses; the form to create one (platform.manage_promo_codes)."""
+
+    required_permission = "platform.manage_promo_codes"
+    template_name = "workspace/admin/promo_codes.html"
+
+    def context(self, **extra):
+        return {"codes": PromoCode.objects.select_related("group"), "groups": CustomerGroup.objects.all(),
+                "values": {}, "errors": {}, **extra}
+
+    def get(self, request):
+        return render(request, self.template_name, self.context())
+
+    def post(self, request):
+        data = PromoCodeSerializer(data=request.POST)
+        try:
+            data.is_valid(raise_exception=True)
+            code = audited_save(data, by=request.user)
+        except ValidationError as error:
+            return refused(request, self.template_name, self.context(values=request.POST), error)
+        messages.success(request, f"Promo code {code.code} created: it puts new customers in {code.group.name}.")
+        return redirect("admin-promo-codes")
+
+
+class PromoCodeDetailView(WorkspaceMixin, View):
+    required_permission = "platform.manage_promo_codes"
+    template_name = "workspace/admin/promo_code.html"
+
+    def get(self, request, pk: int):
+        code = get_object_or_404(PromoCode.objects.select_related("group"), pk=pk)
+        return render(request, self.template_name, {"code": code, "groups": CustomerGroup.objects.all(),
+                                                    "values": None, "errors": {}})
+
+    def post(self, request, pk: int):
+        code = get_object_or_404(PromoCode.objects.select_related("group"), pk=pk)
+        data = PromoCodeSerializer(code, data=request.POST)
+        try:
+            data.is_valid(raise_exception=True)
+            code = audited_save(data, by=request.user)
+        except ValidationError as error:
+            return refused(request, self.template_name, {"code": code, "groups": CustomerGroup.objects.all(),
+                                                         "values": request.POST}, error)
+        messages.success(request, f"Promo code {code.code} saved{'' if code.is_active else ' (inactive)'}.")
+        return redirect("admin-promo-code", pk=code.pk)
+
+
+FRAUD_FIELDS = ("weight_affiliate_lead_id", "weight_email", "weight_phone", "weight_country", "reject_threshold",
+                "flag_threshold")
+
+
+class FraudSettingsPageView(WorkspaceMixin, View):
+    """Registration paths (which gates run per source, default group, countries, rate) and the fraud settings
+    (duplicate weights and thresholds, disposable-domain lists) — platform.manage_fraud_rules."""
+
+    required_permission = "platform.manage_fraud_rules"
+    template_name = "workspace/admin/fraud.html"
+
+    def context(self, **extra):
+        return {"settings": FraudSettings.current(), "paths": registration_paths(),
+                "groups": CustomerGroup.objects.all(), "weights": FRAUD_FIELDS, "values": None, "errors": {}, **extra}
+
+    def get(self, request):
+        return render(request, self.template_name, self.context())
+
+    def post(self, request):
+        post, verb = request.POST, request.POST.get("verb")
+        if verb == "settings":
+            payload = {k: post.get(k, "") for k in FRAUD_FIELDS}
+            payload.update(blocked_domains=_split(post.get("blocked_domains", "")),
+                           allowed_domains=_split(post.get("allowed_domains", "")),
+                           strict_phone_validation=post.get("strict_phone_validation") == "on")
+            data = FraudSettingsSerializer(FraudSettings.current(), data=payload, partial=True)
+            action, done = "fraud_settings.updated", "Fraud settings saved; they apply to the next registration."
+        elif verb == "path":
+            path = get_object_or_404(RegistrationPath, pk=parse_id(post.get("path")) or 0)
+            payload = {"enabled": post.get("enabled") == "on", "check_disposable": post.get("check_disposable") == "on",
+                       "check_duplicates": post.get("check_duplicates") == "on",
+                       "default_group": post.get("default_group") or None,
+                       "allowed_countries": [c.upper() for c in _split(post.get("allowed_countries", ""))],
+                       "rate_limit": post.get("rate_limit", "")}
+            data = RegistrationPathSerializer(path, data=payload, partial=True)
+            action, done = None, f"Registration path “{path.source}” saved."
+        else:
+            raise Http404
+        try:
+            data.is_valid(raise_exception=True)
+            audited_save(data, by=request.user, action=action)
+        except ValidationError as error:
+            return refused(request, self.template_name, self.context(values=post, verb=verb,
+                                                                     path_id=post.get("path")), error)
+        messages.success(request, done)
+        return redirect("admin-fraud")

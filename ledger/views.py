@@ -1,4 +1,5 @@
-"""Workspace pages of the ledger: the compliance approval queue; the sandbox cashier of the embedded default."""
+"""Workspace pages of the ledger: the compliance approval queue; the administration of payment routes, FX rates
+and approval rules; the sandbox cashier of the embedded default."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from datetime import timedelta
 from django.contrib import messages
 from django.db.models import Sum
 from django.http import Http404, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView
+from rest_framework.exceptions import ValidationError
 
+from brokercrm.adminpages import field_errors, refused
 from brokercrm.errors import DomainError
+from brokercrm.inputs import parse_id
 from brokercrm.lists import ListSpec, list_page
 from brokercrm.workspace import WorkspaceMixin
 from customers.auth import session_customer
@@ -24,7 +28,8 @@ from customers.scoping import ScopedViewMixin
 from teams.constants import APPROVAL_RANK
 
 from . import conf, payments, selectors, services
-from .models import Transaction, TxStatus
+from .api.serializers import ApprovalRuleSerializer, FxRateSerializer, PaymentRouteSerializer
+from .models import ApprovalRule, FxRate, PaymentRoute, Transaction, TxStatus
 from .providers.sandbox import sign
 
 APPROVAL_LIST = ListSpec(
@@ -158,6 +163,123 @@ class TransactionActionView(ScopedViewMixin, WorkspaceMixin, View):
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or not target:
             target = reverse("customer-detail", args=[tx.customer_id])
         return redirect(target)
+
+
+# --- Administration (issue #14): payment routes, FX rates and approval rules, through the platform API's serializers
+# and services (finance.manage_payment_routes).
+
+
+class PaymentRoutesView(WorkspaceMixin, View):
+    """Payment routes in priority order: add, edit, switch off, delete (with confirmation)."""
+
+    required_permission = "finance.manage_payment_routes"
+    template_name = "workspace/admin/payment_routes.html"
+
+    def context(self, **extra):
+        return {"routes": PaymentRoute.objects.all(), "providers": PaymentRoute.Provider.values, "values": None,
+                "errors": {}, **extra}
+
+    def get(self, request):
+        return render(request, self.template_name, self.context())
+
+    def post(self, request):
+        verb, post = request.POST.get("verb", ""), request.POST
+        route = None
+        if verb in ("update", "delete"):
+            route = get_object_or_404(PaymentRoute, pk=parse_id(post.get("route")) or 0)
+        if verb == "delete":
+            label = str(route)
+            route.delete()
+            messages.success(request, f"Payment route {label} deleted.")
+            return redirect("admin-payment-routes")
+        if verb not in ("create", "update"):
+            raise Http404
+        payload = {k: post.get(k, "").strip() for k in ("country", "currency", "provider", "priority")}
+        payload["country"], payload["currency"] = payload["country"].upper(), payload["currency"].upper()
+        for key in ("min_amount", "max_amount"):
+            payload[key] = post.get(key, "").strip() or None
+        payload["is_active"] = post.get("is_active") == "on"
+        data = PaymentRouteSerializer(route, data=payload)
+        try:
+            data.is_valid(raise_exception=True)
+            route = data.save()
+        except ValidationError as error:
+            return refused(request, self.template_name,
+                           self.context(values=post, verb=verb, route_id=post.get("route")), error)
+        messages.success(request, f"Payment route {route} {'saved' if verb == 'update' else 'added'}.")
+        return redirect("admin-payment-routes")
+
+
+class FxRatesView(WorkspaceMixin, View):
+    """FX rates with their freshness; set one by hand (ledger.services.fx_rate_set)."""
+
+    required_permission = "finance.manage_payment_routes"
+    template_name = "workspace/admin/fx_rates.html"
+
+    def context(self, **extra):
+        rows = FxRateSerializer(FxRate.objects.all(), many=True).data
+        return {"rates": rows, "values": None, "errors": {}, **extra}
+
+    def get(self, request):
+        return render(request, self.template_name, self.context())
+
+    def post(self, request):
+        payload = {"currency": request.POST.get("currency", "").strip().upper(),
+                   "usd_rate": request.POST.get("usd_rate", "").strip()}
+        data = FxRateSerializer(data=payload)
+        try:
+            if FxRate.objects.filter(currency=payload["currency"]).exists():
+                data = FxRateSerializer(FxRate.objects.get(currency=payload["currency"]), data=payload)
+            data.is_valid(raise_exception=True)
+            rate = services.fx_rate_set(by=request.user, **data.validated_data)
+        except (ValidationError, services.LedgerError) as error:
+            return refused(request, self.template_name, self.context(values=request.POST), error)
+        messages.success(request, f"1 {rate.currency} = {rate.usd_rate.normalize():f} USD from now on.")
+        return redirect("admin-fx-rates")
+
+
+class ApprovalRulesPageView(WorkspaceMixin, View):
+    """The approval tiers (USD bands → the approver level they need), replaced as a whole
+    (ledger.services.approval_rules_replace checks they start at 0, leave no gap and end open)."""
+
+    required_permission = "finance.manage_payment_routes"
+    template_name = "workspace/admin/approval_rules.html"
+    SPARE_ROWS = 2
+
+    def context(self, rows=None, **extra):
+        if rows is None:
+            rows = [{"min_amount_usd": r.min_amount_usd, "max_amount_usd": r.max_amount_usd,
+                     "required_role": r.required_role} for r in ApprovalRule.objects.all()]
+            rows += [{"min_amount_usd": "", "max_amount_usd": "", "required_role": ""}] * self.SPARE_ROWS
+        return {"rows": rows, "roles": ("agent", "manager", "compliance"), "errors": {}, **extra}
+
+    def get(self, request):
+        return render(request, self.template_name, self.context())
+
+    def post(self, request):
+        mins, maxes = request.POST.getlist("min_amount_usd"), request.POST.getlist("max_amount_usd")
+        roles = request.POST.getlist("required_role")
+        rows = [{"min_amount_usd": lo.strip(), "max_amount_usd": hi.strip(), "required_role": role}
+                for lo, hi, role in zip(mins, maxes, roles, strict=False)]
+        filled = [{**r, "max_amount_usd": r["max_amount_usd"] or None} for r in rows
+                  if r["min_amount_usd"] or r["max_amount_usd"] or r["required_role"]]
+        data = ApprovalRuleSerializer(data=filled, many=True)
+        try:
+            data.is_valid(raise_exception=True)
+            rules = services.approval_rules_replace(rules=data.validated_data, by=request.user)
+        except ValidationError as error:
+            words = {"min_amount_usd": "from (USD)", "max_amount_usd": "up to (USD)", "required_role": "approver"}
+            detail = error.detail  # per row: a list, or a dict keyed by the row's index
+            items = sorted(detail.items()) if isinstance(detail, dict) else list(enumerate(detail))
+            problems = [f"Tier {i + 1}, {words.get(field, field)}: {message}"
+                        for i, item in items if item
+                        for field, found in field_errors(ValidationError(item)).items() for message in found]
+            error = services.LedgerError("Invalid approval rules.", fields={"rules": problems})
+            return refused(request, self.template_name, self.context(rows=rows), error)
+        except services.LedgerError as error:
+            return refused(request, self.template_name, self.context(rows=rows), error)
+        messages.success(request, f"Approval rules saved: {len(rules)} tier{'s' if len(rules) != 1 else ''}.")
+        return redirect("admin-approval-rules")
 
 
 def sandbox_cashier(request, order_id: str):

@@ -37,6 +37,10 @@ class InvalidCredentials(TeamsError):
     code = "invalid_credentials"
     status = 401
 
+    def __init__(self, detail: str, *, fields: dict[str, list[str]] | None = None, beyond: list[str] | None = None):
+        super().__init__(detail, fields=fields)
+        self.beyond = beyond or []  # the permission codes and role fields beyond the caller (pages name them)
+
 
 class TeamCycle(TeamsError):
     code = "team_cycle"
@@ -105,7 +109,7 @@ def escalation_check(*, by: User, role: Role | dict[str, Any]) -> None:
     beyond = _beyond(by=by, role=candidate)
     if beyond:
         raise PrivilegeEscalation(
-            "You cannot grant what you do not hold: " + ", ".join(beyond) + ".",
+            "You cannot grant what you do not hold: " + ", ".join(beyond) + ".", beyond=beyond,
         )
 
 
@@ -145,7 +149,7 @@ def user_edit_check(*, by: User, target: User) -> None:
             raise PrivilegeEscalation("This user holds a role and you hold none.")
         beyond = _beyond(by=by, role=target.role)
         if beyond:
-            raise PrivilegeEscalation("This user holds what you do not: " + ", ".join(beyond) + ".")
+            raise PrivilegeEscalation("This user holds what you do not: " + ", ".join(beyond) + ".", beyond=beyond)
     if not tree_unrestricted(by):
         paths = team_paths_for(user=target)
         if not paths or not all(_within_reach(by=by, path=p) for p in paths):

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokercrm.api.schema import errors
-from brokercrm.errors import DomainError, InvalidSignature, NotFound, PermissionDenied
+from brokercrm.errors import InvalidSignature, NotFound, PermissionDenied
 from customers.models import Customer
 from customers.scoping import ScopedViewMixin, scoped_for
 from teams import pii
@@ -114,9 +114,8 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def create(self, request):
         data = TemplateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        if self.model.objects.filter(name=data.validated_data["name"]).exists():
-            raise DomainError("Invalid input.", fields={"name": ["A template with this name exists."]})
-        template = self.model.objects.create(**data.validated_data)
+        template = services.template_create(kind="email" if self.model is EmailTemplate else "sms", by=request.user,
+                                            **data.validated_data)
         return Response(self.get_serializer(template).data, status=201)
 
     @extend_schema(request=PreviewIn, responses={200: None, **errors(400, 401, 403, 404)})

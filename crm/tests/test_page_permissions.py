@@ -11,14 +11,15 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from customers.models import Customer
+from customers.models import Customer, PromoCode
 from teams.models import Role, Team, User
 
 pytestmark = pytest.mark.django_db
 
-WORKSPACE_URLCONFS = ("crm.urls", "ledger.urls", "imports.urls", "comms.urls", "teams.urls")
+WORKSPACE_URLCONFS = ("crm.urls", "ledger.urls", "imports.urls", "comms.urls", "teams.urls", "customers.urls")
 # Not workspace pages: the customers' own realm (client area, the sandbox cashier) and the login/logout pair.
-OTHER_REALMS = {"client-home", "client-login", "client-logout", "sandbox-cashier", "login", "logout", "login-verify"}
+OTHER_REALMS = {"client-home", "client-login", "client-logout", "client-documents-upload", "sandbox-cashier", "login",
+                "logout", "login-verify"}
 
 # route name → (permission it needs, GET-able page?, kwargs). Routes that only take POST answer GET with 405 once
 # the permission check has passed. `None` permission: any signed-in staff member.
@@ -52,6 +53,28 @@ ROUTES = {
     "kyc-document-file-page": ("pipelines.change_kyc_status", True, lambda o: {"pk": 1}),
     "account-2fa": (None, True, lambda o: {}),
     "account-profile": (None, True, lambda o: {}),
+    "template-create": ("communications.manage_templates", False, lambda o: {}),
+    "template-locale-add": ("communications.manage_templates", False,
+                            lambda o: {"kind": "email", "pk": o["template"].pk}),
+    "template-preview": ("communications.view_templates", False,
+                         lambda o: {"kind": "email", "pk": o["template"].pk, "locale": "en"}),
+    "workflow-new": ("platform.manage_workflows", True, lambda o: {}),
+    "workflow-edit": ("platform.manage_workflows", True, lambda o: {"pk": o["workflow"].pk}),
+    "workflow-run": ("platform.manage_workflows", False, lambda o: {"pk": o["workflow"].pk}),
+    # Administration (issue #14). "administration.*": any administration section's permission.
+    "administration": ("administration.*", True, lambda o: {}),
+    "admin-teams": ("administration.view_teams", True, lambda o: {}),
+    "admin-users": ("administration.view_teams", True, lambda o: {}),
+    "admin-user": ("administration.manage_users", True, lambda o: {"pk": o["customer"].assigned_to_id}),
+    "admin-roles": ("administration.manage_roles", True, lambda o: {}),
+    "admin-role": ("administration.manage_roles", True, lambda o: {"pk": o["role"].pk}),
+    "admin-audit": ("administration.view_audit_log", True, lambda o: {}),
+    "admin-promo-codes": ("platform.manage_promo_codes", True, lambda o: {}),
+    "admin-promo-code": ("platform.manage_promo_codes", True, lambda o: {"pk": o["promo"].pk}),
+    "admin-fraud": ("platform.manage_fraud_rules", True, lambda o: {}),
+    "admin-payment-routes": ("finance.manage_payment_routes", True, lambda o: {}),
+    "admin-fx-rates": ("finance.manage_payment_routes", True, lambda o: {}),
+    "admin-approval-rules": ("finance.manage_payment_routes", True, lambda o: {}),
 }
 # A page whose object does not exist for anyone answers 404 to those allowed (after the permission check).
 NOT_FOUND_FOR_ALLOWED = {"import-detail", "kyc-document-file-page"}
@@ -99,23 +122,24 @@ def people(demo):
 
 @pytest.fixture
 def objects(demo):
-    from comms.models import EmailTemplate
+    from comms.models import EmailTemplate, Workflow
 
     template = EmailTemplate.objects.order_by("pk").first()
     assert template is not None
     return {"customer": Customer.objects.filter(assigned_to=demo["agent"]).order_by("pk").first(),
-            "job_id": uuid.uuid4(), "template": template}
+            "job_id": uuid.uuid4(), "template": template, "role": Role.objects.order_by("pk").first(),
+            "promo": PromoCode.objects.order_by("pk").first(), "workflow": Workflow.objects.order_by("pk").first()}
 
 
 def _expected(user, name: str) -> tuple[int, str | None]:
     permission, page, _ = ROUTES[name]
     if user is None:
         return 302, "/login/"
-    holds = permission is None or user.holds(permission)
-    if name == "dashboard" and not holds:
-        from brokercrm.context_processors import NAV
+    from brokercrm.context_processors import NAV, nav_allows
 
-        first = next((url for _l, url, code in NAV if user.holds(code)), None)
+    holds = permission is None or nav_allows(user, permission)
+    if name == "dashboard" and not holds:
+        first = next((url for _l, url, code in NAV if nav_allows(user, code)), None)
         return (302, first) if first else (403, None)
     if not holds or (name in GATES and not GATES[name](user)):
         return 403, None

@@ -106,6 +106,24 @@ class AffiliateSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
+def audited_save(serializer, *, by, action: str | None = None):
+    """Save a validated serializer and append the change to the audit log (`<model>.created` / `.updated`, with
+    the before and after snapshots). The platform API and the administration pages both save through it."""
+    before = type(serializer)(serializer.instance).data if serializer.instance is not None else None
+    obj = serializer.save()
+    verb = "updated" if before is not None else "created"
+    audit_record(by=by, action=action or f"{obj._meta.model_name}.{verb}", obj=obj, before=before,
+                 after=serializer.data)
+    return obj
+
+
+def registration_paths():
+    """Every registration path, the missing ones created with their defaults."""
+    for source in ("organic", "affiliate", "promo", "import"):
+        services.registration_path(source)
+    return RegistrationPath.objects.select_related("default_group")
+
+
 class AuditedModelViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
                           mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Plain CRUD for reference data; every change lands in the audit log."""
@@ -114,15 +132,10 @@ class AuditedModelViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixi
     pagination_class = None
 
     def perform_create(self, serializer):
-        obj = serializer.save()
-        audit_record(by=self.request.user, action=f"{obj._meta.model_name}.created", obj=obj, before=None,
-                     after=serializer.data)
+        audited_save(serializer, by=self.request.user)
 
     def perform_update(self, serializer):
-        before = self.get_serializer(serializer.instance).data
-        obj = serializer.save()
-        audit_record(by=self.request.user, action=f"{obj._meta.model_name}.updated", obj=obj, before=before,
-                     after=serializer.data)
+        audited_save(serializer, by=self.request.user)
 
 
 class GroupViewSet(AuditedModelViewSet):
@@ -145,9 +158,7 @@ class RegistrationPathViewSet(AuditedModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no database writes
             return RegistrationPath.objects.none()
-        for source in ("organic", "affiliate", "promo", "import"):
-            services.registration_path(source)
-        return RegistrationPath.objects.select_related("default_group")
+        return registration_paths()
 
 
 class AffiliateViewSet(AuditedModelViewSet):
@@ -176,12 +187,9 @@ class FraudSettingsView(APIView):
 
     @extend_schema(request=FraudSettingsSerializer, responses={200: FraudSettingsSerializer, **errors(400, 401, 403)})
     def put(self, request):
-        current = FraudSettings.current()
-        before = FraudSettingsSerializer(current).data
-        data = FraudSettingsSerializer(current, data=request.data, partial=True)
+        data = FraudSettingsSerializer(FraudSettings.current(), data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        data.save()
-        audit_record(by=request.user, action="fraud_settings.updated", obj=current, before=before, after=data.data)
+        audited_save(data, by=request.user, action="fraud_settings.updated")
         return Response(data.data)
 
     patch = put
