@@ -53,6 +53,9 @@ class CustomerViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @action(detail=False, methods=["get"])
     def export(self, request):
         """CSV of the visible customers (filters apply). Needs can_export_pii: the file carries PII."""
+        if not export_allowed(request.user):
+            raise crm_services.ExportNotAllowed("Exporting customers needs the can_export_pii right.")
+        return customer_export_response(self.get_queryset(), request.user)
 
 
 # --- pipelines, assignment, activity, notes, tasks -------------------------------------------------------------------
@@ -68,6 +71,7 @@ from teams.permissions import require  # noqa: E402
 from teams.selectors import teams_visible_to  # noqa: E402
 
 from .. import services as crm_services  # noqa: E402
+from ..exports import customer_export_response, export_allowed  # noqa: E402
 from ..models import Note, Task  # noqa: E402
 
 
