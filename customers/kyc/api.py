@@ -38,10 +38,10 @@ class DocumentOut(serializers.ModelSerializer):
     reason = RedactedText()
     original_name = RedactedText()
     awaiting_second_approval = serializers.BooleanField(read_only=True)
-    uploaded_by = serializers.StringRelatedField()
-    first_approver = serializers.StringRelatedField()
-    second_approver = serializers.StringRelatedField()
-    reviewed_by = serializers.StringRelatedField()
+    uploaded_by = serializers.StringRelatedField(allow_null=True)
+    first_approver = serializers.StringRelatedField(allow_null=True)
+    second_approver = serializers.StringRelatedField(allow_null=True)
+    reviewed_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = KycDocument
