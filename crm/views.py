@@ -381,6 +381,11 @@ class CustomerActionView(ScopedViewMixin, WorkspaceMixin, View):
             else:
                 raise Http404
         except DomainError as error:
+            # A refusal of the role or the scope is the whole request refused (nothing changed); the rest is said.
+            if error.status == 403:
+                raise PermissionDenied(error.detail) from None
+            if error.status == 404:
+                raise Http404(error.detail) from None
             messages.error(request, error.detail)
         except (KeyError, ValueError):
             messages.error(request, "Some fields are missing or invalid.")

@@ -230,6 +230,13 @@ def test_task_with_an_assignee_and_feedback_for_notes_tasks_and_done(web, demo, 
     assert "Task done." in done.content.decode()
     note = manager.post(f"/customers/{mine.pk}/note", {"body": "Spoke to them"}, follow=True)
     assert "Note added." in note.content.decode()
+    # A role without pipelines.manage_tasks: 403, no task.
+    viewer = User.objects.create_user("v@demo.test", "x-password-Xy9", team=demo["agent"].team,
+                                      role=Role.objects.create(name="viewer", permissions=["customers.view"],
+                                                               customer_view_scope="all"))
+    assert web(viewer).post(f"/customers/{mine.pk}/task", {"title": "Sneaky", "due_at": "2030-01-02T10:00"}
+                            ).status_code == 403
+    assert not Task.objects.filter(title="Sneaky").exists()
 
 
 # --- export --------------------------------------------------------------------------------------------------------
