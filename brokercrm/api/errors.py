@@ -17,19 +17,6 @@ from brokercrm.errors import DomainError
 log = logging.getLogger(__name__)
 
 
-class ApiError(exceptions.APIException):
-    """Deprecated: raise a `brokercrm.errors.DomainError` subclass instead (its code and status are on the class).
-
-    Nothing in this tree raises it any more; it stays only so that code written against it still imports."""
-
-    def __init__(self, status_code: int, code: str, detail: str, fields: dict | None = None, headers=None):
-        super().__init__(detail=detail, code=code)
-        self.status_code = status_code
-        self.code = code
-        self.fields = fields
-        self.extra_headers = headers or {}
-
-
 _DEFAULT_CODES = {
     400: "validation_error",
     401: "not_authenticated",
@@ -107,11 +94,6 @@ def exception_handler(exc, context):
     if response is None:
         return None
     status_code = response.status_code
-    if isinstance(exc, ApiError):
-        response.data = error_body(exc.code, str(exc.detail), exc.fields)
-        for key, value in exc.extra_headers.items():
-            response[key] = value
-        return response
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body("validation_error", "Invalid input.", _flatten(exc.detail))
         return response

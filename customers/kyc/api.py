@@ -15,7 +15,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokercrm.api.errors import ApiError
 from brokercrm.api.schema import errors
 from teams.api.fields import RedactedText
 
@@ -77,7 +76,7 @@ def _uploaded(document: KycDocument) -> Response:
 def _customer_for(user, pk: int) -> Customer:
     customer = Customer.objects.visible_to(user).filter(pk=pk).first()
     if customer is None:
-        raise ApiError(404, "not_found", "No such customer.")
+        raise services.KycNotFound("No such customer.")
     return customer
 
 
@@ -95,8 +94,8 @@ class CustomerDocumentsView(APIView):
     def get(self, request, pk: int):
         customer = _customer_for(request.user, pk)
         if not selectors.can_view_documents(request.user):
-            raise ApiError(403, "permission_denied",
-                           "Documents need pipelines.change_kyc_status and full email and phone visibility.")
+            raise services.KycPermissionDenied(
+                "Documents need pipelines.change_kyc_status and full email and phone visibility.")
         docs = selectors.document_list(user=request.user, customer=customer)
         return Response({"results": DocumentOut(docs, many=True, context={"request": request}).data, "next": None})
 
@@ -120,7 +119,7 @@ class DocumentReviewView(APIView):
         try:
             return selectors.document_get(user=request.user, document_id=pk)
         except KycDocument.DoesNotExist:
-            raise ApiError(404, "not_found", "No such document.") from None
+            raise services.KycNotFound("No such document.") from None
 
     def post(self, request, pk: int):
         document = self._document(request, pk)
@@ -164,7 +163,7 @@ class DocumentFileView(APIView):
         try:
             document = selectors.document_get(user=request.user, document_id=pk)
         except KycDocument.DoesNotExist:
-            raise ApiError(404, "not_found", "No such document.") from None
+            raise services.KycNotFound("No such document.") from None
         token = services.file_link_issue(document=document, user=request.user)
         return Response({"url": f"/api/crm/documents/{document.pk}/download?token={token}",
                          "expires_in": conf.KYC_LINK_TTL_SECONDS})
@@ -179,7 +178,7 @@ class DocumentDownloadView(APIView):
         try:
             document = selectors.document_get(user=request.user, document_id=pk)
         except KycDocument.DoesNotExist:
-            raise ApiError(404, "not_found", "No such document.") from None
+            raise services.KycNotFound("No such document.") from None
         services.file_link_check(token=request.query_params.get("token", ""), document_id=document.pk,
                                  user=request.user)
         from teams.services import audit_record

@@ -28,7 +28,58 @@ LINK_SALT = "customers.kyc.document-file"
 
 
 class KycError(DomainError):
-    """An error of the KYC services (see brokercrm.errors)."""
+    """An error of the KYC services (see brokercrm.errors): invalid input; the codes of its own below."""
+
+
+class KycNotFound(KycError):
+    code = "not_found"
+    status = 404
+
+
+class KycPermissionDenied(KycError):
+    code = "permission_denied"
+    status = 403
+
+
+class KycInvalidTransition(KycError):
+    code = "invalid_transition"
+    status = 409
+
+
+class KycMakerChecker(KycError):
+    """The uploader approving, or (four-eyes) the first approver approving again."""
+
+    code = "maker_checker"
+    status = 403
+
+
+class KycRequired(KycError):
+    """The broker's KYC rules hold the operation until KYC is approved; `fields["kyc"]` says what is missing."""
+
+    code = "kyc_required"
+    status = 409
+
+
+class DocumentExpired(KycError):
+    code = "document_expired"
+
+
+class FileTooLarge(KycError):
+    code = "too_large"
+    status = 413
+
+
+class UnsupportedFileType(KycError):
+    code = "unsupported_file_type"
+
+
+class InvalidSignature(KycError):
+    code = "invalid_signature"
+    status = 401
+
+
+class InvalidJson(KycError):
+    code = "invalid_json"
 
 
 def _audit(by, action: str, document: KycDocument, **after) -> None:
@@ -55,7 +106,7 @@ def _validate_dates(issued_on: date | None, expires_on: date | None) -> None:
     if issued_on and expires_on and expires_on <= issued_on:
         raise KycError("The expiry date must come after the issue date.", fields={"expires_on": ["After issued_on."]})
     if expires_on and expires_on < timezone.localdate():
-        raise KycError("This document has already expired.", code="document_expired",
+        raise DocumentExpired("This document has already expired.",
                        fields={"expires_on": ["The document has expired."]})
 
 
@@ -70,24 +121,23 @@ def document_upload(*, customer, file, kind: str, issued_on: date | None = None,
 
     if not by_customer:
         if by is None or not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
-            raise KycError("No such customer.", code="not_found", status=404)
+            raise KycNotFound("No such customer.")
         if not can_upload_for(by, customer):
-            raise KycError("Uploading documents needs customers.edit on this customer, or the KYC right.",
-                           code="permission_denied", status=403)
+            raise KycPermissionDenied("Uploading documents needs customers.edit on this customer, or the KYC right.")
     if kind not in DocumentKind.values:
         raise KycError("Unknown document kind.", fields={"kind": [f"One of: {', '.join(DocumentKind.values)}."]})
     if file is None:
         raise KycError("A file is required.", fields={"file": ["Required."]})
     if file.size > conf.KYC_MAX_UPLOAD_BYTES:
-        raise KycError(f"The file is larger than {conf.KYC_MAX_UPLOAD_BYTES // (1024 * 1024)} MB.", code="too_large",
-                       status=413, fields={"file": [f"At most {conf.KYC_MAX_UPLOAD_BYTES} bytes."]})
+        raise FileTooLarge(f"The file is larger than {conf.KYC_MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
+                           fields={"file": [f"At most {conf.KYC_MAX_UPLOAD_BYTES} bytes."]})
     file.seek(0)
     head = file.read(32)
     file.seek(0)
     content_type = sniff(head)
     if content_type is None:
         what = "an executable program" if is_executable(head) else "not a PDF, JPEG, PNG or HEIC file"
-        raise KycError(f"This file is {what}; upload a PDF, JPEG, PNG or HEIC.", code="unsupported_file_type",
+        raise UnsupportedFileType(f"This file is {what}; upload a PDF, JPEG, PNG or HEIC.",
                        fields={"file": ["PDF, JPEG, PNG or HEIC only (checked from the content, not the name)."]})
     _validate_dates(issued_on, expires_on)
     digest = hashlib.sha256()
@@ -124,10 +174,10 @@ def _review_lock(document: KycDocument, by) -> KycDocument:
 
     if not can_view_documents(by):
         # Without the document right the document does not exist for this caller.
-        raise KycError("No such document.", code="not_found", status=404)
+        raise KycNotFound("No such document.")
     found = KycDocument.objects.visible_to(by).filter(pk=document.pk).values_list("customer_id", flat=True).first()
     if found is None:
-        raise KycError("No such document.", code="not_found", status=404)
+        raise KycNotFound("No such document.")
     Customer.objects.select_for_update(of=("self",)).filter(pk=found).first()
     return KycDocument.objects.select_for_update(of=("self",)).select_related("customer").get(pk=document.pk)
 
@@ -140,9 +190,9 @@ def document_approve(*, document: KycDocument, by) -> KycDocument:
     if document.status == DocumentStatus.APPROVED:
         return document
     if document.status != DocumentStatus.PENDING:
-        raise KycError(f"The document is {document.status}, not pending.", code="invalid_transition", status=409)
+        raise KycInvalidTransition(f"The document is {document.status}, not pending.")
     if document.uploaded_by_id == by.pk:
-        raise KycError("The person who uploaded a document cannot approve it.", code="maker_checker", status=403)
+        raise KycMakerChecker("The person who uploaded a document cannot approve it.")
     settings = KycSettings.current()
     now = timezone.now()
     if settings.four_eyes and document.first_approver_id is None:
@@ -154,8 +204,7 @@ def document_approve(*, document: KycDocument, by) -> KycDocument:
         _audit(by, "kyc.document.first_approval", document)
         return document
     if settings.four_eyes and document.first_approver_id == by.pk:
-        raise KycError("Four-eyes review: a second, different person must approve.", code="maker_checker",
-                       status=403)
+        raise KycMakerChecker("Four-eyes review: a second, different person must approve.")
     if document.first_approver_id is None:
         document.first_approver = by
         document.first_approved_at = now
@@ -184,7 +233,7 @@ def document_reject(*, document: KycDocument, by, reason: str) -> KycDocument:
     if document.status == DocumentStatus.REJECTED:
         return document
     if document.status != DocumentStatus.PENDING:
-        raise KycError(f"The document is {document.status}, not pending.", code="invalid_transition", status=409)
+        raise KycInvalidTransition(f"The document is {document.status}, not pending.")
     document.status = DocumentStatus.REJECTED
     document.reason = reason[:500]
     document.reviewed_by = by
@@ -312,8 +361,8 @@ def kyc_gate_check(*, customer, operation: str, amount_usd=None) -> None:
     if not needed:
         return
     missing = kyc_missing(customer, settings=settings, with_reasons=False)
-    raise KycError(f"{what} approved KYC (the customer's is {customer.kyc_status}). "
-                   + " ".join(missing), code="kyc_required", status=409, fields={"kyc": missing})
+    raise KycRequired(f"{what} approved KYC (the customer's is {customer.kyc_status}). "
+                   + " ".join(missing), fields={"kyc": missing})
 
 
 # --- file links --------------------------------------------------------------------------------------------------
@@ -336,9 +385,9 @@ def file_link_check(*, token: str, document_id: int, user) -> None:
     except signing.SignatureExpired:
         raise LinkExpired("This download link has expired; ask for a new one.") from None
     except signing.BadSignature:
-        raise KycError("No such document.", code="not_found", status=404) from None
+        raise KycNotFound("No such document.") from None
     if data.get("d") != document_id or data.get("u") != user.pk:
-        raise KycError("No such document.", code="not_found", status=404)
+        raise KycNotFound("No such document.")
 
 
 def file_open(document: KycDocument):

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from . import conf
 from .models import DocumentStatus, KycApplicant, KycDocument, KycSettings
-from .services import KycError, _activity, _audit, kyc_sync
+from .services import InvalidJson, InvalidSignature, KycError, _activity, _audit, kyc_sync
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +118,11 @@ def digest_valid(*, headers, body: bytes, secret: str) -> bool:
 def webhook_receive(*, headers, body: bytes) -> str:
     """Verify and apply one webhook; returns "applied" or "ignored". A forged digest is 401 invalid_signature."""
     if not digest_valid(headers=headers, body=body, secret=conf.SUMSUB_WEBHOOK_SECRET):
-        raise KycError("The payload digest is missing or wrong.", code="invalid_signature", status=401)
+        raise InvalidSignature("The payload digest is missing or wrong.")
     try:
         event = json.loads(body)
     except ValueError:
-        raise KycError("The body is not JSON.", code="invalid_json") from None
+        raise InvalidJson("The body is not JSON.") from None
     if not isinstance(event, dict) or event.get("type") != "applicantReviewed":
         return "ignored"
     applicant = KycApplicant.objects.filter(applicant_id=str(event.get("applicantId", ""))).select_related(
