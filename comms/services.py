@@ -13,11 +13,23 @@ from django.db import transaction
 from django.utils.html import escape
 
 from brokercrm.errors import DomainError
+from customers.services import activity_record
+from ledger import conf as ledger_conf
+from ledger.models import Transaction
 from teams import pii
 
-from . import conf, placeholders
+from . import conf, placeholders, workflows
 from .direction import detect_direction, is_rtl_locale
-from .models import Category, EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation
+from .models import (
+    Category,
+    EmailTemplate,
+    EmailTranslation,
+    Message,
+    SmsTemplate,
+    SmsTranslation,
+    Workflow,
+    WorkflowAction,
+)
 from .providers import SendError, SendPaced, SendTemporaryError, sms_send
 from .sms import analyze
 
@@ -29,6 +41,15 @@ class CommsError(DomainError):
 
 
 # --- templates ----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def template_create(*, model: type[EmailTemplate] | type[SmsTemplate], name: str,
+                    category: str = Category.TRANSACTIONAL, default_locale: str = "en") -> EmailTemplate | SmsTemplate:
+    """A new email or SMS template (no translation yet). Names are unique per channel."""
+    if model.objects.filter(name=name).exists():
+        raise CommsError("Invalid input.", fields={"name": ["A template with this name exists."]})
+    return model.objects.create(name=name, category=category, default_locale=default_locale)
 
 
 def _check_placeholders(**texts: str) -> None:
@@ -113,8 +134,6 @@ def context_for(customer=None, *, viewer=None, payload: dict | None = None) -> d
             ctx.update({"agent.first_name": agent.first_name, "agent.last_name": agent.last_name,
                         "agent.full_name": agent.get_full_name(), "agent.email": agent.email})
     if payload and payload.get("transaction_id"):
-        from ledger.models import Transaction
-
         tx = Transaction.objects.filter(pk=payload["transaction_id"]).first()
         if tx:
             ctx.update({"transaction.id": tx.pk, "transaction.type": tx.type, "transaction.amount": tx.amount,
@@ -169,8 +188,8 @@ def preview(*, template, locale: str | None, viewer, customer=None, sample: dict
         r = render_email(template, locale, ctx)
         return {"locale": r.locale, "subject": r.subject, "body_html": r.body_html, "body_text": r.body_text,
                 "direction": r.direction}
-    r = render_sms(template, locale, ctx)
-    return {"locale": r.locale, "body": r.body, **analyze(r.body).to_dict(), "direction": r.direction}
+    sms = render_sms(template, locale, ctx)
+    return {"locale": sms.locale, "body": sms.body, **analyze(sms.body).to_dict(), "direction": sms.direction}
 
 
 # --- sending ------------------------------------------------------------------------------------------------------
@@ -181,8 +200,6 @@ def message_queue(*, customer, template, by=None, run=None, payload: dict | None
     """Render `template` for `customer` into the communication log and send it from a worker after commit.
 
     Marketing templates skip customers without marketing consent (logged as skipped)."""
-    from customers.services import activity_record
-
     from .tasks import message_send
 
     channel = Message.Channel.EMAIL if isinstance(template, EmailTemplate) else Message.Channel.SMS
@@ -192,8 +209,8 @@ def message_queue(*, customer, template, by=None, run=None, payload: dict | None
         fields = {"subject": rendered.subject, "body": rendered.body_text, "body_html": rendered.body_html,
                   "recipient": customer.email, "locale": rendered.locale}
     else:
-        rendered = render_sms(template, customer.locale, ctx)
-        fields = {"body": rendered.body, "recipient": customer.phone, "locale": rendered.locale}
+        sms = render_sms(template, customer.locale, ctx)
+        fields = {"body": sms.body, "recipient": customer.phone, "locale": sms.locale}
     status = Message.Status.QUEUED
     error = ""
     if template.category == Category.MARKETING and not customer.marketing_consent:
@@ -301,6 +318,33 @@ def delivery_callback(*, provider_id: str, status: str) -> Message | None:
 
 
 def _base_url() -> str:
-    from ledger import conf as ledger_conf
-
     return ledger_conf.PUBLIC_BASE_URL
+
+
+# --- workflows ----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def workflow_create(*, data: dict) -> Workflow:
+    """A workflow with its actions (validated by comms.api.serializers.WorkflowSerializer)."""
+    data = dict(data)
+    actions = data.pop("actions")
+    workflow = Workflow.objects.create(**data)
+    WorkflowAction.objects.bulk_create([WorkflowAction(workflow=workflow, **a) for a in actions])
+    workflows.triggers_changed()
+    return workflow
+
+
+@transaction.atomic
+def workflow_update(*, workflow: Workflow, data: dict) -> Workflow:
+    """Change a workflow; `actions`, when given, replace the whole list."""
+    data = dict(data)
+    actions = data.pop("actions", None)
+    for key, value in data.items():
+        setattr(workflow, key, value)
+    workflow.save()
+    if actions is not None:
+        workflow.actions.all().delete()
+        WorkflowAction.objects.bulk_create([WorkflowAction(workflow=workflow, **a) for a in actions])
+    workflows.triggers_changed()
+    return workflow

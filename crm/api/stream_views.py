@@ -14,6 +14,7 @@ from brokercrm.api.schema import errors
 from customers.models import Customer
 from ledger.models import TradingAccount
 from teams.permissions import require
+from teams.tokens import token_authenticate
 
 from ..trading import bridge, feed, mt5
 
@@ -63,8 +64,6 @@ def account_stream(request, login: int):
     user = request.user if getattr(request.user, "is_authenticated", False) else None
     header = request.headers.get("Authorization", "")
     if user is None and header.startswith("Token "):
-        from teams.tokens import token_authenticate
-
         token = token_authenticate(header[6:].strip())
         user = token.user if token is not None else None
         if user is not None:

@@ -147,3 +147,17 @@ class PaymentRouteSerializer(serializers.ModelSerializer):
     class Meta:
         model = PaymentRoute
         fields = ["id", "country", "currency", "min_amount", "max_amount", "provider", "priority", "is_active"]
+
+
+
+class DepositIn(serializers.Serializer):
+    amount = AmountField()
+    currency = serializers.CharField(max_length=3, min_length=3)
+
+
+class DepositOut(serializers.Serializer):
+    transaction_id = serializers.IntegerField()
+    provider = serializers.CharField()
+    redirect_url = serializers.CharField()
+    embed = serializers.DictField(help_text="How to embed the cashier: BridgerPay `script_src`, `cashier_key`, "
+                                            "`cashier_token`; Praxis `iframe_src`; empty for the sandbox.")

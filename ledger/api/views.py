@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, mixins, serializers, viewsets
+from rest_framework import generics, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,11 +16,12 @@ from teams.permissions import ActionPermissions, require
 
 from .. import payments, selectors, services
 from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction
-from ..money import AmountField
 from .serializers import (
     ApprovalRuleSerializer,
     CancelIn,
     CustomerTransactionOut,
+    DepositIn,
+    DepositOut,
     FxRateSerializer,
     PaymentRouteSerializer,
     PayoutIn,
@@ -184,19 +185,6 @@ class PaymentRouteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixi
 
 
 # --- payments ------------------------------------------------------------------------------------------------------
-
-
-class DepositIn(serializers.Serializer):
-    amount = AmountField()
-    currency = serializers.CharField(max_length=3, min_length=3)
-
-
-class DepositOut(serializers.Serializer):
-    transaction_id = serializers.IntegerField()
-    provider = serializers.CharField()
-    redirect_url = serializers.CharField()
-    embed = serializers.DictField(help_text="How to embed the cashier: BridgerPay `script_src`, `cashier_key`, "
-                                            "`cashier_token`; Praxis `iframe_src`; empty for the sandbox.")
 
 
 class CustomerDepositView(APIView):
