@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from customers.models import Customer
 from teams import pii
 from teams.pii_admin import RedactedAdmin
 
@@ -62,8 +63,6 @@ class MessageAdmin(RedactedAdmin):
     list_select_related = ["customer"]
 
     def get_queryset(self, request):
-        from customers.models import Customer
-
         return super().get_queryset(request).filter(customer__in=Customer.objects.visible_to(request.user))
 
     def get_list_display(self, request):

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from customers.models import Source
+
 
 class Category(models.TextChoices):
     TRANSACTIONAL = "transactional"
@@ -135,8 +137,6 @@ class Workflow(models.Model):
     @property
     def applies_to(self) -> str:
         """The registration sources the trigger applies to, for the builder (`sources` condition)."""
-        from customers.models import Source
-
         sources = (self.conditions or {}).get("sources")
         if not sources:
             return "every source"

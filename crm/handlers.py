@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from comms.workflows import task_owner
 from customers.models import Customer
 
 from .services import task_create, task_create_for_owner
@@ -27,8 +28,6 @@ def on_customer_frozen(sender, name: str, payload: dict, **kwargs) -> None:
 
 def workflow_create_task(*, action, run, customer) -> str:
     """The `create_task` action of comms workflows: the task always has an owner (comms.workflows.task_owner)."""
-    from comms.workflows import task_owner
-
     params = action.params or {}
     hours = int(params.get("due_in_hours", 24))
     assignee, team = task_owner(params=params, customer_id=customer.pk)

@@ -6,6 +6,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from customers.models import Customer
+
+from .trading.models import PlatformAccount, PlatformDeal  # noqa: F401  (the trading bridge's own tables)
+
 
 class TaskQuerySet(models.QuerySet):
     def overdue(self, now=None) -> TaskQuerySet:
@@ -13,8 +17,6 @@ class TaskQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> TaskQuerySet:
         """Tasks on customers the user may see, plus tasks assigned to them."""
-        from customers.models import Customer
-
         return self.filter(Q(customer__in=Customer.objects.visible_to(user)) | Q(assignee=user))
 
 
@@ -112,6 +114,3 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
-
-
-from .trading.models import PlatformAccount, PlatformDeal  # noqa: E402,F401  (the trading bridge's own tables)

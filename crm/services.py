@@ -8,9 +8,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from brokercrm.errors import DomainError
+from customers.models import Customer
 from customers.services import activity_record
+from teams.models import Team
+from teams.selectors import users_assignable_by
 
-from .models import Notification, Task
+from .models import AssignmentCursor, Note, NoteRevision, Notification, Task
 
 
 class CrmError(DomainError):
@@ -22,8 +25,6 @@ def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=N
     """Create a task on `customer` for `assignee` (or a team queue). Staff callers need manage_tasks and must see
     the customer; `by=None` is the system (workflows, the ledger's auto-freeze)."""
     if by is not None:
-        from customers.models import Customer
-
         if not by.holds("pipelines.manage_tasks"):
             raise CrmError("Tasks need pipelines.manage_tasks.", code="permission_denied", status=403)
         if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
@@ -40,8 +41,6 @@ def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=N
 
 def task_create_for_team(*, customer, team_name: str, title: str, due_in: timedelta = timedelta(hours=4)) -> Task:
     """A system task in a team's queue (e.g. finance after an auto-freeze)."""
-    from teams.models import Team
-
     team = Team.objects.filter(name=team_name).first()
     return task_create(customer=customer, title=title, due_at=timezone.now() + due_in, team=team, by=None)
 
@@ -58,9 +57,10 @@ def task_create_for_owner(*, customer, team_name: str, title: str, due_in: timed
 def task_complete(*, task: Task, by) -> Task:
     if by is not None and not by.holds("pipelines.manage_tasks"):
         raise CrmError("Tasks need pipelines.manage_tasks.", code="permission_denied", status=403)
-    task = Task.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=task.pk).first()
-    if task is None:
+    locked = Task.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=task.pk).first()
+    if locked is None:
         raise CrmError("No such task.", code="not_found", status=404)
+    task = locked
     if task.status == Task.Status.DONE:
         return task
     task.status = Task.Status.DONE
@@ -73,19 +73,13 @@ def task_complete(*, task: Task, by) -> Task:
 
 # --- notes ----------------------------------------------------------------------------------------------------------
 
-from .models import AssignmentCursor, Note, NoteRevision  # noqa: E402
-
 
 def _notes_visible(by):
-    from customers.models import Customer
-
     return Note.objects.filter(customer__in=Customer.objects.visible_to(by))
 
 
 @transaction.atomic
 def note_add(*, customer, body: str, by) -> Note:
-    from customers.models import Customer
-
     if not by.holds("pipelines.manage_notes"):
         raise CrmError("Notes need pipelines.manage_notes.", code="permission_denied", status=403)
     if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
@@ -127,9 +121,6 @@ def customers_bulk_assign(*, customer_ids: list[int], agent_ids: list[int], by) 
     """Assign customers over agents round-robin: counts differ by at most one, and the rotation continues from
     where this assigner's previous bulk assignment stopped. Only customers `by` may edit, only agents `by` may
     assign to; all or nothing (one transaction)."""
-    from customers.models import Customer
-    from teams.selectors import users_assignable_by
-
     if not by.holds("customers.bulk_assign"):
         raise CrmError("Bulk assignment needs customers.bulk_assign.", code="permission_denied", status=403)
     agents = list(users_assignable_by(user=by).filter(pk__in=agent_ids).order_by("pk"))

@@ -7,6 +7,7 @@ from datetime import time as dtime
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import redirect
@@ -14,19 +15,25 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
+from brokercrm.context_processors import NAV
 from brokercrm.errors import DomainError
 from brokercrm.inputs import parse_id, parse_ids, require_id
 from brokercrm.middleware import error_page
 from brokercrm.workspace import WorkspaceMixin
+from comms.models import Message
 from customers import selectors as customer_selectors
 from customers import services as customer_services
-from customers.models import Customer, RetentionClass
+from customers.models import Activity, Customer, RetentionClass
 from customers.pipelines import PIPELINES
 from customers.presence import presence_online
-from teams.selectors import users_assignable_by
+from ledger.models import TradingAccount, Transaction
+from ledger.services import LedgerError, customer_unfreeze
+from teams.models import Team
+from teams.selectors import team_paths_for, users_assignable_by
 
 from . import services
 from .models import Note, Notification, Task
+from .selectors import sees_all_tasks
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -48,16 +55,12 @@ class DashboardView(WorkspaceMixin, TemplateView):
         or 403 when there is none."""
         user = request.user
         if user.is_authenticated and hasattr(user, "holds") and not user.holds(self.required_permission):
-            from brokercrm.context_processors import NAV
-
             for _label, url, code in NAV:
                 if user.holds(code):
                     return redirect(url)
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        from ledger.models import Transaction
-
         ctx = super().get_context_data(**kwargs)
         user = self.request.user
         visible = Customer.objects.visible_to(user)
@@ -133,8 +136,6 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
             raise Http404("No such customer.") from None
 
     def get_context_data(self, **kwargs):
-        from ledger.models import Transaction
-
         ctx = super().get_context_data(**kwargs)
         customer = self.object
         ctx["online"] = customer.pk in presence_online([customer.pk])
@@ -155,7 +156,6 @@ class CustomerDetailView(WorkspaceMixin, DetailView):
                 p["unfreeze"] = p["allowed"]
         ctx["notes"] = customer.notes.select_related("author").prefetch_related("revisions__author")
         ctx["tasks"] = customer.tasks.select_related("assignee").order_by("status", "due_at")[:20]
-        from comms.models import Message
 
         ctx["communications"] = Message.objects.filter(customer=customer)[:20]
         ctx["transactions"] = (Transaction.objects.filter(customer=customer).select_related("account")[:20]
@@ -232,9 +232,6 @@ class ActivityFeedPageView(WorkspaceMixin, TemplateView):
 
         from django.shortcuts import render
 
-        from customers.models import Activity
-        from teams.models import Team
-
         user = request.user
         qs = Activity.objects.filter(customer__in=Customer.objects.visible_to(user))
         agent, team = request.GET.get("agent", ""), request.GET.get("team", "")
@@ -242,7 +239,6 @@ class ActivityFeedPageView(WorkspaceMixin, TemplateView):
             return error_page(request, 400, "The agent and team filters take ids.")
         if agent:
             qs = qs.filter(customer__assigned_to_id=parse_id(agent))
-        from teams.selectors import team_paths_for
 
         sees_all = user.is_superuser or getattr(user.role, "customer_view_scope", None) == "all"
         visible_teams = (Team.objects.all() if sees_all
@@ -288,8 +284,6 @@ class CustomerActionView(WorkspaceMixin, View):
                                                       to=request.POST["to"], by=request.user)
                 messages.success(request, f"{request.POST['pipeline']} status → {request.POST['to']}.")
             elif verb == "unfreeze":
-                from ledger.services import LedgerError, customer_unfreeze
-
                 try:
                     customer_unfreeze(customer=customer, by=request.user, reason=request.POST.get("reason", ""))
                     messages.success(request, "Unfrozen.")
@@ -313,8 +307,6 @@ class CustomerActionView(WorkspaceMixin, View):
                     raise Http404
                 services.task_complete(task=task, by=request.user)
             elif verb == "platform-retry":
-                from ledger.models import TradingAccount
-
                 from .trading import bridge
 
                 account = TradingAccount.objects.filter(pk=int(request.POST["account_id"]), customer=customer).first()
@@ -333,11 +325,6 @@ class CustomerActionView(WorkspaceMixin, View):
         except (KeyError, ValueError):
             messages.error(request, "Some fields are missing or invalid.")
         return redirect("customer-detail", pk=pk)
-
-
-from django.core.exceptions import PermissionDenied  # noqa: E402
-
-from .selectors import sees_all_tasks  # noqa: E402
 
 
 class TaskListView(WorkspaceMixin, ListView):

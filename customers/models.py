@@ -7,6 +7,8 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from guardian.models import UserObjectPermissionBase
 
+from teams.selectors import team_paths_for
+
 from .pipelines import PIPELINES, FinanceStatus, KycStatus, SalesStatus
 
 
@@ -142,8 +144,6 @@ class CustomerQuerySet(models.QuerySet):
     """Visibility lives here: every view, page, export, search, SSE check and job starts from these."""
 
     def _scoped(self, user, scope: str, grant_codename: str) -> CustomerQuerySet:
-        from teams.selectors import team_paths_for
-
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
         if user.is_superuser or scope == "all":

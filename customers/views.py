@@ -7,6 +7,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from teams.backends import axes_lockout_response
+
 from .auth import CustomerLockedOut, customer_authenticate, customer_login, customer_logout, session_customer
 from .clientarea import client_home_context
 from .models import Customer
@@ -34,8 +36,6 @@ def client_login(request):
             customer = customer_authenticate(request, email=form.cleaned_data["email"],
                                              password=form.cleaned_data["password"])
         except CustomerLockedOut:
-            from teams.backends import axes_lockout_response
-
             return axes_lockout_response(request)
         if customer is not None:
             customer_login(request, customer)

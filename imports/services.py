@@ -28,6 +28,11 @@ from django.utils import timezone
 
 from brokercrm.csvutil import csv_lines
 from brokercrm.events import event_emit
+from crm.models import Note
+from customers import gates
+from customers.models import Customer, CustomerGroup, FraudSettings
+from customers.services import customers_bulk_create
+from teams.selectors import users_assignable_by
 
 from . import conf
 from .models import ImportJob, ImportRow
@@ -138,9 +143,6 @@ def import_process(*, job_id) -> ImportJob:
 
 
 def _context(job):
-    from customers.models import CustomerGroup, FraudSettings
-    from teams.selectors import users_assignable_by
-
     groups = {g.name.lower(): g for g in CustomerGroup.objects.all()}
     assignable = {u.email.lower(): u for u in users_assignable_by(user=job.created_by)}
     return FraudSettings.current(), groups, assignable
@@ -148,8 +150,6 @@ def _context(job):
 
 def _validate(row: dict, fraud, groups, assignable):
     """The cleaned customer fields, or the reason the row is rejected (no PII in reasons)."""
-    from customers import gates
-
     email = (row.get("email") or "").strip()
     first, last = (row.get("first_name") or "").strip(), (row.get("last_name") or "").strip()
     if not EMAIL_RE.match(email) or len(email) > 254:
@@ -160,7 +160,7 @@ def _validate(row: dict, fraud, groups, assignable):
         country = gates.validate_country(row.get("country") or "")
         phone = gates.normalize_phone(row.get("phone") or "", country, strict=fraud.strict_phone_validation)
     except gates.GateError as error:
-        return None, f"invalid {next(iter(error.fields or {'value': 0}))}"
+        return None, f"invalid {next(iter(error.fields or {'value': []}))}"
     if gates.is_disposable_email(email, fraud=fraud):
         return None, "disposable email domain"
     clean = {"first_name": first, "last_name": last, "email": email, "email_canonical": gates.canonical_email(email),
@@ -181,10 +181,6 @@ def _validate(row: dict, fraud, groups, assignable):
 
 def _process_chunk(job: ImportJob, size: int) -> int | None:
     """Process up to `size` pending rows in one transaction; None when no pending row could be claimed."""
-    from customers import gates
-    from customers.models import Customer
-    from customers.services import customers_bulk_create
-
     fraud, groups, assignable = _context(job)
     with transaction.atomic():
         rows = list(ImportRow.objects.filter(job=job, status=ImportRow.Status.PENDING).order_by("row_number")
@@ -209,7 +205,7 @@ def _process_chunk(job: ImportJob, size: int) -> int | None:
         to_create = []
         for (row, clean), match in zip(candidates, matches, strict=True):
             decision = gates.duplicate_decision(match.score, fraud=fraud) if match else "accept"
-            if decision == "reject":
+            if decision == "reject" and match is not None:
                 outcome[row.pk] = (ImportRow.Status.REJECTED,
                                    f"duplicate of an existing customer (score {match.score})")
                 continue
@@ -217,7 +213,7 @@ def _process_chunk(job: ImportJob, size: int) -> int | None:
             if earlier:
                 outcome[row.pk] = (ImportRow.Status.REJECTED, f"duplicate of row {earlier} of this file")
                 continue
-            if decision == "flag":
+            if decision == "flag" and match is not None:
                 clean.update(possible_duplicate_of_id=match.customer_id, duplicate_score=match.score)
             seen_email[clean["email_canonical"]] = row.row_number
             seen_phone[(clean["phone"], clean["country"])] = row.row_number
@@ -268,8 +264,6 @@ def _mark_rows(rows: list[ImportRow]) -> None:
 
 def _notes(job, pairs) -> None:
     """The `comment` column becomes each imported customer's first note (a sanctioned bulk write)."""
-    from crm.models import Note
-
     now = timezone.now()
     Note.objects.bulk_create([Note(customer=c, body=body.strip()[:10000], author=job.created_by, created_at=now,
                                    updated_at=now) for c, body in pairs if (body or "").strip()])

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from brokercrm.inputs import InvalidJson, json_loads
+
 
 class ProviderError(Exception):
     """The provider refused the request (bad credentials, invalid data): another provider may still serve it."""
@@ -33,8 +35,6 @@ MAX_ORDER_ID = 120
 
 def notification_json(body: bytes) -> dict:
     """The body as a JSON object (depth-limited, see brokercrm.inputs), or InvalidNotification."""
-    from brokercrm.inputs import InvalidJson, json_loads
-
     try:
         data = json_loads(body)
     except InvalidJson as exc:

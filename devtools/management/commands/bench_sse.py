@@ -21,6 +21,10 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from ledger.models import TradingAccount
+from teams.models import User
+from teams.tokens import token_issue
+
 
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -43,13 +47,10 @@ class Command(BaseCommand):
         import os
 
         from devtools.testing import free_port, running, uvicorn_cmd
-        from ledger.models import TradingAccount
-        from teams.models import User
 
         admin = User.objects.filter(email="admin@demo.test").first()
         if admin is None:
             raise CommandError("Run seed_demo first.")
-        from teams.tokens import token_issue
 
         key = token_issue(user=admin, name="bench_sse")[1]
         logins = list(TradingAccount.objects.values_list("login", flat=True)[:50])
