@@ -12,14 +12,13 @@ from brokercrm.inputs import parse_id
 from customers.api.serializers import ActivityOut
 from customers.api.views import CustomerViewSet, activity_page_response
 from customers.models import Activity, Customer
-from teams import pii
 from teams.models import Team
 from teams.permissions import ActionPermissions, require
 from teams.selectors import users_assignable_by
 
 from .. import services as crm_services
 from ..models import Note, Task
-from ..selectors import task_list
+from ..selectors import note_history, task_list
 from .serializers import BulkAssignIn, NoteIn, NoteOut, TaskIn, TaskOut
 
 
@@ -103,16 +102,7 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         note = self.get_object()
-        viewer, customer = request.user, note.customer
-        revisions = [{"body": pii.redact_for(r.body, viewer, customer),
-                      "author": r.author.email if r.author_id else None,
-                      "written_at": r.written_at, "replaced_at": r.replaced_at,
-                      "replaced_by": r.replaced_by.email if r.replaced_by_id else None}
-                     for r in note.revisions.select_related("author", "replaced_by")]
-        current = {"body": pii.redact_for(note.body, viewer, customer),
-                   "author": note.author.email if note.author_id else None,
-                   "written_at": note.updated_at, "replaced_at": None, "replaced_by": None}
-        return Response({"note": note.pk, "revisions": [*revisions, current]})
+        return Response({"note": note.pk, "revisions": note_history(note=note, viewer=request.user)})
 
 
 class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
