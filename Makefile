@@ -39,16 +39,18 @@ run: seed static
 browser-deps:
 	@command -v chromium >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-# The layer contract (.importlinter, docs/DEVELOPING.md) and ruff (ruff.toml).
+# The layer contract (.importlinter, docs/DEVELOPING.md), ruff (ruff.toml) and mypy on services/selectors (mypy.ini).
 lint: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
-# The layer contract and ruff first (a broken contract or any finding fails the build), then the whole suite
+# The layer contract, ruff and mypy first (a broken contract or any finding fails the build), then the whole suite
 # against throwaway PostgreSQL 15 and Redis on private loopback ports.
 test: install browser-deps
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@scripts/test-services.sh start
 	@source var/test-services.env && $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; scripts/test-services.sh stop; exit $$status
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -367,7 +368,6 @@ if not DEBUG:
 
 # Content-Security-Policy (django-csp 4 format), in every mode so that development sees what production enforces.
 # Scripts and styles come from our own origin; the few inline scripts carry the per-request nonce (`csp_nonce`).
-from csp.constants import NONCE, NONE, SELF  # noqa: E402
 
 # The embedded payment cashiers (ledger/providers): BridgerPay's launcher script and iframe, Praxis's iframe. Add the
 # cashier origin your Praxis account uses (its cashier URL's scheme://host) to PAYMENT_CASHIER_ORIGINS.

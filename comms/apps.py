@@ -6,6 +6,8 @@ class CommsConfig(AppConfig):
     verbose_name = "Communications"
 
     def ready(self):
+        # Imports inside ready(), not at module level: Django imports apps.py while it populates the app registry,
+        # before any models module may be imported (the modules imported here import models).
         from django.db.models.signals import post_delete, post_save
 
         from brokercrm.events import domain_event

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from customers.models import CustomerOwnedQuerySet
+from customers.models import CustomerOwnedQuerySet, Source
 
 
 class Category(models.TextChoices):
@@ -140,8 +140,6 @@ class Workflow(models.Model):
     @property
     def applies_to(self) -> str:
         """The registration sources the trigger applies to, for the builder (`sources` condition)."""
-        from customers.models import Source
-
         sources = (self.conditions or {}).get("sources")
         if not sources:
             return "every source"

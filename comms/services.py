@@ -13,11 +13,23 @@ from django.db import transaction
 from django.utils.html import escape
 
 from brokercrm.errors import DomainError
+from customers.services import activity_record
+from ledger import conf as ledger_conf
+from ledger.models import Transaction
 from teams import pii
 
-from . import conf, placeholders
+from . import conf, placeholders, workflows
 from .direction import detect_direction, is_rtl_locale
-from .models import Category, EmailTemplate, EmailTranslation, Message, SmsTemplate, SmsTranslation
+from .models import (
+    Category,
+    EmailTemplate,
+    EmailTranslation,
+    Message,
+    SmsTemplate,
+    SmsTranslation,
+    Workflow,
+    WorkflowAction,
+)
 from .providers import SendError, SendPaced, SendTemporaryError, sms_send
 from .sms import analyze
 
@@ -141,8 +153,6 @@ def context_for(customer=None, *, viewer=None, payload: dict | None = None) -> d
             ctx.update({"agent.first_name": agent.first_name, "agent.last_name": agent.last_name,
                         "agent.full_name": agent.get_full_name(), "agent.email": agent.email})
     if payload and payload.get("transaction_id"):
-        from ledger.models import Transaction
-
         tx = Transaction.objects.filter(pk=payload["transaction_id"]).first()
         if tx:
             ctx.update({"transaction.id": tx.pk, "transaction.type": tx.type, "transaction.amount": tx.amount,
@@ -239,8 +249,6 @@ def message_queue(*, customer, template, by=None, run=None, payload: dict | None
     """Render `template` for `customer` into the communication log and send it from a worker after commit.
 
     Marketing templates skip customers without marketing consent (logged as skipped)."""
-    from customers.services import activity_record
-
     from .tasks import message_send
 
     channel = Message.Channel.EMAIL if isinstance(template, EmailTemplate) else Message.Channel.SMS
@@ -250,8 +258,8 @@ def message_queue(*, customer, template, by=None, run=None, payload: dict | None
         fields = {"subject": rendered.subject, "body": rendered.body_text, "body_html": rendered.body_html,
                   "recipient": customer.email, "locale": rendered.locale}
     else:
-        rendered = render_sms(template, customer.locale, ctx)
-        fields = {"body": rendered.body, "recipient": customer.phone, "locale": rendered.locale}
+        sms = render_sms(template, customer.locale, ctx)
+        fields = {"body": sms.body, "recipient": customer.phone, "locale": sms.locale}
     status = Message.Status.QUEUED
     error = ""
     if template.category == Category.MARKETING and not customer.marketing_consent:
@@ -359,6 +367,33 @@ def delivery_callback(*, provider_id: str, status: str) -> Message | None:
 
 
 def _base_url() -> str:
-    from ledger import conf as ledger_conf
-
     return ledger_conf.PUBLIC_BASE_URL
+
+
+# --- workflows ----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def workflow_create(*, data: dict) -> Workflow:
+    """A workflow with its actions (validated by comms.api.serializers.WorkflowSerializer)."""
+    data = dict(data)
+    actions = data.pop("actions")
+    workflow = Workflow.objects.create(**data)
+    WorkflowAction.objects.bulk_create([WorkflowAction(workflow=workflow, **a) for a in actions])
+    workflows.triggers_changed()
+    return workflow
+
+
+@transaction.atomic
+def workflow_update(*, workflow: Workflow, data: dict) -> Workflow:
+    """Change a workflow; `actions`, when given, replace the whole list."""
+    data = dict(data)
+    actions = data.pop("actions", None)
+    for key, value in data.items():
+        setattr(workflow, key, value)
+    workflow.save()
+    if actions is not None:
+        workflow.actions.all().delete()
+        WorkflowAction.objects.bulk_create([WorkflowAction(workflow=workflow, **a) for a in actions])
+    workflows.triggers_changed()
+    return workflow

@@ -18,6 +18,10 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
+from customers.models import Customer
+from customers.services import activity_record
+from teams.models import Team, User
+
 from .models import EmailTemplate, SmsTemplate, Workflow, WorkflowAction, WorkflowRun
 
 log = logging.getLogger(__name__)
@@ -155,16 +159,12 @@ def _run_action(action: WorkflowAction, run: WorkflowRun, customer) -> str:
         message = message_queue(customer=customer, template=template, run=run, payload=run.payload)
         return f"message #{message.pk} {message.status}"
     if action.kind == WorkflowAction.Kind.ASSIGN:
-        from teams.models import User
-
         agents = list(User.objects.filter(pk__in=params.get("agent_ids", []), is_active=True).order_by("pk"))
         if not agents:
             raise ValueError("assign: no active agents configured")
         agent = agents[customer.pk % len(agents)]
-        from customers.models import Customer
 
         Customer.objects.filter(pk=customer.pk).update(assigned_to=agent, team=agent.team)
-        from customers.services import activity_record
 
         activity_record(customer=customer, verb="customer.assigned", summary=f"Assigned to {agent} by workflow",
                         data={"to": agent.pk, "workflow": run.workflow_id})
@@ -179,9 +179,6 @@ def task_owner(*, params: dict, customer_id: int):
     """Who owns a task a workflow creates — never nobody: the customer's (active) agent; else the team the action
     names (`params["team"]`); else the COMMS_WORKFLOW_TASK_TEAM queue; else the customer's team. Returns
     (assignee, team); raises when none exists, so the run fails visibly instead of leaving an orphan task."""
-    from customers.models import Customer
-    from teams.models import Team
-
     from . import conf
 
     customer = Customer.objects.select_related("assigned_to", "team").get(pk=customer_id)  # fresh: assign ran?
@@ -200,8 +197,6 @@ def task_owner(*, params: dict, customer_id: int):
 
 
 def workflow_run_execute(*, run_id: int) -> WorkflowRun:
-    from customers.models import Customer
-
     with transaction.atomic():
         run = WorkflowRun.objects.select_for_update().get(pk=run_id)
         if run.status in (WorkflowRun.Status.SUCCEEDED, WorkflowRun.Status.SKIPPED, WorkflowRun.Status.FAILED):

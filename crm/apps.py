@@ -6,6 +6,8 @@ class CrmConfig(AppConfig):
     verbose_name = "Agent workspace"
 
     def ready(self):
+        # Imports inside ready(), not at module level: Django imports apps.py while it populates the app registry,
+        # before any models module may be imported (the modules imported here import models).
         from brokercrm.celery import app
 
         app.conf.beat_schedule["crm.tasks_flag_overdue"] = {"task": "crm.tasks_flag_overdue", "schedule": 60.0}
@@ -31,10 +33,5 @@ class CrmConfig(AppConfig):
         domain_event.connect(on_customer_frozen, dispatch_uid="crm.freeze_task")
         domain_event.connect(on_kyc_expiring, dispatch_uid="crm.kyc_expiring_task")
         action_handler_register(WorkflowAction.Kind.CREATE_TASK, workflow_create_task)
-
-        import os
-
-        if os.environ.get("BROKERCRM_INPROCESS_SIMULATOR") == "true":
-            from .trading.simulator import start_in_process
-
-            start_in_process()
+        # The in-process trading simulator of the embedded default is started by its ASGI entry point
+        # (crm.trading.asgi, scripts/run.sh), not here: loading the apps starts no thread.

@@ -8,6 +8,8 @@ import time
 from django.db import connection
 from django_eventstream.channelmanager import DefaultChannelManager
 
+from ledger.models import TradingAccount
+
 # django-eventstream re-checks the channel before every batch of events, in the stream's own thread. A stream is
 # long-lived: a database connection held for its lifetime would exhaust the pool at a few dozen subscribers. So a
 # decision is cached briefly per (user, channel) and the connection is released right after each real check.
@@ -38,8 +40,6 @@ class AccountChannelManager(DefaultChannelManager):
 
     @staticmethod
     def _check(user, login: int) -> bool:
-        from ledger.models import TradingAccount
-
         if not user.holds("customers.view"):
             return False
         return TradingAccount.objects.visible_to(user).filter(login=login).exists()

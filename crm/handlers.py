@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from brokercrm.actors import SYSTEM
+from comms.workflows import task_owner
 from customers.models import Customer
 
 from .services import task_create, task_create_for_owner
@@ -42,8 +43,6 @@ def on_kyc_expiring(sender, name: str, payload: dict, **kwargs) -> None:
 
 def workflow_create_task(*, action, run, customer) -> str:
     """The `create_task` action of comms workflows: the task always has an owner (comms.workflows.task_owner)."""
-    from comms.workflows import task_owner
-
     params = action.params or {}
     hours = int(params.get("due_in_hours", 24))
     assignee, team = task_owner(params=params, customer_id=customer.pk)

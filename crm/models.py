@@ -9,6 +9,8 @@ from django.utils import timezone
 from brokercrm.actors import SYSTEM
 from customers.models import Customer, CustomerOwnedQuerySet
 
+from .trading.models import PlatformAccount, PlatformDeal  # noqa: F401  the trading bridge's own tables
+
 
 class TaskQuerySet(CustomerOwnedQuerySet):
     def overdue(self, now=None) -> TaskQuerySet:
@@ -123,6 +125,3 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
-
-
-from .trading.models import PlatformAccount, PlatformDeal  # noqa: E402,F401  (the trading bridge's own tables)

@@ -211,10 +211,10 @@ class CustomerExportView(WorkspaceMixin, View):
 
     def get(self, request):
         from brokercrm.middleware import error_page
+        from customers.exports import customer_export_response, export_allowed
         from customers.models import CustomerGroup
         from teams.selectors import users_assignable_by
 
-        from .exports import customer_export_response, export_allowed
         from .lists import CustomerFilterForm
 
         if not export_allowed(request.user):

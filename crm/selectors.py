@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
 
-from .models import Task
+from brokercrm.errors import PermissionDenied
+from teams import pii
+from teams.models import subtree_q
+from teams.selectors import team_paths_for
+
+from .models import Note, Task
 
 TASK_SCOPES = ("own", "team", "queue", "all")
 
@@ -18,10 +25,6 @@ def task_list(*, user, scope: str = "own", overdue: bool = False, status: str | 
     """Tasks by scope: `own` (assigned to me), `team` (mine and my team subtree's, its queue included), `queue`
     (the team queue: unassigned tasks of my team subtree; every unassigned task for all-scope roles), `all`
     (every task, unassigned ones included; all-scope roles only, else 403 permission_denied). Unknown scope: 400."""
-    from brokercrm.errors import PermissionDenied
-    from teams.models import subtree_q
-    from teams.selectors import team_paths_for
-
     from .services import CrmError
 
     if scope not in TASK_SCOPES:
@@ -43,3 +46,19 @@ def task_list(*, user, scope: str = "own", overdue: bool = False, status: str | 
     if status in (Task.Status.OPEN, Task.Status.DONE):
         qs = qs.filter(status=status)
     return qs.order_by("due_at", "id")
+
+
+def note_history(*, note: Note, viewer) -> list[dict[str, Any]]:
+    """Every text a note had, oldest first, the current one last; bodies redacted for `viewer`
+    (teams.pii.redact_for, knowing the note's customer)."""
+    customer = note.customer
+    revisions: list[dict[str, Any]] = [
+        {"body": pii.redact_for(r.body, viewer, customer), "author": r.author.email if r.author else None,
+         "written_at": r.written_at, "replaced_at": r.replaced_at,
+         "replaced_by": r.replaced_by.email if r.replaced_by else None}
+        for r in note.revisions.select_related("author", "replaced_by")
+    ]
+    current = {"body": pii.redact_for(note.body, viewer, customer),
+               "author": note.author.email if note.author else None,
+               "written_at": note.updated_at, "replaced_at": None, "replaced_by": None}
+    return [*revisions, current]

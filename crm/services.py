@@ -9,20 +9,18 @@ from django.utils import timezone
 
 from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.errors import DomainError, NotFound, PermissionDenied
+from customers.models import Customer
 from customers.services import activity_record
+from teams.models import Team
+from teams.selectors import users_assignable_by
 
-from .models import Notification, Task
+from .models import AssignmentCursor, Note, NoteRevision, Notification, Task
 
 
 class CrmError(DomainError):
     """An error of this app's services (see brokercrm.errors)."""
 
 
-class ExportNotAllowed(CrmError):
-    """Exporting customers (the file carries PII) without the can_export_pii right."""
-
-    code = "export_not_allowed"
-    status = 403
 
 
 @transaction.atomic
@@ -49,8 +47,6 @@ def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=N
 
 def task_create_for_team(*, customer, team_name: str, title: str, due_in: timedelta = timedelta(hours=4)) -> Task:
     """A system task in a team's queue (e.g. finance after an auto-freeze)."""
-    from teams.models import Team
-
     team = Team.objects.filter(name=team_name).first()
     return task_create(customer=customer, title=title, due_at=timezone.now() + due_in, team=team, by=SYSTEM)
 
@@ -83,8 +79,6 @@ def task_complete(*, task: Task, by) -> Task:
 
 # --- notes ----------------------------------------------------------------------------------------------------------
 
-from .models import AssignmentCursor, Note, NoteRevision  # noqa: E402
-
 
 def _notes_visible(by):
     return Note.objects.visible_to(by)
@@ -92,8 +86,6 @@ def _notes_visible(by):
 
 @transaction.atomic
 def note_add(*, customer, body: str, by) -> Note:
-    from customers.models import Customer
-
     if not by.holds("pipelines.manage_notes"):
         raise PermissionDenied("Notes need pipelines.manage_notes.")
     if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
@@ -135,9 +127,6 @@ def customers_bulk_assign(*, customer_ids: list[int], agent_ids: list[int], by) 
     """Assign customers over agents round-robin: counts differ by at most one, and the rotation continues from
     where this assigner's previous bulk assignment stopped. Only customers `by` may edit, only agents `by` may
     assign to; all or nothing (one transaction)."""
-    from customers.models import Customer
-    from teams.selectors import users_assignable_by
-
     if not by.holds("customers.bulk_assign"):
         raise PermissionDenied("Bulk assignment needs customers.bulk_assign.")
     agents = list(users_assignable_by(user=by).filter(pk__in=agent_ids).order_by("pk"))

@@ -7,6 +7,7 @@ from datetime import time as dtime
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import redirect
@@ -14,22 +15,28 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
+from brokercrm.context_processors import NAV, nav_allows
 from brokercrm.errors import DomainError
 from brokercrm.errors import PermissionDenied as NotPermitted
 from brokercrm.inputs import parse_id, parse_ids, require_id
 from brokercrm.middleware import error_page
 from brokercrm.workspace import WorkspaceMixin
+from comms.models import Message
 from customers import selectors as customer_selectors
 from customers import services as customer_services
-from customers.models import Customer, RetentionClass
+from customers.models import Activity, Customer, RetentionClass
 from customers.pipelines import PIPELINES
 from customers.presence import presence_online
 from customers.scoping import ScopedViewMixin
-from teams.models import subtree_q
-from teams.selectors import teams_visible_to, users_assignable_by
+from ledger.models import TradingAccount, Transaction
+from ledger.services import customer_unfreeze
+from teams.models import Team, subtree_q
+from teams.selectors import team_paths_for, teams_visible_to, users_assignable_by
 
 from . import services
 from .models import Note, Notification, Task
+from .ops import form_error_page
+from .selectors import sees_all_tasks
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -51,16 +58,12 @@ class DashboardView(ScopedViewMixin, WorkspaceMixin, TemplateView):
         or 403 when there is none."""
         user = request.user
         if user.is_authenticated and hasattr(user, "holds") and not user.holds(self.required_permission):
-            from brokercrm.context_processors import NAV, nav_allows
-
             for _label, url, code in NAV:
                 if nav_allows(user, code):
                     return redirect(url)
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        from ledger.models import Transaction
-
         ctx = super().get_context_data(**kwargs)
         visible = self.scoped(Customer)
         ctx["customer_count"] = visible.count()
@@ -90,13 +93,11 @@ class CustomerListView(WorkspaceMixin, TemplateView):
     def get(self, request, *args, **kwargs):
         from brokercrm.lists import list_page
         from customers.models import CustomerGroup
-        from teams.models import Team
 
         from .lists import CUSTOMER_LIST, CustomerFilterForm
 
         user = request.user
         sees_all = user.is_superuser or getattr(user.role, "customer_view_scope", None) == "all"
-        from teams.selectors import team_paths_for
 
         teams = (Team.objects.all() if sees_all
                  else Team.objects.filter(subtree_q(team_paths_for(user=user), via=""))).order_by("path")
@@ -118,7 +119,7 @@ class CustomerListView(WorkspaceMixin, TemplateView):
 
 
 def _can_export(user) -> bool:
-    from .exports import export_allowed
+    from customers.exports import export_allowed
 
     return user.holds("reports.export_customers") and export_allowed(user)
 
@@ -166,8 +167,6 @@ class CustomerDetailView(ScopedViewMixin, WorkspaceMixin, DetailView):
             raise Http404("No such customer.") from None
 
     def get_context_data(self, **kwargs):
-        from ledger.models import Transaction
-
         ctx = super().get_context_data(**kwargs)
         customer = self.object
         ctx["online"] = customer.pk in presence_online([customer.pk])
@@ -188,7 +187,6 @@ class CustomerDetailView(ScopedViewMixin, WorkspaceMixin, DetailView):
                 p["unfreeze"] = p["allowed"]
         ctx["notes"] = customer.notes.select_related("author").prefetch_related("revisions__author")
         ctx["tasks"] = customer.tasks.select_related("assignee").order_by("status", "due_at")[:20]
-        from comms.models import Message
 
         ctx["communications"] = self.scoped(Message).filter(customer=customer)[:20]
         ctx["transactions"] = (self.scoped(Transaction).filter(customer=customer)
@@ -288,8 +286,6 @@ class ActivityFeedPageView(ScopedViewMixin, WorkspaceMixin, TemplateView):
 
         from django.shortcuts import render
 
-        from customers.models import Activity
-
         user = request.user
         qs = self.scoped(Activity)
         agent, team = request.GET.get("agent", ""), request.GET.get("team", "")
@@ -333,10 +329,6 @@ class CustomerActionView(ScopedViewMixin, WorkspaceMixin, View):
                 messages.success(request, f"{label(request.POST['pipeline'])} status of {customer.full_name} is "
                                           f"now “{label(request.POST['to'])}”.")
             elif verb == "unfreeze":
-                from ledger.services import customer_unfreeze
-
-                from .ops import form_error_page
-
                 try:
                     customer_unfreeze(customer=customer, by=request.user, reason=request.POST.get("reason", ""))
                     messages.success(request, f"{customer.full_name} is unfrozen.")
@@ -365,8 +357,6 @@ class CustomerActionView(ScopedViewMixin, WorkspaceMixin, View):
                 services.task_complete(task=task, by=request.user)
                 messages.success(request, "Task done.")
             elif verb == "platform-retry":
-                from ledger.models import TradingAccount
-
                 from .trading import bridge
 
                 account = self.scoped(TradingAccount).filter(pk=int(request.POST["account_id"]),
@@ -421,9 +411,7 @@ class CustomerActionView(ScopedViewMixin, WorkspaceMixin, View):
         return redirect("customer-detail", pk=customer.pk)
 
 
-from django.core.exceptions import PermissionDenied  # noqa: E402
 
-from .selectors import sees_all_tasks  # noqa: E402
 
 
 class TaskListView(ScopedViewMixin, WorkspaceMixin, ListView):

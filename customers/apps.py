@@ -5,6 +5,8 @@ class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self):
+        # Imports inside ready(), not at module level: Django imports apps.py while it populates the app registry,
+        # before any models module may be imported (the modules imported here import models).
         from celery.schedules import crontab
 
         from brokercrm.celery import app

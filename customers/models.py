@@ -8,6 +8,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 from guardian.models import UserObjectPermissionBase
 
 from brokercrm.actors import SYSTEM, actor_check
+from teams.selectors import team_paths_for
 
 from .pipelines import PIPELINES, FinanceStatus, KycStatus, SalesStatus
 
@@ -178,7 +179,6 @@ class CustomerQuerySet(models.QuerySet):
 
     def _scoped(self, user, scope: str, grant_codename: str) -> CustomerQuerySet:
         from teams.models import subtree_q
-        from teams.selectors import team_paths_for
 
         actor_check(user)
         if user is SYSTEM:

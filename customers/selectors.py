@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from brokercrm.inputs import parse_id
 from teams import pii
 from teams.constants import PiiLevel
+from teams.models import Team, subtree_q
 
 from .models import Customer, RetentionClass
 from .pipelines import FinanceStatus, KycStatus, SalesStatus
@@ -27,8 +28,6 @@ class CustomerFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_team(self, queryset, name, value):
-        from teams.models import Team, subtree_q
-
         team = Team.objects.filter(pk=value).first()
         return queryset.filter(subtree_q(team.path)) if team else queryset.none()
 

@@ -10,9 +10,12 @@ from django.utils import timezone
 
 from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.errors import DomainError
-from brokercrm.events import event_emit
+from brokercrm.events import event_emit, event_emit_many
+from teams.models import User
+from teams.selectors import users_assignable_by
+from teams.services import audit_record
 
-from .models import Activity, Customer
+from .models import Activity, Customer, CustomerGroup, FraudSettings
 from .signals import customer_created, customers_created_bulk
 
 
@@ -42,6 +45,13 @@ def activity_record(
     )
 
 
+class ExportNotAllowed(CustomerError):
+    """Exporting customers (the file carries PII) without the can_export_pii right."""
+
+    code = "export_not_allowed"
+    status = 403
+
+
 class CustomerNotFound(CustomerError):
     code = "not_found"
     status = 404
@@ -52,8 +62,6 @@ def customer_assign(*, customer: Customer, agent, by) -> Customer:
     """Assign `customer` to `agent` (or unassign with None); the customer's team follows the agent's team.
 
     `by` must be able to edit the customer and assign to the agent (teams.selectors.users_assignable_by)."""
-    from teams.selectors import users_assignable_by
-
     customer = Customer.objects.editable_by(by).select_for_update(of=("self",)).filter(pk=customer.pk).first()
     if customer is None:
         raise CustomerNotFound("No such customer.")
@@ -82,8 +90,6 @@ def customer_update(*, customer: Customer, by, **data: Any) -> Customer:
     if locked is None:
         raise CustomerNotFound("No such customer, or you may not edit it.")
     if "assigned_to" in data:
-        from teams.models import User
-
         agent_id = data.pop("assigned_to")
         agent = User.objects.filter(pk=agent_id, is_active=True).first() if agent_id else None
         if agent_id and agent is None:
@@ -195,12 +201,35 @@ def affiliate_authenticate(*, api_key: str | None):
     return Affiliate.objects.filter(api_key_hash=_hash_secret(api_key), is_active=True).select_related("group").first()
 
 
+@transaction.atomic
 def affiliate_create(*, code: str, name: str, api_key: str, group=None, is_active: bool = True, by=None):
-    """Create an affiliate; only the SHA-256 of its API key is stored (keys are long random strings)."""
+    """Create an affiliate; only the SHA-256 of its API key is stored (keys are long random strings). A staff
+    caller (`by`) is audited."""
     from .models import Affiliate
 
-    return Affiliate.objects.create(code=code, name=name, api_key_hash=_hash_secret(api_key), group=group,
-                                    is_active=is_active)
+    affiliate = Affiliate.objects.create(code=code, name=name, api_key_hash=_hash_secret(api_key), group=group,
+                                         is_active=is_active)
+    if by is not None:
+        audit_record(by=by, action="affiliate.created", obj=affiliate, before=None, after={"code": affiliate.code})
+    return affiliate
+
+
+def _fraud_settings_snapshot(current: FraudSettings) -> dict[str, Any]:
+    return {field.name: getattr(current, field.name) for field in FraudSettings._meta.concrete_fields
+            if field.name not in ("id", "updated_at")}
+
+
+@transaction.atomic
+def fraud_settings_update(*, values: dict[str, Any], by) -> FraudSettings:
+    """Change the fraud-gate settings (values validated by the platform API), audited with before and after."""
+    current = FraudSettings.objects.select_for_update().get(pk=FraudSettings.current().pk)
+    before = _fraud_settings_snapshot(current)
+    for key, value in values.items():
+        setattr(current, key, value)
+    current.save()
+    audit_record(by=by, action="fraud_settings.updated", obj=current, before=before,
+                 after=_fraud_settings_snapshot(current))
+    return current
 
 
 def promo_claim(code: str):
@@ -324,7 +353,7 @@ def customer_register(*, data: dict[str, Any], source: str, affiliate=None, by=N
     activity_record(customer=customer, verb="customer.registered", by=by,
                     summary=f"Registered ({source})" + (f" with promo {promo.code}" if promo else ""),
                     data={"source": source, "group": group.name if group else None})
-    if customer.possible_duplicate_of_id:
+    if customer.possible_duplicate_of_id and match is not None:
         reasons = ", ".join(match.reasons)
         activity_record(customer=customer, verb="customer.possible_duplicate",
                         summary=f"Possible duplicate of #{match.customer_id} (score {match.score}: {reasons})",
@@ -348,9 +377,6 @@ def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> li
     """Create already-validated customers in bulk with their trading accounts and a registration activity each;
     announce `customer.registered` after commit. Raises IntegrityError when a canonical email already exists
     (the caller falls back to one row at a time inside savepoints)."""
-    from brokercrm.events import event_emit_many
-
-    from .models import Activity, CustomerGroup
 
     customers = Customer.objects.bulk_create([Customer(source=source, **row) for row in rows])
     customers_created_bulk.send(sender=Customer, customers=customers)  # ledger opens the trading accounts

@@ -15,6 +15,7 @@ from rest_framework.exceptions import ValidationError
 from brokercrm.adminpages import refused
 from brokercrm.inputs import parse_id
 from brokercrm.workspace import WorkspaceMixin
+from teams.backends import axes_lockout_response
 
 from .api.platform import (
     FraudSettingsSerializer,
@@ -50,8 +51,6 @@ def client_login(request):
             customer = customer_authenticate(request, email=form.cleaned_data["email"],
                                              password=form.cleaned_data["password"])
         except CustomerLockedOut:
-            from teams.backends import axes_lockout_response
-
             return axes_lockout_response(request)
         if customer is not None:
             customer_login(request, customer)

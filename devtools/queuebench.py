@@ -36,6 +36,19 @@ from django.conf import settings
 from django.utils import timezone
 
 from brokercrm.actors import SYSTEM
+from brokercrm.celery import QUEUES, app
+from comms.models import Message
+from crm.models import Task
+from crm.services import task_create
+from customers.models import Customer
+from imports.models import ImportJob
+from imports.services import import_create
+from ledger import conf as ledger_conf
+from ledger.models import TradingAccount, Transaction
+from ledger.payments import order_id_for
+from ledger.providers.sandbox import sign
+from ledger.services import transaction_create
+from teams.models import User
 
 ROOT = Path(settings.BASE_DIR)
 BENCH_TASK_TITLE = "queue-bench overdue probe"
@@ -103,18 +116,12 @@ def _alive(pid: int) -> bool:
 
 def comms_backlog() -> int:
     """Messages waiting in the `comms` queue (every priority level)."""
-    from brokercrm.celery import app
-
     with app.connection_for_read() as conn:
         return conn.default_channel.queue_declare("comms", passive=True).message_count
 
 
 def queue_sends(count: int) -> int:
     """Queue `count` e-mails to demo customers: rows in the communication log and one send task each."""
-    from brokercrm.celery import app
-    from comms.models import Message
-    from customers.models import Customer
-
     customers = list(Customer.objects.exclude(email="").order_by("pk")[:200])
     now = timezone.now()
     messages = Message.objects.bulk_create([
@@ -134,9 +141,6 @@ def _lead_csv(rows: int, tag: str) -> bytes:
 
 
 def _deposit(customer):
-    from ledger.models import Transaction
-    from ledger.services import transaction_create
-
     account = customer.accounts.order_by("login").first()
     tx, _ = transaction_create(by=SYSTEM, type="deposit", amount=Decimal("10.00"), currency=account.currency,
                                account_login=account.login, comment="queue bench", status="processing")
@@ -146,11 +150,6 @@ def _deposit(customer):
 
 def webhook_credit_seconds(base_url: str, customer) -> float:
     """Post a signed sandbox 'approved' callback for a fresh deposit; seconds until the balance has moved."""
-    from ledger import conf as ledger_conf
-    from ledger.models import TradingAccount
-    from ledger.payments import order_id_for
-    from ledger.providers.sandbox import sign
-
     account, tx = _deposit(customer)
     before = account.balance
     body = json.dumps({"event_id": str(uuid.uuid4()), "order_id": order_id_for(tx), "status": "approved",
@@ -168,8 +167,6 @@ def webhook_credit_seconds(base_url: str, customer) -> float:
 
 
 def run_sh_env(base: dict[str, str], var_dir: Path) -> dict[str, str]:
-    from ledger import conf as ledger_conf
-
     env = dict(base)
     # The processes keep their files in `var_dir`; the sandbox secret is this process's, so that the webhooks it
     # signs are accepted (development generates one per var directory).
@@ -179,8 +176,6 @@ def run_sh_env(base: dict[str, str], var_dir: Path) -> dict[str, str]:
 
 
 def wait_for_workers(timeout: float = 90.0) -> None:
-    from brokercrm.celery import QUEUES, app
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         names = {name.split("@")[0] for reply in (app.control.ping(timeout=1.0) or []) for name in reply}
@@ -193,14 +188,7 @@ def wait_for_workers(timeout: float = 90.0) -> None:
 def run(*, env: dict[str, str], log_path: Path, import_rows: int, comms_tasks: int, seconds: float,
         rate: int = 10, second_after: float = 8.0, probe_every: float = 10.0, echo=print) -> Figures:
     """Run the scenario (module docstring) and return its figures."""
-    from brokercrm.celery import app
-    from crm.models import Task
-    from crm.services import task_create
-    from customers.models import Customer
     from devtools.testing import free_port
-    from imports.models import ImportJob
-    from imports.services import import_create
-    from teams.models import User
 
     figures = Figures()
     admin = (User.objects.filter(email="admin@demo.test").first()

@@ -15,6 +15,8 @@ import httpx
 from django.conf import settings
 from django.db import connection
 
+from brokercrm.celery import QUEUES
+
 ROOT = Path(settings.BASE_DIR)
 
 
@@ -72,6 +74,5 @@ def uvicorn_cmd(port: int) -> list[str]:
 def worker_cmd(name: str, *, concurrency: int = 1, queues: str | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "celery", "-A", "brokercrm", "worker", "-n", f"{name}@%h", "--concurrency",
            str(concurrency), "--loglevel", "warning", "--without-gossip", "--without-mingle", "--pool", "prefork"]
-    from brokercrm.celery import QUEUES
 
     return cmd + ["-Q", queues or ",".join(QUEUES)]  # by default every queue, as one worker of `make run` did

@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from brokercrm.csvutil import csv_cell_restore
 from brokercrm.errors import DomainError
 
 from . import conf
@@ -147,6 +148,4 @@ def parse(raw: bytes, *, max_rows: int | None = None) -> ParsedFile:
 def _unneutralize(row: dict[str, str]) -> dict[str, str]:
     """Undo the `'` our reports put before formula-like cells (brokercrm.csvutil), so a fixed report re-imports
     the values as first uploaded."""
-    from brokercrm.csvutil import csv_cell_restore
-
     return {name: csv_cell_restore(value) for name, value in row.items()}

@@ -29,6 +29,11 @@ from django.utils import timezone
 from brokercrm.csvutil import csv_lines
 from brokercrm.errors import DomainError, PermissionDenied
 from brokercrm.events import event_emit
+from crm.models import Note
+from customers import gates
+from customers.models import CustomerGroup
+from customers.services import customers_bulk_create
+from teams.selectors import users_assignable_by
 
 from . import conf
 from .models import ImportJob, ImportRow
@@ -157,10 +162,6 @@ def import_process(*, job_id) -> ImportJob:
 
 
 def _context(job):
-    from customers import gates
-    from customers.models import CustomerGroup
-    from teams.selectors import users_assignable_by
-
     groups = {g.name.lower(): g for g in CustomerGroup.objects.all()}
     assignable = {u.email.lower(): u for u in users_assignable_by(user=job.created_by)}
     return gates.pipeline_for("import"), groups, assignable
@@ -279,7 +280,6 @@ def _mark_rows(rows: list[ImportRow]) -> None:
 
 def _insert_orm(*, rows: list[dict], by) -> list[int]:
     """The customers' creation off PostgreSQL (the embedded SQLite default): the ORM's bulk_create."""
-    from customers.services import customers_bulk_create
 
     return [c.pk for c in customers_bulk_create(rows=rows, by=by)]
 
@@ -290,7 +290,6 @@ def _notes(job, pairs) -> None:
     from django.db import connection
 
     from brokercrm.bulk import insert_select
-    from crm.models import Note
 
     now = timezone.now()
     notes = [(pk, body.strip()[:10000]) for pk, body in pairs if (body or "").strip()]

@@ -28,6 +28,8 @@ from django.utils import timezone
 from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
+from customers.services import activity_record
+from teams.services import audit_record
 
 from .models import LedgerLine, Payout, TradingAccount, Transaction, TxStatus, TxType
 from .services import (
@@ -58,8 +60,6 @@ def _lines(tx: Transaction, account: TradingAccount, balance_delta: Decimal, hou
 
 
 def _activity(tx: Transaction, verb: str, summary: str, by, **data) -> None:
-    from customers.services import activity_record
-
     activity_record(customer=tx.customer, verb=verb, by=by, summary=summary,
                     data={"transaction_id": tx.pk, "amount": str(tx.amount), "currency": tx.currency, **data})
 
@@ -157,7 +157,6 @@ def payout_fail(*, tx: Transaction, by, reason: str, raw: dict | None = None) ->
 def _audit(by, tx: Transaction, action: str, **after) -> None:
     if by is SYSTEM:
         return
-    from teams.services import audit_record
 
     audit_record(by=by, action=action, obj=tx, before={"status": TxStatus.PAYOUT_PENDING},
                  after={"status": tx.status, "amount": str(tx.amount), "currency": tx.currency, **after})

@@ -18,7 +18,10 @@ from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.errors import DomainError, InvalidTransition, NotFound, PermissionDenied
 from brokercrm.events import event_emit
 from customers.kyc.services import kyc_gate_check
+from customers.models import Customer
+from customers.services import activity_record, customer_transition
 from teams.constants import APPROVAL_RANK
+from teams.services import audit_record
 
 from .models import LOGIN_OFFSET, ApprovalRule, FxRate, LedgerLine, TradingAccount, Transaction, TxStatus, TxType
 from .money import amount_parse
@@ -225,7 +228,6 @@ def approval_rules_replace(*, rules: list[dict], by) -> list[ApprovalRule]:
         problems.append("The last rule must be open-ended (max_amount_usd null).")
     if problems:
         raise LedgerError("Invalid approval rules.", fields={"rules": problems})
-    from teams.services import audit_record
 
     before = [{"min": str(r.min_amount_usd), "max": str(r.max_amount_usd), "role": r.required_role}
               for r in ApprovalRule.objects.all()]
@@ -323,9 +325,6 @@ def _after_completion(tx: Transaction, account: TradingAccount, by, *, locked_cu
 
 
 def _finance_status_after_deposit(customer_id: int) -> None:
-    from customers.models import Customer
-    from customers.services import customer_transition
-
     customer = Customer.objects.get(pk=customer_id)
     if customer.finance_status == "no_deposit":
         customer_transition(customer=customer, pipeline="finance", to="depositor", by=SYSTEM,
@@ -519,8 +518,6 @@ def _approval_level_check(tx: Transaction, by, *, verb: str) -> None:
 
 
 def _audit(by, action: str, tx: Transaction) -> None:
-    from teams.services import audit_record
-
     audit_record(by=by, action=action, obj=tx, before={"status": TxStatus.PENDING_APPROVAL},
                  after={"status": tx.status, "type": tx.type, "amount": str(tx.amount), "currency": tx.currency,
                         "customer": tx.customer_id, "reason": tx.reason})
@@ -543,7 +540,6 @@ def transaction_reject(*, tx: Transaction, by, reason: str) -> Transaction:
     tx.rejected_by = by
     tx.save()
     _audit(by, "transaction.rejected", tx)
-    from customers.services import activity_record
 
     activity_record(customer=tx.customer, verb="transaction.rejected", by=by,
                     summary=f"{tx.type} {tx.amount} {tx.currency} rejected (#{tx.pk})", data={"reason": reason})
@@ -558,8 +554,6 @@ def transaction_settle(*, tx: Transaction, approved: bool, provider_reference: s
 
     `amount`: what the provider says was paid. When it differs from the request, that amount is credited, the
     requested one kept in `requested_amount`, `amount_mismatch` set and an activity entry recorded."""
-    from customers.services import activity_record
-
     tx = Transaction.objects.select_for_update(of=("self",)).select_related("customer").get(pk=tx.pk)
     if tx.status != TxStatus.PROCESSING:
         return tx
@@ -623,13 +617,10 @@ def provider_debit_post(*, deposit: Transaction, type: str, amount, reference: s
 def customer_unfreeze(*, customer, by, reason: str):
     """Explicit, permitted unfreeze (pipelines.change_finance_status) with a reason: frozen → depositor, audited.
     The only way out of `frozen` (customers.services.customer_transition refuses it otherwise)."""
-    from customers.services import activity_record, customer_transition
-
     if not by.holds("pipelines.change_finance_status"):
         raise LedgerPermissionDenied("Unfreezing needs pipelines.change_finance_status.")
     if not (reason or "").strip():
         raise LedgerError("A reason is required.", fields={"reason": ["Say why the account is unfrozen."]})
-    from customers.models import Customer
 
     locked = Customer.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=customer.pk).first()
     if locked is None:
@@ -639,7 +630,6 @@ def customer_unfreeze(*, customer, by, reason: str):
     customer = customer_transition(customer=locked, pipeline="finance", to="depositor", by=by, reason=reason,
                                    unfreeze=True)
     activity_record(customer=customer, verb="customer.unfrozen", by=by, summary="Unfrozen", data={"reason": reason})
-    from teams.services import audit_record
 
     audit_record(by=by, action="customer.unfrozen", obj=customer, before={"finance_status": "frozen"},
                  after={"finance_status": customer.finance_status, "reason": reason})
@@ -671,7 +661,6 @@ def transaction_cancel(*, tx: Transaction, by=None, customer=None, reason: str =
     tx.cancel()
     tx.reason = reason[:500]
     tx.save()
-    from customers.services import activity_record
 
     who = "the customer" if customer is not None else "its creator"
     activity_record(customer=tx.customer, verb="transaction.cancelled", by=by,
@@ -722,7 +711,6 @@ def transaction_reverse(*, tx: Transaction, by, reason: str) -> Transaction:
                     summary=f"Reversal #{reversal.pk} of {original.type} {original.amount} {original.currency} "
                             f"(#{original.pk}) requested",
                     data={"transaction_id": reversal.pk, "reverses": original.pk, "reason": reversal.reason})
-    from teams.services import audit_record
 
     audit_record(by=by, action="transaction.reversal_requested", obj=reversal, before=None,
                  after={"reverses": original.pk, "type": original.type, "amount": str(original.amount),
@@ -748,7 +736,6 @@ def _reversal_complete(*, tx: Transaction, by) -> Transaction:
     _post(tx, account)
     original.reverse()
     original.save()
-    from customers.services import activity_record
 
     activity_record(customer=tx.customer, verb="transaction.reversed", by=by,
                     summary=f"{original.type} {original.amount} {original.currency} (#{original.pk}) reversed "

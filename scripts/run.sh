@@ -29,13 +29,14 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 if [ -z "${DATABASE_URL:-}" ]; then echo "embedded default: SQLite in var/, filesystem broker, file cache (no servers)"; fi
-web=($BIN/uvicorn brokercrm.asgi:application --host "$HOST" --port "$PORT" --log-level warning
-     --timeout-graceful-shutdown 3 --workers "${WEB_CONCURRENCY:-1}" --no-proxy-headers)
+web=(--host "$HOST" --port "$PORT" --log-level warning --timeout-graceful-shutdown 3 --workers "${WEB_CONCURRENCY:-1}"
+     --no-proxy-headers)
 if [ -z "${REDIS_URL:-}" ]; then
-  # No Redis to carry live events between processes: the web process runs the trading simulator itself.
-  BROKERCRM_INPROCESS_SIMULATOR=true start "${web[@]}"
+  # No Redis to carry live events between processes: the web process runs the trading simulator itself
+  # (crm.trading.asgi starts it next to the application).
+  start $BIN/uvicorn crm.trading.asgi:application "${web[@]}"
 else
-  start "${web[@]}"
+  start $BIN/uvicorn brokercrm.asgi:application "${web[@]}"
   start $BIN/python manage.py run_simulator
 fi
 # One worker per queue (brokercrm/celery.py), so a bulk import's e-mails never queue in front of a webhook's

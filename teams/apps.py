@@ -6,6 +6,8 @@ class TeamsConfig(AppConfig):
     verbose_name = "Teams & RBAC"
 
     def ready(self):
+        # Imports inside ready(), not at module level: Django imports apps.py while it populates the app registry,
+        # before any models module may be imported (the modules imported here import models).
         from django.contrib.auth.signals import user_logged_in
 
         from brokercrm.api import schema  # noqa: F401  (registers the OpenAPI auth extensions)

@@ -102,4 +102,5 @@ class ApprovalLevel(models.TextChoices):
 VIEW_SCOPE_RANK = {ViewScope.OWN: 1, ViewScope.TEAM: 2, ViewScope.ALL: 3}
 EDIT_SCOPE_RANK = {EditScope.NONE: 0, EditScope.OWN: 1, EditScope.TEAM: 2, EditScope.ALL: 3}
 PII_RANK = {PiiLevel.HIDDEN: 0, PiiLevel.MASKED: 1, PiiLevel.FULL: 2}
-APPROVAL_RANK = {ApprovalLevel.NONE: 0, ApprovalLevel.AGENT: 1, ApprovalLevel.MANAGER: 2, ApprovalLevel.COMPLIANCE: 3}
+APPROVAL_RANK: dict[str, int] = {ApprovalLevel.NONE: 0, ApprovalLevel.AGENT: 1, ApprovalLevel.MANAGER: 2,
+                                 ApprovalLevel.COMPLIANCE: 3}

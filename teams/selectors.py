@@ -12,7 +12,7 @@ def team_paths_for(*, user: User) -> list[str]:
 
     Nested roots are dropped (a led team inside the user's own team adds nothing)."""
     paths = set()
-    if user.team_id:
+    if user.team_id and user.team is not None:
         paths.add(user.team.path)
     paths.update(Team.objects.filter(lead=user).values_list("path", flat=True))
     return sorted(p for p in paths if not any(p != q and p.startswith(q) for q in paths))

@@ -92,6 +92,7 @@ def audit_record(*, by: User | None, action: str, obj, before: dict | None, afte
 def _beyond(*, by: User, role: Role) -> list[str]:
     """What `role` grants that `by`'s own role does not: permission codes and rank fields (scope, PII, …)."""
     own = by.role
+    assert own is not None  # escalation_check refuses a caller without a role first
     beyond = sorted(set(role.permissions or ()) - own.permission_set)
     mine, theirs = own.ranks(), role.ranks()
     return beyond + [field for field, rank in theirs.items() if rank > mine[field]]
@@ -126,7 +127,9 @@ def _within_reach(*, by: User, path: str | None) -> bool:
     """Whether a team path lies inside `by`'s own subtrees (their team and the teams they lead)."""
     if tree_unrestricted(by):
         return True
-    return bool(path) and any(path.startswith(root) for root in team_paths_for(user=by))
+    if not path:
+        return False
+    return any(path.startswith(root) for root in team_paths_for(user=by))
 
 
 def user_edit_check(*, by: User, target: User) -> None:
@@ -226,7 +229,7 @@ def user_create(
     candidate = User(email=email, first_name=first_name, last_name=last_name, role=role, team=team)
     try:
         validate_password(password, candidate)
-    except Exception as exc:  # django.core.exceptions.ValidationError
+    except ValidationError as exc:
         raise TeamsError("The password is too weak.", fields={"password": list(exc.messages)}) from None
     candidate.set_password(password)
     candidate.save()
@@ -264,7 +267,7 @@ def user_update(*, by: User, user: User, **data: Any) -> User:
         password = data.pop("password")
         try:
             validate_password(password, user)
-        except Exception as exc:
+        except ValidationError as exc:
             raise TeamsError("The password is too weak.", fields={"password": list(exc.messages)}) from None
         user.set_password(password)
     for key in ("first_name", "last_name", "role", "team", "is_active"):

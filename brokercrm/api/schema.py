@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema as _AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -48,9 +50,6 @@ def page_of(serializer, name: str):
 
 
 # --- schema generation ------------------------------------------------------------------------------------------
-from drf_spectacular.extensions import OpenApiAuthenticationExtension  # noqa: E402
-from drf_spectacular.openapi import AutoSchema as _AutoSchema  # noqa: E402
-
 
 class StaffTokenScheme(OpenApiAuthenticationExtension):
     target_class = "teams.authentication.StaffTokenAuthentication"

@@ -55,7 +55,7 @@ def test_oversized_body_is_413(client_for, demo, settings):
 
 
 def test_unhandled_error_is_json_500_without_details(client_for, demo, monkeypatch):
-    from crm.api import views
+    from customers.api import views
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret john.doe@example.com")

@@ -15,6 +15,7 @@ from brokercrm.errors import Conflict, NotAuthenticated, NotFound, PermissionDen
 from customers.scoping import ScopedViewMixin, scoped_for
 from ledger.models import TradingAccount
 from teams.permissions import require
+from teams.tokens import token_authenticate
 
 from ..trading import bridge, fanout, feed, mt5
 
@@ -62,8 +63,6 @@ def account_stream(request, login: int):
     user = request.user if getattr(request.user, "is_authenticated", False) else None
     header = request.headers.get("Authorization", "")
     if user is None and header.startswith("Token "):
-        from teams.tokens import token_authenticate
-
         token = token_authenticate(header[6:].strip())
         user = token.user if token is not None else None
         if user is not None:

@@ -5,7 +5,7 @@ from brokercrm.api.routers import Router
 from . import views
 
 router = Router()
-router.register("customers", views.CustomerViewSet, basename="crm-customer")
+router.register("customers", views.CrmCustomerViewSet, basename="crm-customer")
 router.register("notes", views.NoteViewSet, basename="crm-note")
 router.register("tasks", views.TaskViewSet, basename="crm-task")
 

@@ -81,7 +81,7 @@ NOT_FOUND_FOR_ALLOWED = {"import-detail", "kyc-document-file-page"}
 
 
 def _export_gate(user) -> bool:
-    from crm.exports import export_allowed
+    from customers.exports import export_allowed
 
     return export_allowed(user)
 

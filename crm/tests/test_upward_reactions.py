@@ -16,17 +16,31 @@ from django.test import override_settings
 
 from crm.models import Task
 from customers.models import Customer
+from customers.tests.factories import CustomerFactory
 from ledger.services import transaction_create
+from ledger.tests.factories import TradingAccountFactory
+from teams.tests.factories import RoleFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def _freeze(demo, customer) -> str:
+@pytest.fixture
+def staff():
+    """An admin (who posts the money), an agent, and the two teams the freeze task may go to."""
+    return {"admin": UserFactory(role=RoleFactory(admin=True)), "agent": UserFactory(),
+            "finance": TeamFactory(name="Finance & Compliance"), "uk": TeamFactory(name="Sales UK")}
+
+
+def _customer(agent=None) -> Customer:
+    return TradingAccountFactory(customer=CustomerFactory(assigned_to=agent)).customer
+
+
+def _freeze(staff, customer) -> str:
     """Deposit 100 then charge back 150 (balance −50 → auto-freeze); returns the account login."""
     account = customer.accounts.first()
-    transaction_create(by=demo["admin"], type="deposit", amount=Decimal("100.00"), currency=account.currency,
+    transaction_create(by=staff["admin"], type="deposit", amount=Decimal("100.00"), currency=account.currency,
                        account_login=account.login)
-    transaction_create(by=demo["admin"], type="chargeback", amount=Decimal("150.00"), currency=account.currency,
+    transaction_create(by=staff["admin"], type="chargeback", amount=Decimal("150.00"), currency=account.currency,
                        account_login=account.login)
     customer.refresh_from_db()
     assert customer.finance_status == "frozen"
@@ -35,49 +49,49 @@ def _freeze(demo, customer) -> str:
     return account.login
 
 
-def test_freeze_task_goes_to_the_customers_agent(demo, django_capture_on_commit_callbacks):
-    customer = Customer.objects.filter(assigned_to=demo["agent"]).first()
+def test_freeze_task_goes_to_the_customers_agent(staff, django_capture_on_commit_callbacks):
+    customer = _customer(staff["agent"])
     with django_capture_on_commit_callbacks(execute=True):
-        login = _freeze(demo, customer)
+        login = _freeze(staff, customer)
     task = Task.objects.get(customer=customer, title__startswith="Review frozen account")
     assert task.title == f"Review frozen account {login}: negative balance after chargeback"
-    assert task.assignee == demo["agent"] and task.status == Task.Status.OPEN
+    assert task.assignee == staff["agent"] and task.status == Task.Status.OPEN
 
 
-def test_freeze_task_without_agent_goes_to_the_default_finance_team(demo, django_capture_on_commit_callbacks):
-    customer = Customer.objects.filter(assigned_to__isnull=True).first()
+def test_freeze_task_without_agent_goes_to_the_default_finance_team(staff, django_capture_on_commit_callbacks):
+    customer = _customer()
     with django_capture_on_commit_callbacks(execute=True):
-        _freeze(demo, customer)
+        _freeze(staff, customer)
     task = Task.objects.get(customer=customer, title__startswith="Review frozen account")
     assert task.assignee is None and task.team.name == "Finance & Compliance"
 
 
 @override_settings(FREEZE_TASK_TEAM="Sales UK")
-def test_freeze_task_team_is_a_setting(demo, django_capture_on_commit_callbacks):
-    customer = Customer.objects.filter(assigned_to__isnull=True).first()
+def test_freeze_task_team_is_a_setting(staff, django_capture_on_commit_callbacks):
+    customer = _customer()
     with django_capture_on_commit_callbacks(execute=True):
-        _freeze(demo, customer)
+        _freeze(staff, customer)
     task = Task.objects.get(customer=customer, title__startswith="Review frozen account")
     assert task.assignee is None and task.team.name == "Sales UK"
 
 
-def test_rolled_back_freeze_creates_no_task(demo, django_capture_on_commit_callbacks):
+def test_rolled_back_freeze_creates_no_task(staff, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    customer = Customer.objects.filter(assigned_to=demo["agent"]).first()
+    customer = _customer(staff["agent"])
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
-        _freeze(demo, customer)
+        _freeze(staff, customer)
         raise RuntimeError("roll back")
     assert not Task.objects.filter(customer=customer, title__startswith="Review frozen account").exists()
 
 
-def test_create_task_workflow_action_runs_through_the_registry(demo):
+def test_create_task_workflow_action_runs_through_the_registry(staff):
     from comms.models import Workflow, WorkflowAction, WorkflowRun
     from comms.workflows import _action_handlers, workflow_run_execute
     from crm.handlers import workflow_create_task
 
     assert _action_handlers[WorkflowAction.Kind.CREATE_TASK] is workflow_create_task  # registered by crm's ready()
-    customer = Customer.objects.filter(assigned_to=demo["agent"]).first()
+    customer = _customer(staff["agent"])
     workflow = Workflow.objects.create(name="Registry check", trigger="status.changed", is_active=False)
     WorkflowAction.objects.create(workflow=workflow, position=1, kind="create_task",
                                   params={"title": "Call back", "due_in_hours": 2})
@@ -86,7 +100,7 @@ def test_create_task_workflow_action_runs_through_the_registry(demo):
     run = workflow_run_execute(run_id=run.pk)
     task = Task.objects.get(customer=customer, title="Call back")
     assert run.status == WorkflowRun.Status.SUCCEEDED and run.log[-1]["ok"].startswith(f"task #{task.pk} for ")
-    assert task.assignee == demo["agent"]
+    assert task.assignee == staff["agent"]
 
 
 def test_registration_hook_opens_the_account_in_the_same_transaction(db):

@@ -22,6 +22,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 
+from ledger.models import TradingAccount
+
 log = logging.getLogger(__name__)
 
 STATE_KEY = "sim:state:{login}"
@@ -117,8 +119,6 @@ def platform_state(account, remote) -> dict:
 
 def mt5_tick(batch: int = 100) -> int:
     """Poll the platform for every watched account (in batches) and publish their states."""
-    from ledger.models import TradingAccount
-
     from . import bridge
 
     logins = watched_logins()

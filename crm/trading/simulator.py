@@ -16,6 +16,8 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 
+from ledger.models import TradingAccount
+
 from .adapter import Position, TradingPlatform, account_state
 from .feed import mt5_tick, publish_state
 
@@ -72,8 +74,6 @@ def state_for(account, platform: TradingPlatform, prices: dict[str, float]) -> d
 
 def publish_tick(platform: Simulator, logins: list[int] | None = None) -> int:
     """One tick: move prices, compute each account's state, store it and send it on `account-<login>`."""
-    from ledger.models import TradingAccount
-
     prices = platform.step()
     accounts = TradingAccount.objects.exclude(login=None).only("login", "balance", "credit", "currency")
     if logins is not None:

@@ -1,24 +1,37 @@
-"""The customers' own endpoints: registration, autologin, presence heartbeat."""
+"""The customers' own endpoints (registration, autologin, presence heartbeat) and the staff's customer viewset
+(mounted by crm at /api/crm/customers, with crm's notes and bulk assignment added)."""
 
 from __future__ import annotations
 
 from django.http import HttpResponseRedirect
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from brokercrm.api.schema import errors
+from brokercrm.api.pagination import KeysetPagination
+from brokercrm.api.schema import errors, page_of
 from brokercrm.clientip import ClientAddressThrottleMixin
+from teams.permissions import ActionPermissions
 
-from .. import services
+from .. import selectors, services
 from ..auth import CustomerSessionAuthentication, IsCustomer, customer_login
-from ..models import Source
-from ..presence import presence_touch
-
-REGISTRATION_SOURCES = [Source.ORGANIC, Source.AFFILIATE, Source.PROMO]
+from ..exports import customer_export_response, export_allowed
+from ..models import Activity, Source
+from ..presence import presence_online, presence_touch
+from ..scoping import ScopedViewMixin
+from .serializers import (
+    REGISTRATION_SOURCES,
+    ActivityOut,
+    CustomerOut,
+    CustomerPatch,
+    RegisterIn,
+    RegisterOut,
+    TransitionIn,
+)
 
 
 class RegistrationThrottle(ClientAddressThrottleMixin, SimpleRateThrottle):
@@ -35,33 +48,6 @@ class RegistrationThrottle(ClientAddressThrottleMixin, SimpleRateThrottle):
         self.rate = services.registration_path(view.source).rate_limit
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
-
-
-class RegisterIn(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
-    first_name = serializers.CharField(max_length=80)
-    last_name = serializers.CharField(max_length=80)
-    phone = serializers.CharField(max_length=32)
-    country = serializers.CharField(max_length=2, min_length=2)
-    source = serializers.ChoiceField(choices=REGISTRATION_SOURCES)
-    promo_code = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True)
-    affiliate_id = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True)
-    affiliate_lead_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
-    locale = serializers.CharField(max_length=16, required=False, allow_blank=True)
-    currency = serializers.ChoiceField(choices=["USD", "EUR", "GBP"], required=False)
-    marketing_consent = serializers.BooleanField(required=False, default=False)
-
-
-class RegisterOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    email = serializers.CharField()
-    group = serializers.CharField(allow_null=True)
-    source = serializers.CharField()
-    country = serializers.CharField()
-    account_login = serializers.IntegerField()
-    autologin_url = serializers.CharField(required=False)
-    autologin_expires_at = serializers.DateTimeField(required=False)
 
 
 class RegisterView(APIView):
@@ -119,3 +105,66 @@ class HeartbeatView(APIView):
     def post(self, request):
         presence_touch(customer_id=request.user.pk)
         return Response(status=204)
+
+
+def activity_page_response(request, queryset):
+    """A keyset page of activity entries, newest first (`{"results", "next"}`)."""
+    rows, next_url = KeysetPagination().paginate(queryset, request)
+    return Response({"results": ActivityOut(rows, many=True, context={"request": request}).data, "next": next_url})
+
+
+class CustomerViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Customers in the caller's view scope, PII per role. Out of scope is 404, like unknown."""
+
+    serializer_class = CustomerOut
+    permission_classes = [ActionPermissions]
+    action_permissions = {"*": "customers.view", "partial_update": "customers.edit",
+                          "export": "reports.export_customers", "transitions": "customers.view",
+                          "activity": "customers.view"}
+    filterset_class = None
+
+    def get_queryset(self):
+        return selectors.customer_list(
+            user=self.request.user, filters=self.request.query_params, request=self.request
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "online": getattr(self, "_online", None)}
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        self._online = presence_online(c.pk for c in page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=CustomerPatch, responses={200: CustomerOut, **errors(400, 401, 403, 404)})
+    def partial_update(self, request, pk=None):
+        data = CustomerPatch(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        customer = services.customer_update(customer=self.get_object(), by=request.user, **data.validated_data)
+        return Response(self.get_serializer(customer).data)
+
+    @extend_schema(responses={(200, "text/csv"): str, **errors(401, 403)},
+                   parameters=[OpenApiParameter("search", str)])
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        """CSV of the visible customers (filters apply). Needs can_export_pii: the file carries PII."""
+        if not export_allowed(request.user):
+            raise services.ExportNotAllowed("Exporting customers needs the can_export_pii right.")
+        return customer_export_response(self.get_queryset(), request.user)
+
+    @extend_schema(request=TransitionIn, responses={200: CustomerOut, **errors(400, 401, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def transitions(self, request, pk=None):
+        data = TransitionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = services.customer_transition(customer=self.get_object(), by=request.user,
+                                                **data.validated_data)
+        return Response(CustomerOut(selectors.customer_get(user=request.user, customer_id=customer.pk),
+                                    context={"request": request}).data)
+
+    @extend_schema(responses={200: page_of(ActivityOut, "ActivityPage"), **errors(400, 401, 403, 404)})
+    @action(detail=True, methods=["get"])
+    def activity(self, request, pk=None):
+        customer = self.get_object()
+        return activity_page_response(request, self.scoped(Activity).filter(customer=customer)
+                                      .select_related("actor", "customer"))

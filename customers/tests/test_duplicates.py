@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from customers.models import Activity, Customer
+from customers.services import affiliate_create
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +13,8 @@ URL = "/api/customer/register"
 
 
 @pytest.fixture
-def existing(api, demo):
+def existing(api):
+    affiliate_create(code="aff_test", name="Test Affiliate", api_key="demo-affiliate-key")
     body = {"email": "first.last@gmail.com", "password": "TestPass1234x", "first_name": "First", "last_name": "Last",
             "phone": "+447911123456", "country": "GB", "source": "affiliate", "affiliate_lead_id": "LEAD-1"}
     response = api.post(URL, body, format="json", HTTP_X_API_KEY="demo-affiliate-key")

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from customers.models import FraudSettings, PromoCode
+from customers.tests.factories import CustomerGroupFactory
 from teams.models import AuditLog
+from teams.tests.factories import RoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client_for():
+    """`client_for("admin" | "manager" | "agent")`: an APIClient of a new staff user with that demo role (factories,
+    not the demo seed), and the groups these tests name."""
+    CustomerGroupFactory(name="Promo")
+    CustomerGroupFactory(name="VIP")
+    roles = {"admin": {"admin": True}, "manager": {"manager": True}, "agent": {}}
+
+    def make(persona: str) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(UserFactory(role=RoleFactory(**roles[persona])))
+        return client
+
+    return make
 
 
 def test_promo_codes_crud_is_permissioned_and_audited(client_for):
@@ -29,6 +48,9 @@ def test_fraud_settings_roundtrip(client_for):
                          format="json")
     assert response.status_code == 200, response.content
     assert FraudSettings.current().blocked_domains == ["spam.example"]
+    entry = AuditLog.objects.get(action="fraud_settings.updated")  # written by customers.services
+    assert entry.before["weight_email"] == 4 and entry.after["weight_email"] == 5
+    assert entry.after["blocked_domains"] == ["spam.example"]
     bad = admin.put("/api/platform/fraud-settings", {"flag_threshold": 9, "reject_threshold": 4}, format="json")
     assert bad.status_code == 400 and "flag_threshold" in bad.json()["fields"]
     assert client_for("manager").get("/api/platform/fraud-settings").status_code == 403

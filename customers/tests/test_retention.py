@@ -10,6 +10,7 @@ from django.utils import timezone
 from brokercrm.events import domain_event
 from customers.models import Activity, Customer
 from customers.retention import retention_classify
+from customers.tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +28,8 @@ pytestmark = pytest.mark.django_db
         (200, "last_activity_at", "dormant"),
     ],
 )
-def test_thresholds(demo, days_since, field, expected, django_capture_on_commit_callbacks):
-    customer = Customer.objects.first()
+def test_thresholds(days_since, field, expected, django_capture_on_commit_callbacks):
+    customer = CustomerFactory()
     old = timezone.now() - timedelta(days=400)
     Customer.objects.filter(pk=customer.pk).update(registered_at=old, last_login_at=None, last_deposit_at=None,
                                                    last_activity_at=None)
@@ -38,8 +39,8 @@ def test_thresholds(demo, days_since, field, expected, django_capture_on_commit_
     assert customer.retention_class == expected
 
 
-def test_changes_are_recorded_announced_and_reversible(demo, django_capture_on_commit_callbacks):
-    customer = Customer.objects.first()
+def test_changes_are_recorded_announced_and_reversible(django_capture_on_commit_callbacks):
+    customer = CustomerFactory()
     Customer.objects.filter(pk=customer.pk).update(registered_at=timezone.now() - timedelta(days=100))
     seen = []
 
@@ -62,7 +63,8 @@ def test_changes_are_recorded_announced_and_reversible(demo, django_capture_on_c
         domain_event.disconnect(receiver)
 
 
-def test_management_command(demo, capsys):
+def test_management_command(capsys):
+    CustomerFactory()
     from django.core.management import call_command
 
     call_command("classify_retention")

@@ -11,8 +11,15 @@ from django.utils import timezone
 
 from imports.models import ImportJob
 from imports.services import import_step
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff and teams (teams.tests.factories.demo_staff), not the whole demo seed."""
+    return demo_staff()
 HEADER = "email,phone,first_name,last_name,country\n"
 
 

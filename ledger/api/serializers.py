@@ -6,6 +6,7 @@ from teams.api.fields import RedactedText
 
 from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction, TxType
 from ..money import AmountField
+from ..services import ACCOUNT_CURRENCIES
 
 
 class TransactionIn(serializers.Serializer):
@@ -147,3 +148,26 @@ class PaymentRouteSerializer(serializers.ModelSerializer):
     class Meta:
         model = PaymentRoute
         fields = ["id", "country", "currency", "min_amount", "max_amount", "provider", "priority", "is_active"]
+
+
+
+class DepositIn(serializers.Serializer):
+    amount = AmountField()
+    currency = serializers.CharField(max_length=3, min_length=3)
+
+
+class DepositOut(serializers.Serializer):
+    transaction_id = serializers.IntegerField()
+    provider = serializers.CharField()
+    redirect_url = serializers.CharField()
+    embed = serializers.DictField(help_text="How to embed the cashier: BridgerPay `script_src`, `cashier_key`, "
+                                            "`cashier_token`; Praxis `iframe_src`; empty for the sandbox.")
+
+
+class AccountOpenOut(serializers.Serializer):
+    login = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class AccountOpenIn(serializers.Serializer):
+    currency = serializers.ChoiceField(choices=list(ACCOUNT_CURRENCIES))

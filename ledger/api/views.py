@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, mixins, serializers, viewsets
+from rest_framework import generics, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,11 +19,14 @@ from teams.permissions import ActionPermissions, require
 
 from .. import payments, selectors, services
 from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction
-from ..money import AmountField
 from .serializers import (
+    AccountOpenIn,
+    AccountOpenOut,
     ApprovalRuleSerializer,
     CancelIn,
     CustomerTransactionOut,
+    DepositIn,
+    DepositOut,
     FxRateSerializer,
     PaymentRouteSerializer,
     PayoutIn,
@@ -188,19 +191,6 @@ class PaymentRouteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixi
 # --- payments ------------------------------------------------------------------------------------------------------
 
 
-class DepositIn(serializers.Serializer):
-    amount = AmountField()
-    currency = serializers.CharField(max_length=3, min_length=3)
-
-
-class DepositOut(serializers.Serializer):
-    transaction_id = serializers.IntegerField()
-    provider = serializers.CharField()
-    redirect_url = serializers.CharField()
-    embed = serializers.DictField(help_text="How to embed the cashier: BridgerPay `script_src`, `cashier_key`, "
-                                            "`cashier_token`; Praxis `iframe_src`; empty for the sandbox.")
-
-
 class CustomerDepositView(APIView):
     """A signed-in customer starts a deposit; the route for their country picks the provider."""
 
@@ -229,15 +219,6 @@ class CustomerWithdrawalView(APIView):
         data.is_valid(raise_exception=True)
         tx = services.withdrawal_request(customer=request.user.customer, **data.validated_data)
         return Response({"transaction_id": tx.pk, "status": tx.status}, status=201)
-
-
-class AccountOpenIn(serializers.Serializer):
-    currency = serializers.ChoiceField(choices=list(services.ACCOUNT_CURRENCIES))
-
-
-class AccountOpenOut(serializers.Serializer):
-    login = serializers.IntegerField()
-    currency = serializers.CharField()
 
 
 class CustomerAccountOpenView(APIView):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from brokercrm.errors import DomainError, NotFound
+from brokercrm.inputs import InvalidJson, json_loads
 
 
 class ProviderError(Exception):
@@ -52,8 +53,6 @@ MAX_ORDER_ID = 120
 
 def notification_json(body: bytes) -> dict:
     """The body as a JSON object (depth-limited, see brokercrm.inputs), or InvalidNotification."""
-    from brokercrm.inputs import InvalidJson, json_loads
-
     try:
         data = json_loads(body)
     except InvalidJson as exc:

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from .. import pii
 from ..constants import ApprovalLevel, EditScope, PiiLevel, ViewScope
-from ..models import AuditLog, Role, Team, User
+from ..models import ApiToken, AuditLog, Role, Team, User
 
 
 class PermissionOut(serializers.Serializer):
@@ -93,3 +93,15 @@ class AuditOut(serializers.ModelSerializer):
     class Meta:
         model = AuditLog
         fields = ["id", "actor", "action", "object_type", "object_id", "before", "after", "created_at"]
+
+
+class ApiTokenOut(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField(help_text="Whether this request authenticated with this token.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "current"]
+
+    def get_current(self, token) -> bool:
+        auth = self.context.get("auth")
+        return isinstance(auth, ApiToken) and auth.pk == token.pk

@@ -20,18 +20,7 @@ from ..models import ApiToken
 from ..permissions import IsStaffUser
 from ..services import InvalidCredentials
 from ..tokens import token_issue, token_list, token_revoke, tokens_revoke
-
-
-class ApiTokenOut(serializers.ModelSerializer):
-    current = serializers.SerializerMethodField(help_text="Whether this request authenticated with this token.")
-
-    class Meta:
-        model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "current"]
-
-    def get_current(self, token) -> bool:
-        auth = self.context.get("auth")
-        return isinstance(auth, ApiToken) and auth.pk == token.pk
+from .serializers import ApiTokenOut
 
 
 class TokenListView(APIView):

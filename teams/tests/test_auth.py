@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from rest_framework.test import APIClient
 
 from customers.models import Customer
+from customers.tests.factories import CustomerFactory
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff (teams.tests.factories.demo_staff) and one customer using the staff's demo password."""
+    staff = demo_staff()
+    CustomerFactory(assigned_to=staff["agent"], password=make_password("demo-password"))
+    return staff
 
 
 def test_token_roundtrip_and_revocation(api, demo):

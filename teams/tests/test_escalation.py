@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from teams.models import AuditLog, Role
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff and teams (teams.tests.factories.demo_staff), not the whole demo seed."""
+    return demo_staff()
 
 BASE_ROLE = {
     "name": "Junior",

@@ -9,8 +9,15 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from teams.models import AuditLog
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff and teams (teams.tests.factories.demo_staff), not the whole demo seed."""
+    return demo_staff()
 
 TOKEN = "/api/auth/token"
 

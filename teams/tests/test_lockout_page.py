@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from teams.tests.factories import demo_staff
+
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff and teams (teams.tests.factories.demo_staff), not the whole demo seed."""
+    return demo_staff()
 
 
 def test_locked_out_login_page_is_429_with_the_login_form(client, demo, settings):

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from brokercrm.actors import SYSTEM
 from teams.models import AuditLog, Team
 from teams.services import TeamCycle, team_create, team_move
+from teams.tests.factories import RoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,15 +47,14 @@ def test_cycles_are_refused(tree, onto):
     assert Team.objects.get(name="A").parent == tree["root"]
 
 
-def test_move_over_api_and_cycle_error_body(api, demo):
-    api.force_authenticate(demo["admin"])
-    eu, uk = Team.objects.get(name="Sales EU"), Team.objects.get(name="Sales UK")
-    response = api.patch(f"/api/platform/teams/{eu.pk}", {"parent": uk.pk}, format="json")
+def test_move_over_api_and_cycle_error_body(api, tree):
+    api.force_authenticate(UserFactory(role=RoleFactory(admin=True), team=tree["root"]))
+    a, a1, b = tree["a"], tree["a1"], tree["b"]
+    response = api.patch(f"/api/platform/teams/{a.pk}", {"parent": a1.pk}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "team_cycle"
-    latam = Team.objects.get(name="Sales LATAM")
-    response = api.patch(f"/api/platform/teams/{uk.pk}", {"parent": latam.pk}, format="json")
+    response = api.patch(f"/api/platform/teams/{a1.pk}", {"parent": b.pk}, format="json")
     assert response.status_code == 200
-    assert response.json()["path"].startswith(latam.path)
+    assert response.json()["path"].startswith(b.path)
 
 
 def test_subtree_query_uses_prefix_filter(tree):

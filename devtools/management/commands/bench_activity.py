@@ -19,6 +19,9 @@ from django.db import connection, transaction
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from brokercrm.api.pagination import KeysetPagination
+from customers.models import Activity, Customer
+
 
 class _Rollback(Exception):
     pass
@@ -50,9 +53,6 @@ class Command(BaseCommand):
             self.stdout.write("(benchmark data rolled back)")
 
     def _run(self, opts):
-        from brokercrm.api.pagination import KeysetPagination
-        from customers.models import Activity, Customer
-
         customer = (Customer.objects.filter(pk=opts["customer"]) if opts["customer"] else
                     Customer.objects.order_by("pk")).first()
         if customer is None:

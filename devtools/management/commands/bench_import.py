@@ -14,6 +14,7 @@ from django.db import connection
 
 from customers.models import Customer
 from devtools.management.commands.bench_customers import copy_customers
+from imports import services
 from imports.models import ImportJob
 from imports.services import import_create, import_process
 from teams.models import Role, User
@@ -48,7 +49,6 @@ class Command(BaseCommand):
         user = User.objects.filter(email="importer@bench.example").first() or User.objects.create_user(
             "importer@bench.example", None, role=role, is_superuser=True)
         text = lead_csv(rows)
-        from imports import services
 
         dispatch, services.import_dispatch = services.import_dispatch, lambda **kw: None
         try:

@@ -12,9 +12,11 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from imports.management.commands.bench_import import lead_csv
 
+from devtools.management.commands.bench_import import lead_csv
 from imports.models import ImportJob
+from imports.services import import_create
+from teams.models import Role, User
 
 
 class Command(BaseCommand):
@@ -33,8 +35,6 @@ class Command(BaseCommand):
         from contextlib import ExitStack
 
         from devtools.testing import running, worker_cmd
-        from imports.services import import_create
-        from teams.models import Role, User
 
         role, _ = Role.objects.get_or_create(name="bench-importer", defaults={"customer_view_scope": "all"})
         user = User.objects.filter(email="pace@bench.example").first() or User.objects.create_user(

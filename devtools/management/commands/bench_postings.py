@@ -23,7 +23,7 @@ from django.db import connection, connections
 
 from customers.models import Customer
 from ledger.models import TradingAccount
-from ledger.services import ledger_verify, transaction_create
+from ledger.services import account_open, ledger_verify, transaction_create
 from teams.models import Role, User
 
 PATH = "/api/backoffice/transactions"
@@ -73,7 +73,6 @@ class Command(BaseCommand):
         user = User.objects.filter(email="bench@bench.example").first() or User.objects.create_user(
             "bench@bench.example", None, role=role, is_superuser=True)
         existing = TradingAccount.objects.count()
-        from ledger.services import account_open
 
         for i in range(existing, accounts):
             customer = Customer.objects.create(first_name="B", last_name=str(i), email=f"p{i}@bench.example",

@@ -28,6 +28,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from ledger.models import TradingAccount
+from teams.models import User
+from teams.tokens import token_issue
+
 CADENCE = 0.5
 STAMP = re.compile(rb'"bench_sent": ([0-9.]+)')
 
@@ -60,13 +64,11 @@ class Command(BaseCommand):
         if not yes or not settings.REDIS_URL:
             raise CommandError("Needs REDIS_URL and --yes (run it on a scratch database with seed_demo).")
         from devtools.testing import free_port, running, uvicorn_cmd
-        from ledger.models import TradingAccount
-        from teams.models import User
-        from teams.tokens import token_issue
 
         admin = User.objects.filter(email="admin@demo.test").first()
         if admin is None:
             raise CommandError("Run seed_demo first.")
+
         key = token_issue(user=admin, name="bench_sse")[1]
         logins = list(TradingAccount.objects.values_list("login", flat=True)[:50])
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="devtools.bench_settings", DEBUG="true")
