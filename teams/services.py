@@ -32,14 +32,14 @@ class PrivilegeEscalation(TeamsError):
     code = "privilege_escalation"
     status = 403
 
+    def __init__(self, detail: str, *, fields: dict[str, list[str]] | None = None, beyond: list[str] | None = None):
+        super().__init__(detail, fields=fields)
+        self.beyond = beyond or []  # the permission codes and role fields beyond the caller (pages name them)
+
 
 class InvalidCredentials(TeamsError):
     code = "invalid_credentials"
     status = 401
-
-    def __init__(self, detail: str, *, fields: dict[str, list[str]] | None = None, beyond: list[str] | None = None):
-        super().__init__(detail, fields=fields)
-        self.beyond = beyond or []  # the permission codes and role fields beyond the caller (pages name them)
 
 
 class TeamCycle(TeamsError):

@@ -13,6 +13,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM
 from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
 
@@ -282,9 +283,9 @@ def kyc_sync(*, customer, by=None) -> str:
                            if d.status == DocumentStatus.REJECTED)
     spec = PIPELINES["kyc"]
     if target not in spec.allowed_targets(current):
-        customer = customer_transition(customer=customer, pipeline="kyc", to="pending", by=by,
+        customer = customer_transition(customer=customer, pipeline="kyc", to="pending", by=by or SYSTEM,
                                        check_permission=False, reason="documents")
-    customer_transition(customer=customer, pipeline="kyc", to=target, by=by, check_permission=False,
+    customer_transition(customer=customer, pipeline="kyc", to=target, by=by or SYSTEM, check_permission=False,
                         reason=reason or "documents")
     return target
 
@@ -328,7 +329,7 @@ def kyc_expiry_scan(*, today: date | None = None) -> int:
             if customer.kyc_status == "approved":
                 from customers.services import customer_transition
 
-                customer_transition(customer=customer, pipeline="kyc", to="pending", by=None,
+                customer_transition(customer=customer, pipeline="kyc", to="pending", by=SYSTEM,
                                     reason=f"documents expire on {first:%Y-%m-%d}")
             event_emit("kyc.expiring", {"customer_id": customer.pk, "document_ids": [d.pk for d in expiring],
                                         "kinds": sorted({d.kind for d in expiring}),
