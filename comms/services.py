@@ -67,7 +67,9 @@ def template_create(*, kind: str, name: str, category: str = Category.TRANSACTIO
                     by=None):
     """Create an email (`kind="email"`) or SMS template; its translations are added per locale afterwards. A name
     in use is a validation error on `name`."""
-    model = {"email": EmailTemplate, "sms": SmsTemplate}[kind]
+    model: type[EmailTemplate] | type[SmsTemplate] = EmailTemplate if kind == "email" else SmsTemplate
+    if kind not in ("email", "sms"):
+        raise CommsError("Invalid input.", fields={"kind": ["email or sms."]})
     if model.objects.filter(name=name).exists():
         raise CommsError("Invalid input.", fields={"name": ["A template with this name exists."]})
     if category not in Category.values:
@@ -223,9 +225,10 @@ def preview(*, template, locale: str | None, viewer, customer=None, sample: dict
     if texts is not None:
         unknown = {f: placeholders.unknown(t) for f, t in texts.items() if placeholders.unknown(t)}
         locale = _normalize_locale(locale or template.default_locale)
+    text_locale = locale or template.default_locale  # with `texts`: the normalized locale above
     if isinstance(template, EmailTemplate):
         if texts is not None:
-            r = render_email_translation(EmailTranslation(template=template, locale=locale,
+            r = render_email_translation(EmailTranslation(template=template, locale=text_locale,
                                                           subject=texts.get("subject", ""),
                                                           body_html=texts.get("body_html", ""),
                                                           body_text=texts.get("body_text", "")), ctx)
@@ -234,10 +237,11 @@ def preview(*, template, locale: str | None, viewer, customer=None, sample: dict
         return {"locale": r.locale, "subject": r.subject, "body_html": r.body_html, "body_text": r.body_text,
                 "direction": r.direction, "unknown": unknown}
     if texts is not None:
-        r = render_sms_translation(SmsTranslation(template=template, locale=locale, body=texts.get("body", "")), ctx)
+        sms = render_sms_translation(SmsTranslation(template=template, locale=text_locale, body=texts.get("body", "")),
+                                     ctx)
     else:
-        r = render_sms(template, locale, ctx)
-    return {"locale": r.locale, "body": r.body, **analyze(r.body).to_dict(), "direction": r.direction,
+        sms = render_sms(template, locale, ctx)
+    return {"locale": sms.locale, "body": sms.body, **analyze(sms.body).to_dict(), "direction": sms.direction,
             "unknown": unknown}
 
 

@@ -64,9 +64,10 @@ def task_complete(*, task: Task, by) -> Task:
     actor_check(by)
     if not by.holds("pipelines.manage_tasks"):
         raise PermissionDenied("Tasks need pipelines.manage_tasks.")
-    task = Task.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=task.pk).first()
-    if task is None:
+    locked = Task.objects.visible_to(by).select_for_update(of=("self",)).filter(pk=task.pk).first()
+    if locked is None:
         raise NotFound("No such task.")
+    task = locked
     if task.status == Task.Status.DONE:
         return task
     task.status = Task.Status.DONE

@@ -20,7 +20,7 @@ from django.db.models import Q
 
 from brokercrm.errors import DomainError
 
-from .models import Customer, FraudSettings, RegistrationPath
+from .models import Customer, FraudSettings, PromoCode, RegistrationPath
 from .services import email_canonical
 
 ISO_COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"AQ", "BV", "GS", "HM", "PN", "TF", "UM"}
@@ -374,7 +374,7 @@ class Candidate:
     affiliate_lead_id: str | None = None
     promo_code: str | None = None
     email_canonical: str = ""
-    promo: object | None = None
+    promo: PromoCode | None = None
     match: DuplicateMatch | None = None
 
     @classmethod

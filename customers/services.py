@@ -414,6 +414,7 @@ def customers_insert_bulk(*, rows: list[dict], by, source: str = "import") -> li
                              "summary": f"Registered ({source})", "data": {"source": source}, "created_at": now})
     groups = dict(CustomerGroup.objects.values_list("id", "name"))
     event_emit_many("customer.registered", [
-        {"customer_id": pk, "source": source, "country": row["country"], "group": groups.get(row.get("group_id"))}
+        {"customer_id": pk, "source": source, "country": row["country"],
+         "group": groups.get(row["group_id"]) if row.get("group_id") else None}
         for pk, row in zip(ids, rows, strict=True)])
     return ids

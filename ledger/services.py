@@ -286,7 +286,7 @@ def _post(tx: Transaction, account: TradingAccount) -> None:
     ])
     # Move the bucket and read both back in one round trip (UPDATE … RETURNING, under the caller's row lock).
     table = TradingAccount._meta.db_table
-    column = TradingAccount._meta.get_field(spec.bucket).column
+    column = TradingAccount._meta.get_field(spec.bucket).get_attname_column()[1]  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         cursor.execute(f'UPDATE "{table}" SET "{column}" = "{column}" + %s WHERE "id" = %s '
                        'RETURNING "balance", "credit"', [signed, account.pk])

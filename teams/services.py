@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
-from brokercrm.actors import SYSTEM, SystemActor, actor_check, actor_user
+from brokercrm.actors import SystemActor, actor_check, actor_user
 from brokercrm.errors import DomainError
 
 from .constants import PERMISSION_CODES, ViewScope
@@ -74,7 +74,8 @@ def _user_snapshot(user: User) -> dict[str, Any]:
     }
 
 
-def audit_record(*, by: User | None, action: str, obj, before: dict | None, after: dict | None) -> AuditLog:
+def audit_record(*, by: User | SystemActor | None, action: str, obj, before: dict | None,
+                 after: dict | None) -> AuditLog:
     """Append one entry to the administrative audit log (same transaction as the change)."""
     return AuditLog.objects.create(
         actor=actor_user(by),
@@ -295,7 +296,7 @@ def _team_shape_check(*, by: User | SystemActor, team: Team | None = None, paren
     touched and the new parent must be in them, and only the unrestricted make root teams. `by=SYSTEM` is the
     system (demo seeding, migrations); `by=None` raises."""
     actor_check(by)
-    if by is SYSTEM or tree_unrestricted(by):
+    if isinstance(by, SystemActor) or tree_unrestricted(by):
         return
     if team is not None and not _within_reach(by=by, path=team.path):
         raise PrivilegeEscalation("This team is outside your team subtree.")
@@ -306,7 +307,7 @@ def _team_shape_check(*, by: User | SystemActor, team: Team | None = None, paren
 def _lead_check(*, by: User | SystemActor, new_lead: User | None, old_lead: User | None = None) -> None:
     """Nobody makes themselves a lead; a lead given or taken away must be a user the caller may change."""
     actor_check(by)
-    if by is SYSTEM:
+    if isinstance(by, SystemActor):
         return
     if new_lead is not None and new_lead.pk == by.pk and not by.is_superuser:
         raise PrivilegeEscalation("You cannot make yourself a team lead.")
