@@ -4,6 +4,7 @@ from brokercrm.admin import ReadOnlyAdmin
 from teams import pii
 from teams.pii_admin import RedactedAdmin
 
+from .kyc.models import KycDocument, KycSettings
 from .models import Activity, Affiliate, Customer, CustomerGroup, FraudSettings, PromoCode, RegistrationPath
 
 
@@ -80,8 +81,6 @@ class AffiliateAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-
-from .kyc.models import KycDocument, KycSettings  # noqa: E402
 
 
 @admin.register(KycSettings)
