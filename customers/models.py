@@ -345,4 +345,6 @@ class Activity(models.Model):
         return f"{self.verb} on customer #{self.customer_id}"
 
 
-from .kyc.models import KycApplicant, KycDocument, KycSettings  # noqa: E402, F401  (registered with this app)
+# Django registers the models its app's `models` module imports; the KYC models (customers/kyc/models.py) import the
+# ones above, so they can only be imported last.
+from .kyc.models import KycApplicant, KycDocument, KycSettings  # noqa: E402, F401
