@@ -66,11 +66,11 @@ def _staff(request) -> bool:
     return bool(user is not None and user.is_authenticated and hasattr(user, "holds"))
 
 
-def status_page(request, status: int) -> HttpResponse:
+def status_page(request, status: int, *, title: str | None = None, detail: str | None = None) -> HttpResponse:
     """403/404/500 outside the API: inside the workspace layout with a way back for signed-in staff, a plain
     branded page for everyone else (visitors, the client area). The detail is fixed text: exception messages may
     carry data the viewer must not see."""
-    title, detail = _PAGES[status]
+    title, detail = title or _PAGES[status][0], detail or _PAGES[status][1]
     home_url, home_label = "/", "Home"
     if request.path.startswith("/client/"):
         home_url, home_label = "/client/", "Client area"
@@ -103,6 +103,17 @@ def permission_denied(request, exception=None):
         return JsonResponse(error_body("permission_denied", "You do not have permission to perform this action."),
                             status=403)
     return status_page(request, 403)
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW: a form posted without its token (expired page, another site) gets the 403 page in the
+    workspace layout, saying what to do, instead of Django's bare page. The reason stays in the log."""
+    log.warning("CSRF check failed on %s %s: %s", request.method, request.path, reason)
+    if is_api(request):
+        return JsonResponse(error_body("permission_denied", "CSRF check failed."), status=403)
+    return status_page(request, 403, title="Form expired",
+                      detail="This form was sent without a valid security token (the page was open too long, or it "
+                             "came from another site). Reload the page and try again.")
 
 
 def server_error(request):

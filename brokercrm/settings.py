@@ -119,6 +119,7 @@ INSTALLED_APPS = [
 if env_bool("DEVTOOLS", DEBUG):
     INSTALLED_APPS.append("devtools")
 
+CSRF_FAILURE_VIEW = "brokercrm.middleware.csrf_failure"  # the 403 page in the workspace layout (#14)
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -86,3 +86,15 @@ def test_api_keeps_its_json_error_bodies(demo, debug):
         customer = _staff_client(demo["agent"]).get("/api/crm/customers/999999")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     assert customer.status_code == 404 and customer["Content-Type"].startswith("application/json")
+
+
+def test_a_form_without_its_csrf_token_gets_the_403_page_in_words(client, django_user_model):
+    """CSRF failures answer the workspace's 403 page (what to do), not Django's bare page."""
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/login/", {"username": "x@example.com", "password": "y"})
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "Form expired" in text and "Reload the page" in text
+    assert "CSRF verification failed" not in text
