@@ -6,6 +6,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from brokercrm.actors import SYSTEM
+
+from ..models import CustomerOwnedQuerySet
+
 
 class DocumentKind(models.TextChoices):
     IDENTITY = "identity"
@@ -52,17 +56,15 @@ class KycSettings(models.Model):
         return row
 
 
-class KycDocumentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> KycDocumentQuerySet:
-        """Documents `user` may see: on customers they see, and only with the document right (see
-        customers.kyc.selectors.can_view_documents: KYC permission and contacts in full). Else none at all."""
-        from customers.models import Customer
+class KycDocumentQuerySet(CustomerOwnedQuerySet):
+    def visible_to(self, user):
+        """Documents `user` may see: on customers they see (the one customer-owned scope), and only with the
+        document right (customers.kyc.selectors.can_view_documents: KYC permission and contacts in full)."""
+        from .selectors import can_view_documents  # selectors import these models
 
-        from .selectors import can_view_documents
-
-        if not can_view_documents(user):
+        if user is not SYSTEM and user is not None and not can_view_documents(user):
             return self.none()
-        return self.filter(customer__in=Customer.objects.visible_to(user))
+        return super().visible_to(user)
 
 
 class KycDocument(models.Model):
@@ -132,6 +134,8 @@ class KycApplicant(models.Model):
     reject_labels = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CustomerOwnedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.provider} applicant {self.applicant_id}"

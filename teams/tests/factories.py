@@ -8,6 +8,7 @@ from __future__ import annotations
 import factory
 from factory.django import DjangoModelFactory
 
+from brokercrm.actors import SYSTEM
 from teams.demo import DEMO_PASSWORD, ROLES
 from teams.models import Role, Team, User
 from teams.services import team_create
@@ -22,7 +23,7 @@ class TeamFactory(DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        return team_create(by=None, name=kwargs["name"], parent=kwargs.get("parent"), lead=kwargs.get("lead"))
+        return team_create(by=SYSTEM, name=kwargs["name"], parent=kwargs.get("parent"), lead=kwargs.get("lead"))
 
 
 class RoleFactory(DjangoModelFactory):
