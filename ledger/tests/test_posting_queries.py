@@ -21,8 +21,10 @@ from teams.tokens import token_issue
 pytestmark = pytest.mark.django_db
 
 # token lookup, savepoint (BEGIN in production), scope + lock, [deposit: customer's last deposit | fee: available
-# funds], insert, ledger lines, balance, activities, release (COMMIT in production)
+# funds], insert, ledger lines, balance, activities, release (COMMIT in production); deposits and withdrawals also
+# read the broker's KYC rules (customers.kyc: 409 kyc_required when they apply)
 QUERIES_PER_POSTING = 9
+KYC_RULES_READ = {"deposit": 1, "withdrawal": 1}
 
 
 def _client(user):
@@ -54,7 +56,7 @@ def test_one_posting_costs_a_fixed_number_of_queries(funded, demo, django_captur
         domain_event.disconnect(dispatch_uid="test-posting-queries")
     assert response.status_code == 201, response.content
     statements = [q["sql"] for q in captured.captured_queries]
-    assert len(statements) == QUERIES_PER_POSTING, "\n".join(statements)
+    assert len(statements) == QUERIES_PER_POSTING + KYC_RULES_READ.get(kind, 0), "\n".join(statements)
     assert any("FOR UPDATE" in s and "ledger_tradingaccount" in s for s in statements)  # the row lock
     if kind == "fee":
         assert any("SUM" in s for s in statements)  # the available-funds check under the lock
