@@ -23,14 +23,14 @@ def test_agent_uploads_and_compliance_approves_in_the_queue(workspace, browser_p
     form.get_by_test_id("kyc-upload-submit").click()
     page.wait_for_load_state()
     assert "Document uploaded for review." in page.content()
-    assert page.get_by_test_id("kyc-status").inner_text().strip() == "pending"
+    assert page.get_by_test_id("kyc-status").inner_text().strip() == "Pending"  # the label of `pending`
     assert page.locator("[data-testid=kyc-document-row]").count() == 0  # masked PII: no documents shown
     doc = KycDocument.objects.get(customer=customer)
 
     review = browser_page("compliance")
     review.goto("/kyc/")
     row = review.locator(f"tr[data-document-id='{doc.pk}']")
-    assert "identity" in row.inner_text()
+    assert "Identity" in row.inner_text()
     review.once("dialog", lambda dialog: dialog.accept())
     row.get_by_test_id(f"queue-approve-{doc.pk}").click()
     review.wait_for_url("**/kyc/")
@@ -38,6 +38,6 @@ def test_agent_uploads_and_compliance_approves_in_the_queue(workspace, browser_p
     assert f"Document #{doc.pk} approved." in review.content()
     assert review.locator(f"tr[data-document-id='{doc.pk}']").count() == 0
     review.goto(f"/customers/{customer.pk}/")
-    assert review.get_by_test_id(f"kyc-status-{doc.pk}").inner_text().strip() == "approved"
+    assert review.get_by_test_id(f"kyc-status-{doc.pk}").inner_text().strip() == "Approved"
     doc.refresh_from_db()
     assert doc.status == "approved" and doc.reviewed_by.email == "compliance@demo.test"
