@@ -59,10 +59,16 @@ def _check(page, url: str, failures: list, who: str, wide: bool = False) -> None
         failures.extend(f"{who} {url} @1280: {problem}" for problem in _severe(page))
 
 
+# GET routes that answer a file download rather than a page (the browser would start a download).
+DOWNLOADS = {"customer-export"}
+
+
 def _pages_for(user, objs) -> list[str]:
+    from brokercrm.context_processors import nav_allows
+
     urls = []
     for name, (permission, page, kwargs) in ROUTES.items():
-        if page and (permission is None or user.holds(permission)):
+        if page and name not in DOWNLOADS and (permission is None or nav_allows(user, permission)):
             urls.append(reverse(name, kwargs=kwargs(objs)))
     return urls + list(EXTRA_PAGES)
 

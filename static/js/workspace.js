@@ -17,8 +17,9 @@ document.addEventListener("DOMContentLoaded", () => {
   // Wide tables scroll inside their own container, never the page; the container is focusable so that keyboard
   // users can scroll it too, and named after the table's caption or the nearest heading.
   document.querySelectorAll("table").forEach(table => {
-    if (table.parentElement.classList.contains("table-scroll")) return;
-    const box = document.createElement("div");
+    const wrapped = table.parentElement.classList.contains("table-scroll");  // a template's own wrapper
+    const box = wrapped ? table.parentElement : document.createElement("div");
+    if (wrapped && box.hasAttribute("aria-label")) return;
     box.className = "table-scroll";
     box.tabIndex = 0;
     box.setAttribute("role", "region");
@@ -30,8 +31,10 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     }
     box.setAttribute("aria-label", (table.getAttribute("aria-label") || caption || heading?.textContent || "Table").trim());
-    table.parentNode.insertBefore(box, table);
-    box.appendChild(table);
+    if (!wrapped) {
+      table.parentNode.insertBefore(box, table);
+      box.appendChild(table);
+    }
   });
   // Bar charts: widths come from data-width (a percentage); style attributes would need 'unsafe-inline'.
   document.querySelectorAll("[data-width]").forEach(el => { el.style.width = `${Number(el.dataset.width) || 0}%`; });
