@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from brokercrm.labels import label
 from teams import pii
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -93,7 +94,7 @@ def test_activity_load_more_and_bulk_assign(workspace, browser_page):
     texts = items.all_inner_texts()
     expected = list(Activity.objects.filter(customer=customer).order_by("-created_at", "-id")
                     .values_list("verb", "summary"))
-    assert len(texts) == total and all(f"{verb} {summary}" in text
+    assert len(texts) == total and all(f"{label(verb)} {summary}" in text  # verbs shown in words
                                        for (verb, summary), text in zip(expected, texts, strict=True))
 
     agents = [workspace.users["agent"], workspace.users["agent2"]]
