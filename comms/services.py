@@ -12,11 +12,13 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils.html import escape
 
+from brokercrm.actors import actor_check
 from brokercrm.errors import DomainError
 from customers.services import activity_record
 from ledger import conf as ledger_conf
 from ledger.models import Transaction
 from teams import pii
+from teams.services import audit_record
 
 from . import conf, placeholders, workflows
 from .direction import detect_direction, is_rtl_locale
@@ -377,20 +379,32 @@ def _base_url() -> str:
 # --- workflows ----------------------------------------------------------------------------------------------------
 
 
+def _workflow_snapshot(workflow: Workflow) -> dict:
+    return {"name": workflow.name, "trigger": workflow.trigger, "is_active": workflow.is_active,
+            "conditions": workflow.conditions or {},
+            "actions": [{"position": a.position, "kind": a.kind, "params": a.params or {}}
+                        for a in workflow.actions.order_by("position")]}
+
+
 @transaction.atomic
-def workflow_create(*, data: dict) -> Workflow:
-    """A workflow with its actions (validated by comms.api.serializers.WorkflowSerializer)."""
+def workflow_create(*, data: dict, by) -> Workflow:
+    """A workflow with its actions (validated by comms.api.serializers.WorkflowSerializer); audited."""
+    actor_check(by)
     data = dict(data)
     actions = data.pop("actions")
     workflow = Workflow.objects.create(**data)
     WorkflowAction.objects.bulk_create([WorkflowAction(workflow=workflow, **a) for a in actions])
     workflows.triggers_changed()
+    audit_record(by=by, action="workflow.created", obj=workflow, before=None, after=_workflow_snapshot(workflow))
     return workflow
 
 
 @transaction.atomic
-def workflow_update(*, workflow: Workflow, data: dict) -> Workflow:
-    """Change a workflow; `actions`, when given, replace the whole list."""
+def workflow_update(*, workflow: Workflow, data: dict, by) -> Workflow:
+    """Change a workflow; `actions`, when given, replace the whole list; audited."""
+    actor_check(by)
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    before = _workflow_snapshot(workflow)
     data = dict(data)
     actions = data.pop("actions", None)
     for key, value in data.items():
@@ -400,4 +414,18 @@ def workflow_update(*, workflow: Workflow, data: dict) -> Workflow:
         workflow.actions.all().delete()
         WorkflowAction.objects.bulk_create([WorkflowAction(workflow=workflow, **a) for a in actions])
     workflows.triggers_changed()
+    audit_record(by=by, action="workflow.updated", obj=workflow, before=before, after=_workflow_snapshot(workflow))
+    return workflow
+
+
+@transaction.atomic
+def workflow_active_set(*, workflow: Workflow, is_active: bool, by) -> Workflow:
+    """Pause or resume a workflow (the workspace's toggle); audited."""
+    actor_check(by)
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    before = {"is_active": workflow.is_active}
+    workflow.is_active = is_active
+    workflow.save(update_fields=["is_active"])
+    workflows.triggers_changed()
+    audit_record(by=by, action="workflow.updated", obj=workflow, before=before, after={"is_active": is_active})
     return workflow

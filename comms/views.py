@@ -13,14 +13,14 @@ from rest_framework.exceptions import ValidationError
 from brokercrm.adminpages import refused
 from brokercrm.inputs import parse_id
 from brokercrm.workspace import WorkspaceMixin
-from customers.models import Customer, Source
+from customers.models import Source
 from teams import pii
 from teams.models import Team, User
 
-from . import placeholders, services
-from .api.views import WorkflowSerializer
+from . import placeholders, selectors, services
+from .api.serializers import WorkflowSerializer
 from .models import Category, EmailTemplate, SmsTemplate, Workflow
-from .workflows import triggers_changed, workflow_run_now
+from .workflows import workflow_run_now
 
 MODELS = {"email": EmailTemplate, "sms": SmsTemplate}
 # How the builder names the triggers (API codes unchanged).
@@ -39,7 +39,7 @@ STEP_SLOTS = 4
 
 def _picker(user):
     """Customers for the preview picker: the viewer's visible ones, their email as the viewer may see it."""
-    rows = Customer.objects.visible_to(user).order_by("-pk")[:100]
+    rows = selectors.customer_picker(user=user)
     return [{"id": c.pk, "label": f"{c.first_name} {c.last_name} · {pii.show_email(c.email, user) or 'no email shown'}"
              f" · {c.locale or '—'}"} for c in rows]
 
@@ -50,9 +50,9 @@ class TemplateListView(WorkspaceMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["email_templates"] = EmailTemplate.objects.prefetch_related("translations")
-        ctx["sms_templates"] = SmsTemplate.objects.prefetch_related("translations")
-        ctx["workflows"] = Workflow.objects.prefetch_related("actions")
+        ctx["email_templates"] = selectors.template_list(kind="email")
+        ctx["sms_templates"] = selectors.template_list(kind="sms")
+        ctx["workflows"] = selectors.workflow_list()
         ctx["perms_manage_workflows"] = self.request.user.holds("platform.manage_workflows")
         ctx["can_manage_templates"] = self.request.user.holds("communications.manage_templates")
         ctx["categories"] = Category.values
@@ -93,11 +93,10 @@ class TemplateEditView(WorkspaceMixin, TemplateView):
 
     def get_context_data(self, kind: str, pk: int, locale: str, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        model = MODELS.get(kind)
-        template = model.objects.filter(pk=pk).first() if model else None
+        template = selectors.template_get(kind=kind, template_id=pk)
         if template is None:
             raise Http404
-        translation = template.translations.filter(locale=locale).first()
+        translation = selectors.translation_get(template=template, locale=locale)
         saved = sorted({t.locale for t in template.translations.all()})
         from .direction import is_rtl_locale
 
@@ -116,8 +115,7 @@ class TemplatePreviewView(WorkspaceMixin, View):
     required_permission = "communications.view_templates"
 
     def post(self, request, kind: str, pk: int, locale: str):
-        model = MODELS.get(kind)
-        template = model.objects.filter(pk=pk).first() if model else None
+        template = selectors.template_get(kind=kind, template_id=pk)
         if template is None:
             raise Http404
         fields = ("subject", "body_html", "body_text") if kind == "email" else ("body",)
@@ -125,7 +123,7 @@ class TemplatePreviewView(WorkspaceMixin, View):
         customer = None
         raw = request.POST.get("customer_id", "")
         if raw:
-            customer = Customer.objects.visible_to(request.user).filter(pk=parse_id(raw) or 0).first()
+            customer = selectors.customer_get(user=request.user, customer_id=parse_id(raw))
             if customer is None:
                 return JsonResponse({"code": "not_found", "detail": "No such customer."}, status=404)
         try:
@@ -143,8 +141,7 @@ class TemplateLocaleAddView(WorkspaceMixin, View):
     required_permission = "communications.manage_templates"
 
     def post(self, request, kind: str, pk: int):
-        model = MODELS.get(kind)
-        template = model.objects.filter(pk=pk).first() if model else None
+        template = selectors.template_get(kind=kind, template_id=pk)
         if template is None:
             raise Http404
         try:
@@ -152,7 +149,7 @@ class TemplateLocaleAddView(WorkspaceMixin, View):
         except services.CommsError:
             messages.error(request, "A locale is a language code with an optional region, such as en, pt-BR or ar.")
             return redirect("template-edit", kind=kind, pk=pk, locale=template.default_locale)
-        if template.translations.filter(locale=locale).exists():
+        if selectors.translation_get(template=template, locale=locale) is not None:
             messages.info(request, f"The {locale} translation exists already: here it is.")
         else:
             messages.success(request, f"Locale {locale} added: write its text and save it.")
@@ -242,7 +239,7 @@ class WorkflowEditView(WorkspaceMixin, View):
         steps += [{"kind": ""}] * (STEP_SLOTS - len(steps))
         runs = []
         if workflow is not None:
-            for run in workflow.runs.select_related("customer")[:10]:
+            for run in selectors.workflow_runs(workflow=workflow, limit=10):
                 run.shown_log = pii.redact_data(run.log, request.user, run.customer)
                 runs.append(run)
         return {"workflow": workflow, "values": values, "steps": steps[:STEP_SLOTS], "errors": {},
@@ -254,7 +251,7 @@ class WorkflowEditView(WorkspaceMixin, View):
     def _workflow(self, pk):
         if pk is None:
             return None
-        workflow = Workflow.objects.prefetch_related("actions").filter(pk=pk).first()
+        workflow = selectors.workflow_get(workflow_id=pk)
         if workflow is None:
             raise Http404
         return workflow
@@ -272,7 +269,10 @@ class WorkflowEditView(WorkspaceMixin, View):
             serializer.is_valid(raise_exception=True)
             if problems:
                 raise ValidationError(problems)
-            workflow = serializer.save()
+            if workflow is None:
+                workflow = services.workflow_create(data=serializer.validated_data, by=request.user)
+            else:
+                workflow = services.workflow_update(workflow=workflow, data=serializer.validated_data, by=request.user)
         except ValidationError as error:
             return refused(request, self.template_name, self.context(request, workflow, shown), error)
         messages.success(request, f"Workflow “{workflow.name}” saved: {len(payload['actions'])} step"
@@ -287,11 +287,10 @@ class WorkflowRunView(WorkspaceMixin, View):
     required_permission = "platform.manage_workflows"
 
     def post(self, request, pk: int):
-        workflow = Workflow.objects.filter(pk=pk).first()
+        workflow = selectors.workflow_get(workflow_id=pk)
         if workflow is None:
             raise Http404
-        customer = Customer.objects.visible_to(request.user).filter(pk=parse_id(request.POST.get("customer_id"))
-                                                                    or 0).first()
+        customer = selectors.customer_get(user=request.user, customer_id=parse_id(request.POST.get("customer_id")))
         if customer is None:
             messages.error(request, "Choose a customer to run the workflow for.")
             return redirect("workflow-edit", pk=pk)
@@ -313,12 +312,10 @@ class WorkflowToggleView(WorkspaceMixin, View):
     required_permission = "platform.manage_workflows"
 
     def post(self, request, pk: int):
-        workflow = Workflow.objects.filter(pk=pk).first()
+        workflow = selectors.workflow_get(workflow_id=pk)
         if workflow is None:
             raise Http404
-        workflow.is_active = not workflow.is_active
-        workflow.save(update_fields=["is_active"])
-        triggers_changed()
+        workflow = services.workflow_active_set(workflow=workflow, is_active=not workflow.is_active, by=request.user)
         messages.success(request, f"Workflow “{workflow.name}” {'resumed' if workflow.is_active else 'paused'}.")
         target = request.POST.get("next", "")
         return redirect("workflow-edit", pk=pk) if target == "edit" else redirect("template-list")

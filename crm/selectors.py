@@ -11,9 +11,15 @@ from teams import pii
 from teams.models import subtree_q
 from teams.selectors import team_paths_for
 
-from .models import Note, Task
+from .models import Note, Notification, Task
 
 TASK_SCOPES = ("own", "team", "queue", "all")
+
+
+def notifications_unread(*, user, limit: int = 50) -> list[Notification]:
+    """The staff member's own unread notifications (addressed to them: no customer scope applies, and a notification
+    may have no customer), newest first."""
+    return list(Notification.objects.filter(recipient=user, read_at__isnull=True).select_related("customer")[:limit])
 
 
 def sees_all_tasks(user) -> bool:

@@ -34,9 +34,9 @@ from teams.models import Team, subtree_q
 from teams.selectors import team_paths_for, teams_visible_to, users_assignable_by
 
 from . import services
-from .models import Note, Notification, Task
+from .models import Note, Task
 from .ops import form_error_page
-from .selectors import sees_all_tasks
+from .selectors import notifications_unread, sees_all_tasks
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -441,8 +441,7 @@ class TaskListView(ScopedViewMixin, WorkspaceMixin, ListView):
         ctx["scope"] = scope if scope in ("own", "team", "queue", "all") else "own"
         ctx["can_see_all"] = sees_all_tasks(self.request.user)
         ctx["overdue_only"] = self.request.GET.get("overdue") == "true"
-        ctx["notifications"] = (Notification.objects.filter(recipient=self.request.user, read_at__isnull=True)
-                                .select_related("customer")[:50])
+        ctx["notifications"] = notifications_unread(user=self.request.user)
         ctx["now"] = timezone.now()
         return ctx
 

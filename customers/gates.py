@@ -18,29 +18,15 @@ import phonenumbers
 from disposable_email_domains import blocklist as DISPOSABLE
 from django.db.models import Q
 
-from brokercrm.errors import DomainError
-
+from .errors import DuplicateCustomer, GateError, InvalidPromoCode
 from .models import Customer, FraudSettings, PromoCode, RegistrationPath
 from .services import email_canonical
 
 ISO_COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"AQ", "BV", "GS", "HM", "PN", "TF", "UM"}
 
 
-class GateError(DomainError):
-    """A registration refused by a gate: invalid input (400 validation_error), or a subclass's code."""
-
-
 class DisposableEmail(GateError):
     code = "disposable_email"
-
-
-class DuplicateCustomer(GateError):
-    code = "duplicate_customer"
-    status = 409
-
-
-class InvalidPromoCode(GateError):
-    code = "invalid_promo_code"
 
 
 def canonical_email(email: str) -> str:

@@ -10,7 +10,7 @@ from teams import pii
 from teams.constants import PiiLevel
 from teams.models import Team, subtree_q
 
-from .models import Customer, RetentionClass
+from .models import Customer, FraudSettings, PromoCode, RegistrationPath, RetentionClass
 from .pipelines import FinanceStatus, KycStatus, SalesStatus
 
 
@@ -73,3 +73,18 @@ def customer_for_audit(object_id: str) -> Customer | None:
         return None
     # Not .only(): deferring the FSM status fields makes django-fsm reload them recursively.
     return Customer.objects.filter(pk=object_id).first()
+
+
+def registration_path_list() -> QuerySet[RegistrationPath]:
+    """Every registration path with its default group (read-only: the rows exist from a data migration on)."""
+    return RegistrationPath.objects.select_related("default_group")
+
+
+def promo_code_list() -> QuerySet[PromoCode]:
+    return PromoCode.objects.select_related("group")
+
+
+def fraud_settings_get() -> FraudSettings:
+    """The fraud settings to show: the row (made by a data migration), else the defaults unsaved — a read never
+    writes (`FraudSettings.current()`, which creates the row, is for the registration and update paths)."""
+    return FraudSettings.objects.order_by("pk").first() or FraudSettings()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
+from brokercrm import errors
 from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.errors import DomainError
 from brokercrm.events import event_emit, event_emit_many
@@ -15,7 +16,8 @@ from teams.models import User
 from teams.selectors import users_assignable_by
 from teams.services import audit_record
 
-from .models import Activity, Customer, CustomerGroup, FraudSettings
+from .errors import DuplicateCustomer, InvalidPromoCode
+from .models import Activity, Affiliate, Customer, CustomerGroup, FraudSettings, PromoCode, RegistrationPath
 from .signals import customer_created, customers_created_bulk
 
 
@@ -45,6 +47,14 @@ def activity_record(
     )
 
 
+@transaction.atomic
+def customer_signed_in(*, customer: Customer) -> None:
+    """Record a client-area sign-in: last login and activity times, and the activity entry (no staff actor)."""
+    now = timezone.now()
+    Customer.objects.filter(pk=customer.pk).update(last_login_at=now, last_activity_at=now)
+    activity_record(customer=customer, verb="customer.login", summary="Signed in to the client area")
+
+
 class ExportNotAllowed(CustomerError):
     """Exporting customers (the file carries PII) without the can_export_pii right."""
 
@@ -52,9 +62,8 @@ class ExportNotAllowed(CustomerError):
     status = 403
 
 
-class CustomerNotFound(CustomerError):
-    code = "not_found"
-    status = 404
+class CustomerNotFound(CustomerError, errors.NotFound):
+    pass
 
 
 @transaction.atomic
@@ -106,14 +115,12 @@ def customer_update(*, customer: Customer, by, **data: Any) -> Customer:
     return locked
 
 
-class PermissionError_(CustomerError):
-    code = "permission_denied"
-    status = 403
+class PermissionError_(CustomerError, errors.PermissionDenied):
+    pass
 
 
-class InvalidTransition(CustomerError):
-    code = "invalid_transition"
-    status = 409
+class InvalidTransition(CustomerError, errors.InvalidTransition):
+    pass
 
 
 @transaction.atomic
@@ -177,15 +184,6 @@ class InvalidAffiliate(CustomerError):
     status = 403
 
 
-class InvalidPromoCode(CustomerError):
-    code = "invalid_promo_code"
-
-
-class DuplicateCustomer(CustomerError):
-    code = "duplicate_customer"
-    status = 409
-
-
 def _hash_secret(raw: str) -> str:
     import hashlib
 
@@ -194,8 +192,6 @@ def _hash_secret(raw: str) -> str:
 
 def affiliate_authenticate(*, api_key: str | None):
     """The active affiliate whose API key this is (compared by hash), or None."""
-    from .models import Affiliate
-
     if not api_key:
         return None
     return Affiliate.objects.filter(api_key_hash=_hash_secret(api_key), is_active=True).select_related("group").first()
@@ -205,8 +201,6 @@ def affiliate_authenticate(*, api_key: str | None):
 def affiliate_create(*, code: str, name: str, api_key: str, group=None, is_active: bool = True, by=None):
     """Create an affiliate; only the SHA-256 of its API key is stored (keys are long random strings). A staff
     caller (`by`) is audited."""
-    from .models import Affiliate
-
     affiliate = Affiliate.objects.create(code=code, name=name, api_key_hash=_hash_secret(api_key), group=group,
                                          is_active=is_active)
     if by is not None:
@@ -232,12 +226,98 @@ def fraud_settings_update(*, values: dict[str, Any], by) -> FraudSettings:
     return current
 
 
+# --- registration reference data: groups, promo codes, paths, affiliates (platform API and administration pages)
+
+GROUP_FIELDS = ("id", "name", "description")
+PROMO_CODE_FIELDS = ("id", "code", "group", "valid_from", "valid_until", "max_uses", "uses", "is_active")
+REGISTRATION_PATH_FIELDS = ("id", "source", "enabled", "default_group", "check_disposable", "check_duplicates",
+                            "allowed_countries", "rate_limit")
+AFFILIATE_FIELDS = ("id", "code", "name", "group", "is_active", "created_at")
+
+
+def _snapshot(obj: models.Model, fields: tuple[str, ...]) -> dict[str, Any]:
+    """An audit snapshot of reference data, shaped like the platform API shows it (a group by its name)."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(obj, name)
+        if isinstance(value, models.Model):
+            value = str(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[name] = value
+    return out
+
+
+def _reference_create(*, model: type[models.Model], fields: tuple[str, ...], by, values: dict[str, Any]):
+    actor_check(by)
+    obj = model._default_manager.create(**values)
+    audit_record(by=by, action=f"{model._meta.model_name}.created", obj=obj, before=None, after=_snapshot(obj, fields))
+    return obj
+
+
+def _reference_update(*, obj, fields: tuple[str, ...], by, values: dict[str, Any]):
+    """Lock the row, apply `values` (only editable fields, validated by the caller), save them, audit before/after."""
+    actor_check(by)
+    editable = set(fields) - {"id", "uses", "created_at", "source"}
+    unknown = set(values) - editable
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
+    obj = type(obj).objects.select_for_update().get(pk=obj.pk)
+    before = _snapshot(obj, fields)
+    for key, value in values.items():
+        setattr(obj, key, value)
+    if values:
+        obj.save(update_fields=list(values))
+    audit_record(by=by, action=f"{obj._meta.model_name}.updated", obj=obj, before=before, after=_snapshot(obj, fields))
+    return obj
+
+
+@transaction.atomic
+def group_create(*, name: str, description: str = "", by) -> CustomerGroup:
+    """Create a customer group (audited `customergroup.created`)."""
+    return _reference_create(model=CustomerGroup, fields=GROUP_FIELDS, by=by,
+                             values={"name": name, "description": description})
+
+
+@transaction.atomic
+def group_update(*, group: CustomerGroup, by, **values: Any) -> CustomerGroup:
+    """Rename or describe a group (audited `customergroup.updated`)."""
+    return _reference_update(obj=group, fields=GROUP_FIELDS, by=by, values=values)
+
+
+@transaction.atomic
+def promo_code_create(*, code: str, group: CustomerGroup, valid_from: datetime | None = None,
+                      valid_until: datetime | None = None, max_uses: int | None = None, is_active: bool = True,
+                      by) -> PromoCode:
+    """Create a promo code (validated by the caller: unique case-insensitively, window in order); audited."""
+    return _reference_create(model=PromoCode, fields=PROMO_CODE_FIELDS, by=by,
+                             values={"code": code, "group": group, "valid_from": valid_from,
+                                     "valid_until": valid_until, "max_uses": max_uses, "is_active": is_active})
+
+
+@transaction.atomic
+def promo_code_update(*, promo_code: PromoCode, by, **values: Any) -> PromoCode:
+    """Change a promo code's code, group, window, limit or activity (its uses are counted by `promo_claim` only)."""
+    return _reference_update(obj=promo_code, fields=PROMO_CODE_FIELDS, by=by, values=values)
+
+
+@transaction.atomic
+def registration_path_update(*, path: RegistrationPath, by, **values: Any) -> RegistrationPath:
+    """Change a registration path's settings (enabled, default group, gates, countries, rate); audited. The rows
+    themselves exist from a data migration on (and `registration_path` recreates a missing one on a write path)."""
+    return _reference_update(obj=path, fields=REGISTRATION_PATH_FIELDS, by=by, values=values)
+
+
+@transaction.atomic
+def affiliate_update(*, affiliate: Affiliate, by, **values: Any) -> Affiliate:
+    """Change an affiliate's code, name, group or activity (never its key); audited."""
+    return _reference_update(obj=affiliate, fields=AFFILIATE_FIELDS, by=by, values=values)
+
+
 def promo_claim(code: str):
     """Lock the promo code row and count one use; refuses unknown, inactive, outside the window or exhausted."""
     from django.db.models import F
     from django.db.models.functions import Upper
-
-    from .models import PromoCode
 
     now = timezone.now()
     promo = (PromoCode.objects.select_for_update().annotate(ucode=Upper("code"))
@@ -298,9 +378,9 @@ def autologin_redeem(*, token: str) -> Customer:
     return row.customer
 
 
-def registration_path(source: str):
-    from .models import RegistrationPath
-
+def registration_path(source: str) -> RegistrationPath:
+    """The settings row of a registration path, for the registration (write) paths. A data migration makes the rows,
+    so this only recreates one deleted or flushed (e.g. by a transactional test); reads use the selectors."""
     path, _ = RegistrationPath.objects.get_or_create(source=source)
     return path
 

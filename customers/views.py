@@ -7,7 +7,6 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views import View
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
@@ -17,18 +16,12 @@ from brokercrm.inputs import parse_id
 from brokercrm.workspace import WorkspaceMixin
 from teams.backends import axes_lockout_response
 
-from .api.platform import (
-    FraudSettingsSerializer,
-    PromoCodeSerializer,
-    RegistrationPathSerializer,
-    audited_save,
-    registration_paths,
-)
+from . import selectors, services
+from .api.serializers import FraudSettingsSerializer, PromoCodeSerializer, RegistrationPathSerializer
 from .auth import CustomerLockedOut, customer_authenticate, customer_login, customer_logout, session_customer
 from .clientarea import client_home_context
-from .models import Customer, CustomerGroup, FraudSettings, PromoCode, RegistrationPath
+from .models import CustomerGroup, FraudSettings, RegistrationPath
 from .presence import presence_touch
-from .services import activity_record
 
 
 class ClientLoginForm(forms.Form):
@@ -54,9 +47,7 @@ def client_login(request):
             return axes_lockout_response(request)
         if customer is not None:
             customer_login(request, customer)
-            now = timezone.now()
-            Customer.objects.filter(pk=customer.pk).update(last_login_at=now, last_activity_at=now)
-            activity_record(customer=customer, verb="customer.login", summary="Signed in to the client area")
+            services.customer_signed_in(customer=customer)
             presence_touch(customer_id=customer.pk)
             return redirect("client-home")
         error = "The email or password is wrong."
@@ -121,7 +112,7 @@ class PromoCodeListView(WorkspaceMixin, View):
     template_name = "workspace/admin/promo_codes.html"
 
     def context(self, **extra):
-        return {"codes": PromoCode.objects.select_related("group"), "groups": CustomerGroup.objects.all(),
+        return {"codes": selectors.promo_code_list(), "groups": CustomerGroup.objects.all(),
                 "values": {}, "errors": {}, **extra}
 
     def get(self, request):
@@ -131,9 +122,9 @@ class PromoCodeListView(WorkspaceMixin, View):
         data = PromoCodeSerializer(data=request.POST)
         try:
             data.is_valid(raise_exception=True)
-            code = audited_save(data, by=request.user)
         except ValidationError as error:
             return refused(request, self.template_name, self.context(values=request.POST), error)
+        code = services.promo_code_create(by=request.user, **data.validated_data)
         messages.success(request, f"Promo code {code.code} created: it puts new customers in {code.group.name}.")
         return redirect("admin-promo-codes")
 
@@ -143,19 +134,19 @@ class PromoCodeDetailView(WorkspaceMixin, View):
     template_name = "workspace/admin/promo_code.html"
 
     def get(self, request, pk: int):
-        code = get_object_or_404(PromoCode.objects.select_related("group"), pk=pk)
+        code = get_object_or_404(selectors.promo_code_list(), pk=pk)
         return render(request, self.template_name, {"code": code, "groups": CustomerGroup.objects.all(),
                                                     "values": None, "errors": {}})
 
     def post(self, request, pk: int):
-        code = get_object_or_404(PromoCode.objects.select_related("group"), pk=pk)
+        code = get_object_or_404(selectors.promo_code_list(), pk=pk)
         data = PromoCodeSerializer(code, data=request.POST)
         try:
             data.is_valid(raise_exception=True)
-            code = audited_save(data, by=request.user)
         except ValidationError as error:
             return refused(request, self.template_name, {"code": code, "groups": CustomerGroup.objects.all(),
                                                          "values": request.POST}, error)
+        code = services.promo_code_update(promo_code=code, by=request.user, **data.validated_data)
         messages.success(request, f"Promo code {code.code} saved{'' if code.is_active else ' (inactive)'}.")
         return redirect("admin-promo-code", pk=code.pk)
 
@@ -172,7 +163,7 @@ class FraudSettingsPageView(WorkspaceMixin, View):
     template_name = "workspace/admin/fraud.html"
 
     def context(self, **extra):
-        return {"settings": FraudSettings.current(), "paths": registration_paths(),
+        return {"settings": selectors.fraud_settings_get(), "paths": selectors.registration_path_list(),
                 "groups": CustomerGroup.objects.all(), "weights": FRAUD_FIELDS, "values": None, "errors": {}, **extra}
 
     def get(self, request):
@@ -186,7 +177,7 @@ class FraudSettingsPageView(WorkspaceMixin, View):
                            allowed_domains=_split(post.get("allowed_domains", "")),
                            strict_phone_validation=post.get("strict_phone_validation") == "on")
             data = FraudSettingsSerializer(FraudSettings.current(), data=payload, partial=True)
-            action, done = "fraud_settings.updated", "Fraud settings saved; they apply to the next registration."
+            done = "Fraud settings saved; they apply to the next registration."
         elif verb == "path":
             path = get_object_or_404(RegistrationPath, pk=parse_id(post.get("path")) or 0)
             payload = {"enabled": post.get("enabled") == "on", "check_disposable": post.get("check_disposable") == "on",
@@ -195,14 +186,17 @@ class FraudSettingsPageView(WorkspaceMixin, View):
                        "allowed_countries": [c.upper() for c in _split(post.get("allowed_countries", ""))],
                        "rate_limit": post.get("rate_limit", "")}
             data = RegistrationPathSerializer(path, data=payload, partial=True)
-            action, done = None, f"Registration path “{path.source}” saved."
+            done = f"Registration path “{path.source}” saved."
         else:
             raise Http404
         try:
             data.is_valid(raise_exception=True)
-            audited_save(data, by=request.user, action=action)
         except ValidationError as error:
             return refused(request, self.template_name, self.context(values=post, verb=verb,
                                                                      path_id=post.get("path")), error)
+        if verb == "settings":
+            services.fraud_settings_update(values=data.validated_data, by=request.user)
+        else:
+            services.registration_path_update(path=data.instance, by=request.user, **data.validated_data)
         messages.success(request, done)
         return redirect("admin-fraud")

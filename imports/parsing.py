@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass, field
 
 from brokercrm.csvutil import csv_cell_restore
-from brokercrm.errors import DomainError
+from brokercrm.errors import DomainError, TooLarge
 
 from . import conf
 
@@ -29,9 +29,8 @@ class InvalidEncoding(ImportFileError):
     code = "invalid_encoding"
 
 
-class FileTooLarge(ImportFileError):
-    code = "too_large"
-    status = 413
+class FileTooLarge(ImportFileError, TooLarge):
+    pass
 
 
 class MissingColumns(ImportFileError):

@@ -26,7 +26,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from brokercrm.csvutil import csv_lines
 from brokercrm.errors import DomainError, PermissionDenied
 from brokercrm.events import event_emit
 from crm.models import Note
@@ -38,6 +37,7 @@ from teams.selectors import users_assignable_by
 from . import conf
 from .models import ImportJob, ImportRow
 from .parsing import parse
+from .selectors import rejections_csv as rejections_csv  # re-exported: callers of the old home
 
 log = logging.getLogger(__name__)
 
@@ -321,21 +321,3 @@ def import_resume_stale(*, stale_seconds: int | None = None) -> int:
         ImportJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now(), pace_until=None)
         import_dispatch(job_id=job_id)
     return len(stale)
-
-
-def jobs_visible_to(user):
-    """A job is visible to its uploader and to admins (superusers or roles that see every customer with export)."""
-    qs = ImportJob.objects.select_related("created_by")
-    if user.is_superuser or (user.role and user.role.customer_view_scope == "all" and user.holds("customers.import")
-                             and user.role.can_export_pii):
-        return qs
-    return qs.filter(created_by=user)
-
-
-def rejections_csv(job: ImportJob):
-    """The rejected rows as uploaded, plus row_number and reason; every cell neutralized against formulas, the
-    header too (its column names come from the uploaded file)."""
-    columns = [c for c in job.header if c]
-    rows = job.rows.filter(status=ImportRow.Status.REJECTED).order_by("row_number").iterator(chunk_size=2000)
-    return csv_lines(["row_number", *columns, "reason"],
-                     ([row.row_number, *[row.data.get(c, "") for c in columns], row.reason] for row in rows))

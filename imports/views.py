@@ -8,9 +8,10 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
 from brokercrm.errors import DomainError
+from brokercrm.lists import ListSpec, list_page
 from brokercrm.workspace import WorkspaceMixin
 
-from . import services
+from . import selectors, services
 
 
 class ImportListView(WorkspaceMixin, TemplateView):
@@ -18,10 +19,8 @@ class ImportListView(WorkspaceMixin, TemplateView):
     required_permission = "customers.import"
 
     def get_context_data(self, **kwargs):
-        from brokercrm.lists import ListSpec, list_page
-
         ctx = super().get_context_data(**kwargs)
-        listing = list_page(self.request, services.jobs_visible_to(self.request.user), ListSpec(
+        listing = list_page(self.request, selectors.job_list(user=self.request.user), ListSpec(
             sorts={"file": ("file_name",), "status": ("status",), "rows": ("total_rows",),
                    "imported": ("imported_rows",), "rejected": ("rejected_rows",), "uploaded": ("created_at",)},
             default_sort="uploaded", default_desc=True, default_size=25))
@@ -53,7 +52,7 @@ class ImportDetailView(WorkspaceMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        job = services.jobs_visible_to(self.request.user).filter(pk=kwargs["job_id"]).first()
+        job = selectors.job_get(user=self.request.user, job_id=kwargs["job_id"])
         if job is None:
             raise Http404
         ctx["job"] = job

@@ -26,6 +26,13 @@ def fx_rates_overview() -> dict:
             "max_age_hours": conf.FX_RATE_MAX_AGE_HOURS}
 
 
+def client_order_get(*, customer, tx_id: int | None, provider: str) -> Transaction | None:
+    """The signed-in customer's own transaction of that provider (the client area's cashier), or None."""
+    if customer is None or not tx_id:
+        return None
+    return Transaction.objects.filter(pk=tx_id, provider=provider, customer=customer).first()
+
+
 def customer_transaction_list(*, customer) -> QuerySet[Transaction]:
     """The customer's deposits and withdrawals (with any reversal of them), newest first."""
     return (Transaction.objects.filter(customer=customer, type__in=[TxType.DEPOSIT, TxType.WITHDRAWAL])

@@ -23,7 +23,17 @@ from customers.services import activity_record, customer_transition
 from teams.constants import APPROVAL_RANK
 from teams.services import audit_record
 
-from .models import LOGIN_OFFSET, ApprovalRule, FxRate, LedgerLine, TradingAccount, Transaction, TxStatus, TxType
+from .models import (
+    LOGIN_OFFSET,
+    ApprovalRule,
+    FxRate,
+    LedgerLine,
+    PaymentRoute,
+    TradingAccount,
+    Transaction,
+    TxStatus,
+    TxType,
+)
 from .money import amount_parse
 from .types import GUARDED_DEBITS, TYPES
 
@@ -242,6 +252,51 @@ def approval_rules_replace(*, rules: list[dict], by) -> list[ApprovalRule]:
                      after={"rules": [{"min": str(r.min_amount_usd), "max": str(r.max_amount_usd),
                                        "role": r.required_role} for r in created]})
     return created
+
+
+# --- payment routes (platform API and the administration page) --------------------------------------------------
+
+PAYMENT_ROUTE_FIELDS = ("country", "currency", "min_amount", "max_amount", "provider", "priority", "is_active")
+
+
+def _route_snapshot(route: PaymentRoute) -> dict:
+    return {f: (str(getattr(route, f)) if f in ("min_amount", "max_amount") and getattr(route, f) is not None
+                else getattr(route, f)) for f in PAYMENT_ROUTE_FIELDS}
+
+
+@transaction.atomic
+def payment_route_create(*, by, **values) -> PaymentRoute:
+    """Add a payment route (values validated by the caller's serializer); audited."""
+    actor_check(by)
+    route = PaymentRoute.objects.create(**{k: v for k, v in values.items() if k in PAYMENT_ROUTE_FIELDS})
+    route.refresh_from_db()  # amounts as stored (two decimals)
+    audit_record(by=by, action="paymentroute.created", obj=route, before=None, after=_route_snapshot(route))
+    return route
+
+
+@transaction.atomic
+def payment_route_update(*, route: PaymentRoute, by, **values) -> PaymentRoute:
+    """Change a payment route; audited with before and after."""
+    actor_check(by)
+    route = PaymentRoute.objects.select_for_update().get(pk=route.pk)
+    before = _route_snapshot(route)
+    for key, value in values.items():
+        if key not in PAYMENT_ROUTE_FIELDS:
+            raise TypeError(f"Not editable: {key}")
+        setattr(route, key, value)
+    route.save()
+    route.refresh_from_db()
+    audit_record(by=by, action="paymentroute.updated", obj=route, before=before, after=_route_snapshot(route))
+    return route
+
+
+@transaction.atomic
+def payment_route_delete(*, route: PaymentRoute, by) -> None:
+    """Delete a payment route; audited with what it was."""
+    actor_check(by)
+    before = _route_snapshot(route)
+    audit_record(by=by, action="paymentroute.deleted", obj=route, before=before, after=None)
+    route.delete()
 
 
 def fx_rate_set(*, currency: str, usd_rate, by=None, source: str = "manual", as_of=None) -> FxRate:

@@ -189,7 +189,7 @@ class PaymentRoutesView(WorkspaceMixin, View):
             route = get_object_or_404(PaymentRoute, pk=parse_id(post.get("route")) or 0)
         if verb == "delete":
             label = str(route)
-            route.delete()
+            services.payment_route_delete(route=route, by=request.user)
             messages.success(request, f"Payment route {label} deleted.")
             return redirect("admin-payment-routes")
         if verb not in ("create", "update"):
@@ -202,10 +202,13 @@ class PaymentRoutesView(WorkspaceMixin, View):
         data = PaymentRouteSerializer(route, data=payload)
         try:
             data.is_valid(raise_exception=True)
-            route = data.save()
         except ValidationError as error:
             return refused(request, self.template_name,
                            self.context(values=post, verb=verb, route_id=post.get("route")), error)
+        if route is None:
+            route = services.payment_route_create(by=request.user, **data.validated_data)
+        else:
+            route = services.payment_route_update(route=route, by=request.user, **data.validated_data)
         messages.success(request, f"Payment route {route} {'saved' if verb == 'update' else 'added'}.")
         return redirect("admin-payment-routes")
 
@@ -285,9 +288,9 @@ class ApprovalRulesPageView(WorkspaceMixin, View):
 def sandbox_cashier(request, order_id: str):
     """The embedded default's cashier page: approve or decline the deposit; posts a signed callback."""
     provider = payments.provider_get("sandbox")
-    tx = Transaction.objects.filter(pk=payments.order_tx_id(order_id) or 0, provider="sandbox").first()
     customer = session_customer(request)
-    if provider is None or tx is None or customer is None or tx.customer_id != customer.pk:
+    tx = selectors.client_order_get(customer=customer, tx_id=payments.order_tx_id(order_id), provider="sandbox")
+    if provider is None or tx is None or customer is None:
         raise Http404
     if request.method == "POST":
         status = "approved" if request.POST.get("decision") == "approve" else "declined"

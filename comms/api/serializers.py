@@ -8,7 +8,6 @@ from customers.models import Source
 from teams import pii
 from teams.models import Team
 
-from .. import services
 from ..models import (
     Category,
     EmailTemplate,
@@ -159,12 +158,6 @@ class WorkflowSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError("create_task: unknown team (the queue of tasks for "
                                                   "customers without an agent).")
         return actions
-
-    def create(self, validated):
-        return services.workflow_create(data=validated)
-
-    def update(self, workflow, validated):
-        return services.workflow_update(workflow=workflow, data=validated)
 
 
 class WorkflowRunOut(serializers.ModelSerializer):

@@ -11,16 +11,13 @@ from rest_framework.views import APIView
 
 from brokercrm.api.schema import errors
 from brokercrm.errors import InvalidSignature, NotFound, PermissionDenied
-from customers.models import Customer
-from customers.scoping import ScopedViewMixin, scoped_for
+from customers.scoping import ScopedViewMixin
 from teams.permissions import ActionPermissions, require
 
-from .. import conf, placeholders, services
+from .. import conf, placeholders, selectors, services
 from ..models import (
     EmailTemplate,
-    Message,
     SmsTemplate,
-    Workflow,
 )
 from ..sms import analyze
 from .serializers import (
@@ -43,6 +40,7 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     permission_classes = [ActionPermissions]
     pagination_class = None
     model = None
+    kind = ""
     send_permission = ""
     translation_serializer = None
     translation_put = None
@@ -54,7 +52,7 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         template = self.get_object()
         serializer = self.translation_serializer
         if request.method == "GET":
-            found = template.translations.filter(locale=locale).first()
+            found = selectors.translation_get(template=template, locale=locale)
             if found is None:
                 raise NotFound("No translation for that locale.")
             return Response(serializer(found).data)
@@ -68,13 +66,13 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
 
     def get_queryset(self):
-        return self.model.objects.prefetch_related("translations")
+        return selectors.template_list(kind=self.kind)
 
     @extend_schema(request=TemplateIn, responses={201: None, **errors(400, 401, 403)})
     def create(self, request):
         data = TemplateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        template = services.template_create(kind="email" if self.model is EmailTemplate else "sms", by=request.user,
+        template = services.template_create(kind=self.kind, by=request.user,
                                             **data.validated_data)
         return Response(self.get_serializer(template).data, status=201)
 
@@ -85,7 +83,7 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data.is_valid(raise_exception=True)
         customer = None
         if data.validated_data.get("customer_id"):
-            customer = scoped_for(Customer, request.user).filter(pk=data.validated_data["customer_id"]).first()
+            customer = selectors.customer_get(user=request.user, customer_id=data.validated_data["customer_id"])
             if customer is None:
                 raise NotFound("No such customer.")
         return Response(services.preview(template=self.get_object(), locale=data.validated_data.get("locale"),
@@ -97,7 +95,7 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def send(self, request, pk=None):
         data = SendIn(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = scoped_for(Customer, request.user).filter(pk=data.validated_data["customer_id"]).first()
+        customer = selectors.customer_get(user=request.user, customer_id=data.validated_data["customer_id"])
         if customer is None:
             raise NotFound("No such customer.")
         message = services.message_queue(customer=customer, template=self.get_object(), by=request.user)
@@ -107,6 +105,7 @@ class _TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 class EmailTemplateViewSet(_TemplateViewSet):
     serializer_class = EmailTemplateOut
     model = EmailTemplate
+    kind = "email"
     translation_serializer = EmailTranslationSerializer
     translation_put = staticmethod(services.email_translation_put)
     action_permissions = {"list": "communications.view_templates", "retrieve": "communications.view_templates",
@@ -117,6 +116,7 @@ class EmailTemplateViewSet(_TemplateViewSet):
 class SmsTemplateViewSet(_TemplateViewSet):
     serializer_class = SmsTemplateOut
     model = SmsTemplate
+    kind = "sms"
     translation_serializer = SmsTranslationSerializer
     translation_put = staticmethod(services.sms_translation_put)
     action_permissions = {"list": "communications.view_templates", "retrieve": "communications.view_templates",
@@ -150,9 +150,9 @@ class CustomerCommunicationsView(ScopedViewMixin, APIView):
 
     @extend_schema(responses={200: MessageOut(many=True), **errors(401, 403, 404)})
     def get(self, request, customer_id: int):
-        if not self.scoped(Customer).filter(pk=customer_id).exists():
+        messages = selectors.customer_messages(user=request.user, customer_id=customer_id)
+        if messages is None:
             raise NotFound("Not found.")
-        messages = self.scoped(Message).filter(customer_id=customer_id).select_related("customer")[:200]
         return Response(MessageOut(messages, many=True, context={"request": request}).data)
 
 
@@ -174,16 +174,30 @@ class DeliveryCallbackView(APIView):
         return Response({"status": message.status if message else "ignored"})
 
 
-class WorkflowViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
-                      mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = WorkflowSerializer
-    queryset = Workflow.objects.prefetch_related("actions")
+    queryset = selectors.workflow_list()
     permission_classes = [ActionPermissions]
     action_permissions = {"*": "platform.manage_workflows"}
     pagination_class = None
 
+    def create(self, request, *args, **kwargs):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        workflow = services.workflow_create(data=data.validated_data, by=request.user)
+        return Response(self.get_serializer(selectors.workflow_get(workflow_id=workflow.pk)).data, status=201)
+
+    def update(self, request, *args, partial: bool = False, **kwargs):
+        data = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        workflow = services.workflow_update(workflow=data.instance, data=data.validated_data, by=request.user)
+        return Response(self.get_serializer(selectors.workflow_get(workflow_id=workflow.pk)).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
     @extend_schema(responses={200: WorkflowRunOut(many=True), **errors(401, 403, 404)})
     @action(detail=True, methods=["get"])
     def runs(self, request, pk=None):
-        runs = self.get_object().runs.select_related("customer")[:100]
+        runs = selectors.workflow_runs(workflow=self.get_object(), limit=100)
         return Response(WorkflowRunOut(runs, many=True, context={"request": request}).data)

@@ -1,8 +1,11 @@
-"""Platform administration of registration: groups, promo codes, affiliates, paths and fraud settings."""
+"""Platform administration of registration: groups, promo codes, affiliates, paths and fraud settings.
+
+Thin views: a serializer parses, a service of customers.services writes (and audits), the serializer renders."""
 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -11,10 +14,9 @@ from rest_framework.views import APIView
 
 from brokercrm.api.schema import errors
 from teams.permissions import ActionPermissions, require
-from teams.services import audit_record
 
-from .. import services
-from ..models import Affiliate, CustomerGroup, FraudSettings, PromoCode, RegistrationPath
+from .. import selectors, services
+from ..models import Affiliate, CustomerGroup, FraudSettings
 from .serializers import (
     AffiliateSerializer,
     FraudSettingsSerializer,
@@ -24,62 +26,72 @@ from .serializers import (
 )
 
 
-def audited_save(serializer, *, by, action: str | None = None):
-    """Save a validated serializer and append the change to the audit log (`<model>.created` / `.updated`, with
-    the before and after snapshots). The platform API and the administration pages both save through it."""
-    before = type(serializer)(serializer.instance).data if serializer.instance is not None else None
-    obj = serializer.save()
-    verb = "updated" if before is not None else "created"
-    audit_record(by=by, action=action or f"{obj._meta.model_name}.{verb}", obj=obj, before=before,
-                 after=serializer.data)
-    return obj
-
-
-def registration_paths():
-    """Every registration path, the missing ones created with their defaults."""
-    for source in ("organic", "affiliate", "promo", "import"):
-        services.registration_path(source)
-    return RegistrationPath.objects.select_related("default_group")
-
-
-class AuditedModelViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
-                          mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Plain CRUD for reference data; every change lands in the audit log."""
+class ReferenceDataViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Reference data: list and retrieve; create/update parse with the serializer and call the subclass's
+    `service_create(by=, **values)` / `service_update(obj, by=, **values)` (audited in customers.services)."""
 
     permission_classes = [ActionPermissions]
     pagination_class = None
 
-    def perform_create(self, serializer):
-        audited_save(serializer, by=self.request.user)
+    def service_create(self, *, by, **values: Any) -> Any:
+        raise NotImplementedError
 
-    def perform_update(self, serializer):
-        audited_save(serializer, by=self.request.user)
+    def service_update(self, obj: Any, *, by, **values: Any) -> Any:
+        raise NotImplementedError
+
+    def create(self, request, *args, **kwargs):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        obj = self.service_create(by=request.user, **data.validated_data)
+        return Response(self.get_serializer(obj).data, status=201)
+
+    def update(self, request, *args, partial: bool = False, **kwargs):
+        data = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        obj = self.service_update(data.instance, by=request.user, **data.validated_data)
+        return Response(self.get_serializer(obj).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
 
 
-class GroupViewSet(AuditedModelViewSet):
+class GroupViewSet(ReferenceDataViewSet):
     serializer_class = GroupSerializer
     queryset = CustomerGroup.objects.all()
     action_permissions = {"list": "customers.view", "retrieve": "customers.view", "*": "platform.manage_promo_codes"}
 
+    def service_create(self, *, by, **values):
+        return services.group_create(by=by, **values)
 
-class PromoCodeViewSet(AuditedModelViewSet):
+    def service_update(self, obj, *, by, **values):
+        return services.group_update(group=obj, by=by, **values)
+
+
+class PromoCodeViewSet(ReferenceDataViewSet):
     serializer_class = PromoCodeSerializer
-    queryset = PromoCode.objects.select_related("group")
+    queryset = selectors.promo_code_list()
     action_permissions = {"*": "platform.manage_promo_codes"}
 
+    def service_create(self, *, by, **values):
+        return services.promo_code_create(by=by, **values)
 
-class RegistrationPathViewSet(AuditedModelViewSet):
+    def service_update(self, obj, *, by, **values):
+        return services.promo_code_update(promo_code=obj, by=by, **values)
+
+
+class RegistrationPathViewSet(ReferenceDataViewSet):
+    """The four paths (rows made by a data migration): list/retrieve read only; PATCH/PUT change their settings."""
+
     serializer_class = RegistrationPathSerializer
+    queryset = selectors.registration_path_list()
     action_permissions = {"*": "platform.manage_fraud_rules"}
     http_method_names = ["get", "patch", "put"]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no database writes
-            return RegistrationPath.objects.none()
-        return registration_paths()
+    def service_update(self, obj, *, by, **values):
+        return services.registration_path_update(path=obj, by=by, **values)
 
 
-class AffiliateViewSet(AuditedModelViewSet):
+class AffiliateViewSet(ReferenceDataViewSet):
     """Affiliates; creating one returns its API key once (only its hash is stored)."""
 
     serializer_class = AffiliateSerializer
@@ -93,13 +105,16 @@ class AffiliateViewSet(AuditedModelViewSet):
         affiliate = services.affiliate_create(by=request.user, api_key=key, **data.validated_data)
         return Response({**AffiliateSerializer(affiliate).data, "api_key": key}, status=201)
 
+    def service_update(self, obj, *, by, **values):
+        return services.affiliate_update(affiliate=obj, by=by, **values)
+
 
 class FraudSettingsView(APIView):
     permission_classes = [require("platform.manage_fraud_rules")]
 
     @extend_schema(responses={200: FraudSettingsSerializer, **errors(401, 403)})
     def get(self, request):
-        return Response(FraudSettingsSerializer(FraudSettings.current()).data)
+        return Response(FraudSettingsSerializer(selectors.fraud_settings_get()).data)
 
     @extend_schema(request=FraudSettingsSerializer, responses={200: FraudSettingsSerializer, **errors(400, 401, 403)})
     def put(self, request):

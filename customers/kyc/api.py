@@ -16,59 +16,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokercrm.api.schema import errors
-from teams.api.fields import RedactedText
 
 from ..auth import CustomerSessionAuthentication, IsCustomer
 from ..models import Customer
 from . import conf, selectors, services
 from .filetypes import EXTENSIONS
-from .models import DocumentKind, KycDocument
-
-
-class DocumentUploadIn(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=False, max_length=255)
-    kind = serializers.ChoiceField(choices=DocumentKind.choices)
-    issued_on = serializers.DateField(required=False, allow_null=True)
-    expires_on = serializers.DateField(required=False, allow_null=True)
-
-
-class DocumentOut(serializers.ModelSerializer):
-    customer_id = serializers.IntegerField(read_only=True)
-    reason = RedactedText()
-    original_name = RedactedText()
-    awaiting_second_approval = serializers.BooleanField(read_only=True)
-    uploaded_by = serializers.StringRelatedField(allow_null=True)
-    first_approver = serializers.StringRelatedField(allow_null=True)
-    second_approver = serializers.StringRelatedField(allow_null=True)
-    reviewed_by = serializers.StringRelatedField(allow_null=True)
-
-    class Meta:
-        model = KycDocument
-        fields = ["id", "customer_id", "kind", "status", "reason", "issued_on", "expires_on", "content_type", "size",
-                  "original_name", "uploaded_by", "uploaded_by_customer", "first_approver", "first_approved_at",
-                  "second_approver", "awaiting_second_approval", "reviewed_by", "reviewed_at", "provider",
-                  "provider_result", "provider_labels", "provider_checked_at", "expiry_flagged_at", "created_at"]
-
-
-class ClientDocumentOut(serializers.ModelSerializer):
-    """What the customer sees of their own documents: status and the reviewer's reason, no reviewer names."""
-
-    class Meta:
-        model = KycDocument
-        fields = ["id", "kind", "status", "reason", "issued_on", "expires_on", "content_type", "size", "created_at"]
-
-
-class UploadedOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    kind = serializers.CharField()
-    status = serializers.CharField()
-    content_type = serializers.CharField()
-    kyc_status = serializers.CharField()
+from .models import KycDocument
+from .serializers import ClientDocumentOut, DocumentOut, DocumentUploadIn, KycRejectIn, UploadedOut
 
 
 def _uploaded(document: KycDocument) -> Response:
     """The uploader learns only that it was stored (an agent with masked PII never sees documents)."""
-    kyc_status = Customer.objects.filter(pk=document.customer_id).values_list("kyc_status", flat=True).first()
+    kyc_status = selectors.kyc_status_of(customer_id=document.customer_id)
     return Response({"id": document.pk, "kind": document.kind, "status": document.status,
                      "content_type": document.content_type, "kyc_status": kyc_status}, status=201)
 
@@ -112,9 +71,6 @@ class CustomerDocumentsView(APIView):
 class DocumentReviewView(APIView):
     verb = "approve"
 
-    class KycRejectIn(serializers.Serializer):
-        reason = serializers.CharField(max_length=500)
-
     def _document(self, request, pk: int) -> KycDocument:
         try:
             return selectors.document_get(user=request.user, document_id=pk)
@@ -126,7 +82,7 @@ class DocumentReviewView(APIView):
         if self.verb == "approve":
             document = services.document_approve(document=document, by=request.user)
         else:
-            data = self.KycRejectIn(data=request.data)
+            data = KycRejectIn(data=request.data)
             data.is_valid(raise_exception=True)
             document = services.document_reject(document=document, by=request.user, **data.validated_data)
         return Response(DocumentOut(document, context={"request": request}).data)
@@ -147,7 +103,7 @@ class DocumentRejectView(DocumentReviewView):
 
     verb = "reject"
 
-    @extend_schema(request=DocumentReviewView.KycRejectIn,
+    @extend_schema(request=KycRejectIn,
                    responses={200: DocumentOut, **errors(400, 401, 403, 404, 409)})
     def post(self, request, pk: int):
         return super().post(request, pk)

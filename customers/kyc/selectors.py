@@ -16,6 +16,13 @@ KIND_LABELS = {DocumentKind.IDENTITY: "identity document", DocumentKind.PROOF_OF
                DocumentKind.SELFIE: "selfie", DocumentKind.OTHER: "other document"}
 
 
+def kyc_status_of(*, customer_id: int) -> str | None:
+    """A customer's KYC status after an upload (the uploader's own customer, already checked by the service)."""
+    from customers.models import Customer  # as in can_upload_for
+
+    return Customer.objects.filter(pk=customer_id).values_list("kyc_status", flat=True).first()
+
+
 def can_view_documents(user) -> bool:
     """Whether `user` may see documents (and review them) on the customers they see."""
     if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "holds"):

@@ -13,6 +13,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from brokercrm import errors
 from brokercrm.actors import SYSTEM
 from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
@@ -32,19 +33,16 @@ class KycError(DomainError):
     """An error of the KYC services (see brokercrm.errors): invalid input; the codes of its own below."""
 
 
-class KycNotFound(KycError):
-    code = "not_found"
-    status = 404
+class KycNotFound(KycError, errors.NotFound):
+    """Unknown, or outside the caller's view scope."""
 
 
-class KycPermissionDenied(KycError):
-    code = "permission_denied"
-    status = 403
+class KycPermissionDenied(KycError, errors.PermissionDenied):
+    pass
 
 
-class KycInvalidTransition(KycError):
-    code = "invalid_transition"
-    status = 409
+class KycInvalidTransition(KycError, errors.InvalidTransition):
+    pass
 
 
 class KycMakerChecker(KycError):
@@ -65,18 +63,16 @@ class DocumentExpired(KycError):
     code = "document_expired"
 
 
-class FileTooLarge(KycError):
-    code = "too_large"
-    status = 413
+class FileTooLarge(KycError, errors.TooLarge):
+    pass
 
 
 class UnsupportedFileType(KycError):
     code = "unsupported_file_type"
 
 
-class InvalidSignature(KycError):
-    code = "invalid_signature"
-    status = 401
+class InvalidSignature(KycError, errors.InvalidSignature):
+    pass
 
 
 class InvalidJson(KycError):

@@ -10,13 +10,13 @@ from brokercrm.api.schema import errors
 from brokercrm.errors import NotFound, TooLarge
 from teams.permissions import require
 
-from .. import services
+from .. import conf, selectors, services
 from ..models import ImportJob
 from .serializers import ImportIn, StatusOut
 
 
 def _job(request, job_id) -> ImportJob:
-    job = services.jobs_visible_to(request.user).filter(pk=job_id).first()
+    job = selectors.job_get(user=request.user, job_id=job_id)
     if job is None:
         raise NotFound("No such import job.")
     return job
@@ -30,8 +30,6 @@ class ImportView(APIView):
 
     @extend_schema(request=ImportIn, responses={202: None, **errors(400, 401, 403, 413)})
     def post(self, request):
-        from .. import conf
-
         upload = request.FILES.get("file")
         if upload is not None and upload.size > conf.IMPORT_MAX_BYTES:
             raise TooLarge(f"The file exceeds the {conf.IMPORT_MAX_BYTES:,}-byte limit.")
@@ -67,6 +65,6 @@ class ImportRejectionsView(APIView):
     @extend_schema(responses={(200, "text/csv"): str, **errors(401, 403, 404)})
     def get(self, request, job_id):
         job = _job(request, job_id)
-        response = StreamingHttpResponse(services.rejections_csv(job), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(selectors.rejections_csv(job), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="rejections-{job.pk}.csv"'
         return response

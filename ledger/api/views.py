@@ -179,13 +179,33 @@ class FxRateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(FxRateSerializer(rate).data)
 
 
-class PaymentRouteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
-                          mixins.ListModelMixin, viewsets.GenericViewSet):
+class PaymentRouteViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Payment routes: parse with the serializer, write with ledger.services (audited), render."""
+
     serializer_class = PaymentRouteSerializer
     queryset = PaymentRoute.objects.all()
     permission_classes = [ActionPermissions]
     action_permissions = {"*": "finance.manage_payment_routes"}
     pagination_class = None
+
+    def create(self, request, *args, **kwargs):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        route = services.payment_route_create(by=request.user, **data.validated_data)
+        return Response(self.get_serializer(route).data, status=201)
+
+    def update(self, request, *args, partial: bool = False, **kwargs):
+        data = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        route = services.payment_route_update(route=data.instance, by=request.user, **data.validated_data)
+        return Response(self.get_serializer(route).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        services.payment_route_delete(route=self.get_object(), by=request.user)
+        return Response(status=204)
 
 
 # --- payments ------------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from brokercrm import errors
 from brokercrm.errors import DomainError, NotFound
 from brokercrm.inputs import InvalidJson, json_loads
 
@@ -18,11 +19,8 @@ class ProviderTemporaryError(ProviderError):
     """A timeout, connection error or 5xx: fall back to the next route."""
 
 
-class InvalidSignature(DomainError):
+class InvalidSignature(errors.InvalidSignature):
     """A callback whose signature is missing or wrong: it changes nothing."""
-
-    code = "invalid_signature"
-    status = 401
 
 
 class InvalidNotification(DomainError):
