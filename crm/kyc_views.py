@@ -29,7 +29,7 @@ class KycQueueView(WorkspaceMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         ctx["can_view"] = kyc_selectors.can_view_documents(self.request.user)
         ctx["documents"] = kyc_selectors.review_queue(user=self.request.user)[:200] if ctx["can_view"] else []
-        ctx["four_eyes"] = KycSettings.current().four_eyes
+        ctx["four_eyes"] = KycSettings.shown().four_eyes
         return ctx
 
 

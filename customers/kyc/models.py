@@ -50,10 +50,18 @@ class KycSettings(models.Model):
 
     @classmethod
     def current(cls) -> KycSettings:
+        """The row, created with the defaults when missing (services: the write paths)."""
         row = cls.objects.order_by("pk").first()
         if row is None:
             row = cls.objects.create(required_kinds=[DocumentKind.IDENTITY, DocumentKind.PROOF_OF_ADDRESS])
         return row
+
+    @classmethod
+    def shown(cls) -> KycSettings:
+        """The row, else the defaults unsaved: for reads (pages, panels, selectors), which never write. A data
+        migration makes the row; only a flushed database lacks it."""
+        return cls.objects.order_by("pk").first() or cls(
+            required_kinds=[DocumentKind.IDENTITY, DocumentKind.PROOF_OF_ADDRESS])
 
 
 class KycDocumentQuerySet(CustomerOwnedQuerySet):

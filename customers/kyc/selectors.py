@@ -76,7 +76,7 @@ def kyc_missing(customer, *, settings: KycSettings | None = None, with_reasons: 
     """Human lines saying what is missing before the customer's KYC can be approved (empty when approved).
 
     `with_reasons=False` leaves out the reviewers' free text (for staff-facing errors, shown unredacted)."""
-    settings = settings or KycSettings.current()
+    settings = settings or KycSettings.shown()
     current = current_documents(customer)
     lines = []
     for kind in settings.required_kinds:
@@ -96,7 +96,7 @@ def kyc_missing(customer, *, settings: KycSettings | None = None, with_reasons: 
 
 def kyc_gates(settings: KycSettings | None = None) -> list[str]:
     """The operations that need approved KYC, in words."""
-    settings = settings or KycSettings.current()
+    settings = settings or KycSettings.shown()
     gates = []
     if settings.gate_deposits_above_usd is not None:
         gates.append(f"deposits above {settings.gate_deposits_above_usd} USD")
@@ -109,7 +109,7 @@ def kyc_gates(settings: KycSettings | None = None) -> list[str]:
 
 def kyc_panel(*, user, customer) -> dict:
     """Context of the customer page's documents panel (workspace)."""
-    settings = KycSettings.current()
+    settings = KycSettings.shown()
     viewer = can_view_documents(user)
     return {
         "kyc_can_view": viewer,
@@ -124,7 +124,7 @@ def kyc_panel(*, user, customer) -> dict:
 
 def client_kyc_context(*, customer) -> dict:
     """The client area's documents panel: own documents with status and reasons, what is missing, the gates."""
-    settings = KycSettings.current()
+    settings = KycSettings.shown()
     return {
         "kyc_documents": list(KycDocument.objects.filter(customer=customer).order_by("-created_at", "-id")[:50]),
         "kyc_missing": kyc_missing(customer, settings=settings),

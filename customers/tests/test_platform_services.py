@@ -10,6 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from customers import services
+from customers.kyc import selectors as kyc_selectors
+from customers.kyc.models import KycSettings
 from customers.models import Affiliate, CustomerGroup, FraudSettings, RegistrationPath
 from customers.tests.factories import CustomerGroupFactory
 from teams.models import AuditLog
@@ -42,6 +44,14 @@ def test_registration_paths_and_fraud_settings_exist_after_migrations():
     assert set(RegistrationPath.objects.values_list("source", flat=True)) >= {"organic", "affiliate", "promo",
                                                                                 "import"}
     assert FraudSettings.objects.count() == 1
+    assert KycSettings.objects.count() == 1
+
+
+def test_kyc_settings_reads_never_write():
+    KycSettings.objects.all().delete()  # KycSettings.current() would create it: reads use shown()
+    with CaptureQueriesContext(connection) as queries:
+        kyc_selectors.kyc_gates()
+    assert writes_in(queries.captured_queries) == [] and not KycSettings.objects.exists()
 
 
 def test_registration_path_list_get_performs_no_insert(api, admin):

@@ -1,5 +1,5 @@
-"""The four registration paths and the fraud settings exist as rows with their defaults, so reading them never
-writes (the platform API's list of paths used to create missing rows during a GET)."""
+"""The four registration paths, the fraud settings and the KYC settings exist as rows with their defaults, so reading
+them never writes (the platform API's list of paths used to create missing rows during a GET)."""
 
 from django.db import migrations
 
@@ -13,6 +13,9 @@ def paths_create(apps, schema_editor):
     FraudSettings = apps.get_model("customers", "FraudSettings")
     if not FraudSettings.objects.exists():
         FraudSettings.objects.create()
+    KycSettings = apps.get_model("customers", "KycSettings")
+    if not KycSettings.objects.exists():
+        KycSettings.objects.create(required_kinds=["identity", "proof_of_address"])
 
 
 class Migration(migrations.Migration):
