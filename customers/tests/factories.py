@@ -6,7 +6,8 @@ from __future__ import annotations
 import factory
 from factory.django import DjangoModelFactory
 
-from customers.models import Activity, Customer, CustomerGroup
+from customers.demo import PATH_GROUPS, demo_phone
+from customers.models import Activity, Customer, CustomerGroup, RegistrationPath
 from customers.services import email_canonical
 
 
@@ -42,3 +43,17 @@ class ActivityFactory(DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     verb = "customer.updated"
     summary = "Updated"
+
+
+def valid_phone(country: str = "GB", n: int = 1) -> str:
+    """A valid E.164 mobile number of `country` (the factory's default numbers are in the UK's fiction range)."""
+    return demo_phone(country, n)
+
+
+def registration_paths() -> dict[str, RegistrationPath]:
+    """The demo's registration paths with their default groups (organic → Standard, affiliate → Affiliates, promo →
+    Promo, import → Imported) and the VIP group, as `customers.demo` seeds them."""
+    CustomerGroupFactory(name="VIP")
+    return {source: RegistrationPath.objects.update_or_create(
+        source=source, defaults={"default_group": CustomerGroupFactory(name=group)})[0]
+        for source, group in PATH_GROUPS.items()}
