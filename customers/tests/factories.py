@@ -33,7 +33,7 @@ class CustomerFactory(DjangoModelFactory):
     country = "GB"
     assigned_to = None
     team = factory.LazyAttribute(lambda o: o.assigned_to.team if o.assigned_to else None)
-    password = factory.django.Password("client-password")
+    password = factory.django.Password("client-password")  # hashes an override too: pass the raw password
 
 
 class ActivityFactory(DjangoModelFactory):
