@@ -7,8 +7,8 @@ import factory
 from factory.django import DjangoModelFactory
 
 from customers.demo import PATH_GROUPS, demo_phone
-from customers.models import Activity, Customer, CustomerGroup, RegistrationPath
-from customers.services import email_canonical
+from customers.models import Activity, Customer, CustomerGroup, PromoCode, RegistrationPath
+from customers.services import affiliate_create, email_canonical
 
 
 class CustomerGroupFactory(DjangoModelFactory):
@@ -57,3 +57,14 @@ def registration_paths() -> dict[str, RegistrationPath]:
     return {source: RegistrationPath.objects.update_or_create(
         source=source, defaults={"default_group": CustomerGroupFactory(name=group)})[0]
         for source, group in PATH_GROUPS.items()}
+
+
+def registration_setup() -> dict[str, RegistrationPath]:
+    """What the registration paths of API.md need, as `customers.demo` seeds it: the paths with their default
+    groups, the promo code DEMO100 (group Promo) and the affiliate `aff_demo` (API key `demo-affiliate-key`,
+    group Affiliates)."""
+    paths = registration_paths()
+    PromoCode.objects.create(code="DEMO100", group=CustomerGroupFactory(name="Promo"))
+    affiliate_create(code="aff_demo", name="Demo Affiliate", api_key="demo-affiliate-key",
+                     group=CustomerGroupFactory(name="Affiliates"))
+    return paths
