@@ -22,6 +22,7 @@ def demo(db):
     customer_with_account("GB")
     return staff
 
+
 DEEP = b"[" * 50_000 + b"]" * 50_000
 DEEP_OBJECT = b'{"a":' * 50_000 + b"1" + b"}" * 50_000
 

@@ -22,6 +22,7 @@ def demo(db):
     CustomerFactory(assigned_to=staff["agent"], password=DEMO_PASSWORD)
     return staff
 
+
 URL = "/client/login/"
 
 

@@ -19,6 +19,7 @@ def demo(db):
     """Only the demo's staff (teams.tests.factories.demo_staff); `kyc_customer` builds the agent's customer."""
     return demo_staff()
 
+
 BUCKET = "kyc-test"  # moto's state lives in the process: each test resets the server first
 
 

@@ -16,6 +16,7 @@ def demo(db):
     registration_setup()
     return {}
 
+
 URL = "/api/customer/register"
 
 

@@ -24,6 +24,7 @@ def demo(db):
         TransactionFactory(account=customer_with_account("GB", assigned_to=agent).accounts.first(), by=staff["admin"])
     return staff
 
+
 # Models with a path to a customer that are not customer data shown to staff, and why.
 NOT_SCOPED = {
     CustomerUserObjectPermission: "the per-object grant itself: it defines visibility (guardian's own manager)",

@@ -23,6 +23,7 @@ def demo(db):
     """Only the demo's staff (the admin runs the imports): teams.tests.factories.demo_staff."""
     return demo_staff()
 
+
 COLUMNS = ["email", "phone", "first_name", "last_name", "country", "group_name", "assigned_to_email", "comment"]
 
 

@@ -27,6 +27,7 @@ def demo(db):
     """Only the demo's staff (teams.tests.factories.demo_staff); `funded` builds its customer of the agent."""
     return demo_staff()
 
+
 # token lookup, savepoint (BEGIN in production), scope + lock, [deposit: customer's last deposit | fee: available
 # funds], insert, ledger lines, balance, activities, release (COMMIT in production); deposits and withdrawals also
 # read the broker's KYC rules (customers.kyc: 409 kyc_required when they apply)

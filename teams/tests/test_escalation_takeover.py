@@ -21,6 +21,7 @@ def demo(db):
     """Only the demo's staff and team tree (teams.tests.factories.demo_staff), not the whole demo seed."""
     return demo_staff()
 
+
 NEW_PASSWORD = "a-Long-enough-pass-42"
 
 

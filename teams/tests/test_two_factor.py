@@ -23,6 +23,7 @@ def demo(db):
     """Only the demo's staff and team tree (teams.tests.factories.demo_staff), not the whole demo seed."""
     return demo_staff()
 
+
 PASSWORD = "demo-password"
 
 
