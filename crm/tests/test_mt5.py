@@ -27,12 +27,20 @@ from teams.tests.factories import demo_staff
 @pytest.fixture
 def demo(db):
     """The demo's staff and registration set-up, one customer of each of the demo's owners (the newest without
-    agent or team, as in the demo), and agent2's customer funded with 1000.00 USD. The end-to-end test keeps
-    the committed demo (real web, worker and feed processes)."""
+    agent or team, as in the demo), and agent2's customer funded with 1000.00 USD."""
     staff = demo_staff()
     registration_setup()
     customers = customers_across_the_tree(staff, per_owner=1)
     funded_account(customers[1], by=staff["admin"])
+    return staff
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """For the end-to-end test: the demo's staff (the admin signs in) and the registration set-up, committed so
+    that the web, worker and feed processes see them."""
+    staff = demo_staff()
+    registration_setup()
     return staff
 
 
