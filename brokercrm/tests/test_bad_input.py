@@ -9,7 +9,19 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
+
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and one customer with a trading account, without agent or team (as the demo's newest)."""
+    staff = demo_staff()
+    customer_with_account("GB")
+    return staff
+
 
 DEEP = b"[" * 50_000 + b"]" * 50_000
 DEEP_OBJECT = b'{"a":' * 50_000 + b"1" + b"}" * 50_000

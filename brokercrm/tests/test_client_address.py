@@ -10,8 +10,28 @@ from rest_framework.throttling import BaseThrottle
 
 from brokercrm.clientip import client_ip
 from customers.models import RegistrationPath
+from customers.tests.factories import registration_setup
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+def _staff_and_paths():
+    staff = demo_staff()
+    registration_setup()
+    return staff
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff (a staff login to lock out) and the registration paths, not the whole demo seed."""
+    return _staff_and_paths()
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The same, committed so that the live server process sees it."""
+    return _staff_and_paths()
 
 
 def registration(i: int, **headers):

@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
+from teams.tests.factories import demo_staff
+
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff and team tree (teams.tests.factories.demo_staff), not the whole demo seed."""
+    return demo_staff()
 
 
 def _staff_client(user) -> Client:

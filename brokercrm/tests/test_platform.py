@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
+
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and one customer with a trading account, without agent or team (as the demo's newest)."""
+    staff = demo_staff()
+    customer_with_account("GB")
+    return staff
 
 
 def test_health_reports_real_database_and_redis(api, settings):

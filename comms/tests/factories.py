@@ -65,3 +65,12 @@ class WorkflowActionFactory(DjangoModelFactory):
     position = factory.Sequence(lambda n: n + 1)
     kind = WorkflowAction.Kind.CREATE_TASK
     params = factory.LazyFunction(lambda: {"title": "Follow up"})
+
+
+def demo_templates() -> None:
+    """The demo's templates and workflows only (comms.demo): the e-mail templates `welcome` (en, ar, he, pt) and
+    `monthly-offers` (marketing), the SMS `deposit-received` (en, ar), and the workflows "Welcome new customers"
+    (send `welcome`, a welcome call for the agent or Sales EU) and "Deposit receipt by SMS"."""
+    from comms import demo
+
+    demo.seed({}, log=lambda message: None)

@@ -5,8 +5,19 @@ from __future__ import annotations
 import pytest
 
 from comms.models import SmsTemplate
+from comms.tests.factories import demo_templates
+from teams.tests.factories import demo_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff and its templates (comms.tests.factories.demo_templates), committed so that the live
+    server sees them; not the whole demo seed."""
+    staff = demo_staff()
+    demo_templates()
+    return staff
 
 
 def test_sms_counter_and_direction_update_as_you_type(demo_committed, page_for):

@@ -7,10 +7,23 @@ from __future__ import annotations
 import pytest
 
 from comms.models import SmsTemplate, Workflow, WorkflowRun
+from comms.tests.factories import demo_templates
 from crm.models import Task
+from crm.tests.factories import customers_across_the_tree
 from customers.models import Customer
+from teams.tests.factories import demo_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff, templates and workflows, and two customers of each of the demo's owners, committed so
+    that the live server sees them; not the whole demo seed."""
+    staff = demo_staff()
+    demo_templates()
+    customers_across_the_tree(staff, per_owner=2)
+    return staff
 
 
 def test_template_and_locale_created_with_the_server_preview(demo_committed, page_for):

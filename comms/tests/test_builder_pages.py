@@ -8,10 +8,24 @@ from django.test import Client
 
 from comms import services
 from comms.models import EmailTemplate, Message, SmsTemplate, Workflow, WorkflowRun
+from comms.tests.factories import demo_templates
 from crm.models import Task
 from customers.models import Customer
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff, templates and workflows (comms.tests.factories.demo_templates), a customer of the agent
+    (GB) and one of Sales LATAM (BR), each with a trading account."""
+    staff = demo_staff()
+    demo_templates()
+    customer_with_account("GB", n=1, assigned_to=staff["agent"])
+    customer_with_account("BR", n=2, assigned_to=staff["agent4"])
+    return staff
 
 
 @pytest.fixture

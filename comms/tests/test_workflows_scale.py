@@ -9,11 +9,27 @@ from rest_framework.test import APIClient
 
 from brokercrm.celery import app as celery_app
 from comms.models import Message, Workflow, WorkflowAction, WorkflowRun
+from comms.tests.factories import demo_templates
 from comms.workflows import triggers_changed, workflow_run_execute
 from crm.models import Task
 from customers.models import Customer
+from customers.tests.factories import CustomerFactory, registration_setup
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff, registration set-up, templates and workflows (comms.tests.factories.demo_templates), a
+    customer of the agent and one without agent or team."""
+    staff = demo_staff()
+    registration_setup()
+    demo_templates()
+    customer_with_account("GB", n=1, assigned_to=staff["agent"])
+    CustomerFactory()
+    return staff
 
 
 @pytest.fixture

@@ -5,7 +5,20 @@ from __future__ import annotations
 
 import pytest
 
+from crm.tests.factories import customers_across_the_tree
+from teams.tests.factories import demo_staff
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff and two customers of each of the demo's owners (crm.tests.factories.customers_across_the_tree),
+    committed so that the live server sees them; not the whole demo seed."""
+    staff = demo_staff()
+    customers_across_the_tree(staff, per_owner=2)
+    return staff
+
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n" + b"\x00" * 200
 

@@ -13,11 +13,36 @@ from django.test import override_settings
 from django.utils import timezone
 
 from crm.models import PlatformAccount, PlatformDeal, Task
+from crm.tests.factories import customers_across_the_tree
 from crm.tests.fake_mt5 import FakeMT5
 from crm.trading import activity, bridge, feed, mt5
 from customers.models import Customer
+from customers.tests.factories import registration_setup
 from ledger.models import TradingAccount
 from ledger.services import transaction_create
+from ledger.tests.factories import funded_account
+from teams.tests.factories import demo_staff
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and registration set-up, one customer of each of the demo's owners (the newest without
+    agent or team, as in the demo), and agent2's customer funded with 1000.00 USD."""
+    staff = demo_staff()
+    registration_setup()
+    customers = customers_across_the_tree(staff, per_owner=1)
+    funded_account(customers[1], by=staff["admin"])
+    return staff
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """For the end-to-end test: the demo's staff (the admin signs in) and the registration set-up, committed so
+    that the web, worker and feed processes see them."""
+    staff = demo_staff()
+    registration_setup()
+    return staff
+
 
 PASSWORD = "manager-secret"
 

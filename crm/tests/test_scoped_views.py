@@ -13,14 +13,25 @@ from rest_framework.test import APIClient
 
 from comms.models import Message
 from crm.models import Note, Task
+from crm.tests.factories import customers_across_the_tree
 from customers.models import Activity, Customer, CustomerOwnedQuerySet, CustomerQuerySet
 from customers.scoping import ScopedViewMixin
 from ledger.models import Transaction
 from ledger.services import transaction_create
 from teams.constants import PERMISSION_CODES
 from teams.models import Role, Team, User
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and three customers of each of the demo's owners (the manager sees 12)
+    (crm.tests.factories.customers_across_the_tree)."""
+    staff = demo_staff()
+    customers_across_the_tree(staff, per_owner=3)
+    return staff
 
 
 def _views(patterns=None):

@@ -9,9 +9,20 @@ from django.db import connection
 from django.utils import timezone
 
 from crm.models import Note, NoteRevision, Task
+from crm.tests.factories import customers_across_the_tree
 from customers.models import Activity, Customer
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and three customers of each of the demo's owners (the manager sees 12)
+    (crm.tests.factories.customers_across_the_tree)."""
+    staff = demo_staff()
+    customers_across_the_tree(staff, per_owner=3)
+    return staff
 
 
 def own_customer(demo):

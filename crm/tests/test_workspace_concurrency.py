@@ -9,9 +9,20 @@ import pytest
 from django.db import connection
 
 from crm.models import AssignmentCursor, NoteRevision
+from crm.tests.factories import customers_across_the_tree
 from customers.models import Customer
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """The demo's staff and two customers of each of the demo's owners (the manager sees 8), committed so that
+    the threads see them (crm.tests.factories.customers_across_the_tree)."""
+    staff = demo_staff()
+    customers_across_the_tree(staff, per_owner=2)
+    return staff
 
 
 def run_together(*calls):

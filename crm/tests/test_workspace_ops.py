@@ -15,13 +15,26 @@ from django.test import Client
 
 from brokercrm.csvutil import csv_cell
 from comms.models import EmailTemplate, Message
+from comms.tests.factories import demo_templates
+from crm.tests.factories import customers_across_the_tree
 from customers.models import Customer
 from ledger.models import Transaction
 from ledger.services import transaction_create
 from teams import pii
 from teams.models import Role, User
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff, templates and workflows, and seven customers of each of the demo's owners (the manager
+    sees 28: more than one page of 25) (crm.tests.factories.customers_across_the_tree)."""
+    staff = demo_staff()
+    demo_templates()
+    customers_across_the_tree(staff, per_owner=7)
+    return staff
 
 
 @pytest.fixture

@@ -8,12 +8,23 @@ import io
 
 import pytest
 
+from crm.tests.factories import customers_across_the_tree
 from customers.models import Customer
 from ledger.models import Transaction
 from ledger.services import transaction_create
 from teams import pii
+from teams.tests.factories import demo_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff and two customers of each of the demo's owners (crm.tests.factories.customers_across_the_tree),
+    committed so that the live server sees them; the tests fund the workspace's customer themselves."""
+    staff = demo_staff()
+    customers_across_the_tree(staff, per_owner=2)
+    return staff
 
 
 def _confirming(page) -> list[str]:

@@ -11,10 +11,21 @@ from django.test import Client
 from django.utils import timezone
 
 from crm.models import AssignmentCursor, Note, Task
+from crm.tests.factories import customers_across_the_tree
 from customers.models import Activity, Customer
 from teams import pii
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and two customers of each of the demo's owners (the manager sees 8), each with their
+    "registered" activity (crm.tests.factories.customers_across_the_tree)."""
+    staff = demo_staff()
+    customers_across_the_tree(staff, per_owner=2)
+    return staff
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ def kyc_storage(settings, tmp_path):
 
 @pytest.fixture
 def kyc_customer(demo):
-    """A customer of the demo agent (Sales UK): the agent, the manager, compliance and admin see it."""
-    from customers.models import Customer
+    """A new customer of the demo agent (Sales UK) with a USD trading account: the agent, the manager, compliance and
+    admin see it. Works with the whole demo seed and with the demo's staff only (teams.tests.factories.demo_staff)."""
+    from ledger.tests.factories import customer_with_account
 
-    return Customer.objects.filter(assigned_to=demo["agent"]).order_by("pk").first()
+    return customer_with_account("GB", assigned_to=demo["agent"], n=11)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import factory
 from factory.django import DjangoModelFactory
 
-from customers.models import Activity, Customer, CustomerGroup
-from customers.services import email_canonical
+from customers.demo import PATH_GROUPS, demo_phone
+from customers.models import Activity, Customer, CustomerGroup, PromoCode, RegistrationPath
+from customers.services import affiliate_create, email_canonical
 
 
 class CustomerGroupFactory(DjangoModelFactory):
@@ -32,7 +33,7 @@ class CustomerFactory(DjangoModelFactory):
     country = "GB"
     assigned_to = None
     team = factory.LazyAttribute(lambda o: o.assigned_to.team if o.assigned_to else None)
-    password = factory.django.Password("client-password")
+    password = factory.django.Password("client-password")  # hashes an override too: pass the raw password
 
 
 class ActivityFactory(DjangoModelFactory):
@@ -42,3 +43,28 @@ class ActivityFactory(DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     verb = "customer.updated"
     summary = "Updated"
+
+
+def valid_phone(country: str = "GB", n: int = 1) -> str:
+    """A valid E.164 mobile number of `country` (the factory's default numbers are in the UK's fiction range)."""
+    return demo_phone(country, n)
+
+
+def registration_paths() -> dict[str, RegistrationPath]:
+    """The demo's registration paths with their default groups (organic → Standard, affiliate → Affiliates, promo →
+    Promo, import → Imported) and the VIP group, as `customers.demo` seeds them."""
+    CustomerGroupFactory(name="VIP")
+    return {source: RegistrationPath.objects.update_or_create(
+        source=source, defaults={"default_group": CustomerGroupFactory(name=group)})[0]
+        for source, group in PATH_GROUPS.items()}
+
+
+def registration_setup() -> dict[str, RegistrationPath]:
+    """What the registration paths of API.md need, as `customers.demo` seeds it: the paths with their default
+    groups, the promo code DEMO100 (group Promo) and the affiliate `aff_demo` (API key `demo-affiliate-key`,
+    group Affiliates)."""
+    paths = registration_paths()
+    PromoCode.objects.create(code="DEMO100", group=CustomerGroupFactory(name="Promo"))
+    affiliate_create(code="aff_demo", name="Demo Affiliate", api_key="demo-affiliate-key",
+                     group=CustomerGroupFactory(name="Affiliates"))
+    return paths

@@ -7,9 +7,19 @@ import pytest
 from django.test import Client
 
 from customers.models import FraudSettings, PromoCode, RegistrationPath
+from customers.tests.factories import registration_setup
 from teams.models import AuditLog
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and the registration set-up (paths and groups, DEMO100, aff_demo)."""
+    staff = demo_staff()
+    registration_setup()
+    return staff
 
 
 @pytest.fixture

@@ -7,8 +7,21 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.test import Client
 
 from customers.models import Customer
+from customers.tests.factories import CustomerFactory
+from teams.demo import DEMO_PASSWORD
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff (a staff login is another lockout namespace) and one customer who signs in with the demo's
+    password."""
+    staff = demo_staff()
+    CustomerFactory(assigned_to=staff["agent"], password=DEMO_PASSWORD)
+    return staff
+
 
 URL = "/client/login/"
 

@@ -9,8 +9,16 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from customers.models import Customer, CustomerGroup, PromoCode
+from customers.tests.factories import registration_setup
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The registration set-up (paths, groups, DEMO100, aff_demo), committed so that the threads see it."""
+    registration_setup()
+    return {}
 
 
 def _run_concurrently(n, fn):

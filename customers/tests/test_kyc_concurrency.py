@@ -12,10 +12,20 @@ from django.db import connection
 from customers.kyc.models import KycDocument, KycSettings
 from customers.kyc.services import KycError, document_approve, document_upload
 from customers.models import Customer
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
 
 from .kyc_support import sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff and a customer of the agent with an account, committed so that the threads see them."""
+    staff = demo_staff()
+    customer_with_account("GB", assigned_to=staff["agent"])
+    return staff
 
 
 def race(users, document):

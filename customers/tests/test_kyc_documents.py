@@ -10,10 +10,17 @@ from django.test import override_settings
 from customers.kyc import conf
 from customers.kyc.models import KycDocument
 from teams.models import AuditLog
+from teams.tests.factories import demo_staff
 
 from .kyc_support import EXECUTABLE, SAMPLES, customer_client, sample
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (teams.tests.factories.demo_staff); `kyc_customer` builds the agent's customer."""
+    return demo_staff()
 
 
 def upload(client, customer, content_type="application/pdf", kind="identity", **extra):

@@ -7,10 +7,17 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from customers.kyc.models import KycDocument
+from teams.tests.factories import demo_staff
 
 from .kyc_support import EXECUTABLE, sample
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (teams.tests.factories.demo_staff); `kyc_customer` builds the agent's customer."""
+    return demo_staff()
 
 
 @pytest.fixture

@@ -8,11 +8,27 @@ import pytest
 from customers.kyc import conf
 from customers.kyc.models import KycApplicant, KycDocument, KycSettings
 from customers.kyc.sumsub import SumsubClient, SumsubUnavailable
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
 
 from .fake_sumsub import FakeSumsub
 from .kyc_support import customer_client, sample
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (teams.tests.factories.demo_staff); `kyc_customer` builds the agent's customer."""
+    return demo_staff()
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff and a customer of the agent, committed so that the live server process sees them."""
+    staff = demo_staff()
+    customer_with_account("GB", assigned_to=staff["agent"])
+    return staff
 
 
 @pytest.fixture

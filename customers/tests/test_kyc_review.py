@@ -11,10 +11,17 @@ import pytest
 from customers.kyc.models import KycDocument, KycSettings
 from customers.kyc.services import kyc_expiry_scan
 from teams.models import AuditLog
+from teams.tests.factories import demo_staff
 
 from .kyc_support import customer_client, sample
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (teams.tests.factories.demo_staff); `kyc_customer` builds the agent's customer."""
+    return demo_staff()
 
 
 def upload(client, customer, kind, content_type="application/pdf", **extra):

@@ -7,10 +7,18 @@ import boto3
 import pytest
 
 from devtools.testing import free_port
+from teams.tests.factories import demo_staff
 
 from .kyc_support import SAMPLES, sample
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (teams.tests.factories.demo_staff); `kyc_customer` builds the agent's customer."""
+    return demo_staff()
+
 
 BUCKET = "kyc-test"  # moto's state lives in the process: each test resets the server first
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from customers.models import Activity, Customer, FraudSettings, PromoCode, RegistrationPath
+from customers.tests.factories import registration_setup
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The registration paths, the promo code DEMO100 and the affiliate aff_demo (customers.tests.factories)."""
+    registration_setup()
+    return {}
+
 
 URL = "/api/customer/register"
 

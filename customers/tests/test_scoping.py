@@ -12,6 +12,18 @@ from django.utils import timezone
 
 from brokercrm.actors import SYSTEM
 from customers.models import Customer, CustomerOwnedQuerySet, CustomerUserObjectPermission
+from ledger.tests.factories import TransactionFactory, customer_with_account
+from teams.tests.factories import demo_staff
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and two customers with a deposit: one of the agent (Sales UK), one of Sales LATAM."""
+    staff = demo_staff()
+    for agent in (staff["agent"], staff["agent4"]):
+        TransactionFactory(account=customer_with_account("GB", assigned_to=agent).accounts.first(), by=staff["admin"])
+    return staff
+
 
 # Models with a path to a customer that are not customer data shown to staff, and why.
 NOT_SCOPED = {

@@ -8,8 +8,17 @@ import pytest
 
 from imports import conf
 from imports.models import ImportJob
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (admin uploads, an agent may not): teams.tests.factories.demo_staff."""
+    return demo_staff()
+
+
 HEADER = "email,phone,first_name,last_name,country\n"
 ROW = "a@example.org,+447911123456,A,B,GB\n"
 

@@ -10,10 +10,23 @@ import pytest
 
 from customers.gates import GATES, pipeline_for
 from customers.models import Customer, FraudSettings, RegistrationPath
+from customers.tests.factories import CustomerFactory, registration_paths, valid_phone
 from imports.models import ImportJob
 from imports.services import import_create, import_process
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff, its registration paths (import → group "Imported") and two existing GB customers: the
+    demo's first (john.doe@example.com, the sheet's fiction number) and one with a valid number."""
+    staff = demo_staff()
+    registration_paths()
+    CustomerFactory(first_name="John", last_name="Doe", email="john.doe@example.com", phone="+447700900000")
+    CustomerFactory(email="emma.smith1@example.com", phone=valid_phone("GB", 1), assigned_to=staff["agent"])
+    return staff
 HEADER = "email,phone,first_name,last_name,country,group_name\n"
 
 

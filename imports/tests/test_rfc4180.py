@@ -15,6 +15,14 @@ from hypothesis import strategies as st
 
 from imports.models import ImportJob
 from imports.parsing import detect_delimiter, parse
+from teams.tests.factories import demo_staff
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (the admin runs the imports): teams.tests.factories.demo_staff."""
+    return demo_staff()
+
 
 COLUMNS = ["email", "phone", "first_name", "last_name", "country", "group_name", "assigned_to_email", "comment"]
 

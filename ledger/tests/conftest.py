@@ -4,23 +4,17 @@ from decimal import Decimal
 
 import pytest
 
-from customers.models import Customer
 from ledger import conf
-from ledger.services import transaction_create
+from ledger.tests.factories import customer_with_account, funded_account
 
 from .fakes import FakeBridgerPay, FakePraxis
 
 
 @pytest.fixture
 def funded(demo):
-    """A customer of the agent with a USD account holding exactly 1000.00 (deposited by the admin)."""
-    customer = Customer.objects.filter(assigned_to=demo["agent"]).first()
-    account = customer.accounts.first()
-    account.currency = "USD"
-    account.save()
-    transaction_create(by=demo["admin"], type="deposit", amount=Decimal("1000.00"), currency="USD",
-                       account_login=account.login)
-    account.refresh_from_db()
+    """A new GB customer of the agent with a USD account holding exactly 1000.00 (deposited by the admin); works
+    with the whole demo seed and with the demo's staff only (teams.tests.factories.demo_staff)."""
+    account = funded_account(customer_with_account("GB", assigned_to=demo["agent"], n=7), by=demo["admin"])
     assert account.balance == Decimal("1000.00")
     return account
 

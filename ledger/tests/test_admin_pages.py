@@ -9,8 +9,19 @@ import pytest
 from django.test import Client
 
 from ledger.models import ApprovalRule, FxRate, PaymentRoute
+from ledger.tests.factories import demo_rates, payment_routes
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff, FX rates and payment routes (the approval tiers come from a migration)."""
+    staff = demo_staff()
+    demo_rates()
+    payment_routes()
+    return staff
 
 
 @pytest.fixture

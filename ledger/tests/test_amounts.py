@@ -9,6 +9,8 @@ import pytest
 
 from ledger.models import FxRate, Transaction
 from ledger.money import AmountError, amount_parse
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
 
 URL = "/api/backoffice/transactions"
 
@@ -19,6 +21,16 @@ BAD_AMOUNTS = [
     ("boolean", True), ("list", ["5"]), ("object", {"amount": "5"}), ("arabic-indic", "٥"), ("superscript", "²"),
     ("underscore", "1_000"), ("hex", "0x10"), ("seventeen-digits", "1" * 17), ("float-exponent", 1e16),
 ]
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and one other customer with a USD account (`funded` builds the agent's customer)."""
+    staff = demo_staff()
+    customer_with_account("GB", n=2)
+    return staff
+
+
 GOOD_AMOUNTS = [("5", "5.00"), ("5.5", "5.50"), ("5.50", "5.50"), (5, "5.00"), (5.5, "5.50"), ("0.01", "0.01"),
                 ("9999999999999999.99", "9999999999999999.99")]
 

@@ -9,8 +9,19 @@ import pytest
 from customers.models import Customer
 from ledger.models import Transaction
 from ledger.services import transaction_create
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff (who log in) and a customer of the agent with a USD account, committed so that the live
+    server sees them; not the whole demo seed."""
+    staff = demo_staff()
+    customer_with_account("GB", assigned_to=staff["agent"])
+    return staff
 
 
 def test_compliance_approves_and_rejects_in_the_queue(demo_committed, page_for):

@@ -10,8 +10,18 @@ from rest_framework.test import APIClient
 from customers.models import Customer
 from ledger.models import Transaction
 from ledger.services import available_balance, transaction_create
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and another customer with an account (`funded` builds the agent's customer)."""
+    staff = demo_staff()
+    customer_with_account("DE", n=2)
+    return staff
 
 
 def customer_client(customer) -> APIClient:

@@ -13,8 +13,19 @@ from hypothesis import strategies as st
 from customers.models import Customer
 from ledger.models import TradingAccount, Transaction
 from ledger.services import ledger_verify, transaction_approve, transaction_create
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff (who log in to the live server with the demo's password) and a customer of the agent with
+    an account, committed so that the live server and the threads see them; not the whole demo seed."""
+    staff = demo_staff()
+    customer_with_account("GB", assigned_to=staff["agent"])
+    return staff
 
 
 def token(base, email):

@@ -12,8 +12,15 @@ from customers.models import Customer
 from ledger.models import Transaction
 from ledger.services import transaction_create
 from teams.models import AuditLog
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (teams.tests.factories.demo_staff); `funded` builds its customer of the agent."""
+    return demo_staff()
 URL = "/api/backoffice/transactions"
 
 

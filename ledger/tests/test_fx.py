@@ -19,8 +19,18 @@ from django.utils import timezone
 from ledger import conf
 from ledger.fx import FxSourceError, fx_rates_update_task, parse_ecb
 from ledger.models import FxRate, Transaction
+from ledger.tests.factories import demo_rates
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and FX rates (EUR, GBP); `funded` builds the agent's customer."""
+    staff = demo_staff()
+    demo_rates()
+    return staff
 FIXTURE = (Path(__file__).parent / "data" / "eurofxref-daily.xml").read_bytes()
 
 

@@ -10,9 +10,21 @@ from django.db import connection
 
 from ledger.models import LedgerLine, Transaction
 from ledger.services import ledger_verify
+from ledger.tests.factories import customer_with_account, demo_rates
 from ledger.types import TYPES
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and FX rates, and a customer of Sales LATAM with an account (`funded` builds the agent's
+    customer)."""
+    staff = demo_staff()
+    demo_rates()
+    customer_with_account("BR", n=2, assigned_to=staff["agent4"])
+    return staff
 URL = "/api/backoffice/transactions"
 
 

@@ -10,8 +10,15 @@ import pytest
 from ledger.models import LedgerLine, Transaction
 from ledger.services import available_balance, ledger_verify, transaction_create
 from teams.models import AuditLog
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (teams.tests.factories.demo_staff); `funded` builds the agent's customer."""
+    return demo_staff()
 URL = "/api/backoffice/transactions"
 
 

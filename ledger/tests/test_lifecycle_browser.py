@@ -10,8 +10,20 @@ import pytest
 from customers.models import Customer
 from ledger.models import TradingAccount, Transaction
 from ledger.services import transaction_create
+from ledger.tests.factories import customer_with_account
+from teams.demo import DEMO_PASSWORD
+from teams.tests.factories import demo_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff and a customer of the agent who signs in to the client area with the demo's password,
+    committed so that the live server sees them; not the whole demo seed."""
+    staff = demo_staff()
+    customer_with_account("GB", assigned_to=staff["agent"], password=DEMO_PASSWORD)
+    return staff
 
 
 def test_client_withdrawal_and_staff_reversal(demo_committed, page_for, browser, live_url):

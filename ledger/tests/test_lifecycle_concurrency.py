@@ -18,8 +18,18 @@ from ledger.services import (
     transaction_create,
     transaction_reverse,
 )
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff and a customer of the agent with an account, committed so that the threads see them."""
+    staff = demo_staff()
+    customer_with_account("GB", assigned_to=staff["agent"])
+    return staff
 
 
 def race(*calls):

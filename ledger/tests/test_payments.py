@@ -13,8 +13,18 @@ from ledger import conf
 from ledger.models import PaymentRoute, ProviderNotification, Transaction
 from ledger.providers.praxis import ACK_FIELDS, signature
 from ledger.services import ledger_verify
+from ledger.tests.factories import payment_customers
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff, payment routes and rates, and a customer in GB, DE and FR (ledger.tests.factories)."""
+    staff = demo_staff()
+    payment_customers()
+    return staff
 
 
 def customer_client(country: str, currency: str = "USD"):

@@ -10,8 +10,15 @@ from rest_framework.test import APIClient
 
 from ledger.models import LedgerLine, Payout, Transaction
 from ledger.services import available_balance, ledger_verify
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (teams.tests.factories.demo_staff); `funded` builds the agent's customer."""
+    return demo_staff()
 URL = "/api/backoffice/transactions"
 
 

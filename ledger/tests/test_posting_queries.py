@@ -16,9 +16,17 @@ from brokercrm.events import domain_event
 from customers.models import Activity
 from ledger.models import LedgerLine, Transaction
 from ledger.services import ledger_verify
+from teams.tests.factories import demo_staff
 from teams.tokens import token_issue
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff (teams.tests.factories.demo_staff); `funded` builds its customer of the agent."""
+    return demo_staff()
+
 
 # token lookup, savepoint (BEGIN in production), scope + lock, [deposit: customer's last deposit | fee: available
 # funds], insert, ledger lines, balance, activities, release (COMMIT in production); deposits and withdrawals also

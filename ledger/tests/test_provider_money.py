@@ -14,10 +14,20 @@ from ledger.currencies import from_minor, to_minor
 from ledger.models import PaymentAttempt, Transaction
 from ledger.providers.bridgerpay import payload_of
 from ledger.services import fx_rate_set, ledger_verify, transaction_create
+from ledger.tests.factories import payment_customers
+from teams.tests.factories import demo_staff
 
 from .test_payments import customer_client, deposit
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff, payment routes and rates, and a customer in GB, DE and FR (ledger.tests.factories)."""
+    staff = demo_staff()
+    payment_customers()
+    return staff
 WEBHOOK = "/api/payments/webhooks/"
 
 

@@ -11,10 +11,20 @@ from django.core.management.base import CommandError
 
 from ledger.models import Transaction
 from ledger.reconcile import payments_reconcile
+from ledger.tests.factories import payment_customers
+from teams.tests.factories import demo_staff
 
 from .test_provider_money import bridgerpay_deposit, praxis_deposit, send_bridgerpay, send_praxis
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff, payment routes and rates, and a customer in GB, DE and FR (ledger.tests.factories)."""
+    staff = demo_staff()
+    payment_customers()
+    return staff
 
 
 def run() -> tuple[str, bool]:

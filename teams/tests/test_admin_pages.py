@@ -7,8 +7,15 @@ import pytest
 from django.test import Client
 
 from teams.models import AuditLog, Role, Team, User
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff and team tree (teams.tests.factories.demo_staff), not the whole demo seed."""
+    return demo_staff()
 
 
 @pytest.fixture

@@ -11,8 +11,15 @@ from rest_framework.test import APIClient
 
 from teams import conf
 from teams.models import ApiToken, AuditLog, User
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff and team tree (teams.tests.factories.demo_staff), not the whole demo seed."""
+    return demo_staff()
 
 
 def login(email: str = "agent@demo.test", password: str = "demo-password", **headers) -> str:

@@ -5,8 +5,20 @@ from __future__ import annotations
 import pytest
 
 from customers.models import Customer
+from ledger.tests.factories import customer_with_account
+from teams.tests.factories import demo_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_committed(transactional_db):
+    """The demo's staff (who log in), a customer of the agent and one of Sales LATAM, committed so that the live
+    server sees them; not the whole demo seed."""
+    staff = demo_staff()
+    customer_with_account("GB", n=1, assigned_to=staff["agent"])
+    customer_with_account("BR", n=2, assigned_to=staff["agent4"])
+    return staff
 
 
 def test_same_customer_three_ways_in_the_workspace(demo_committed, page_for):

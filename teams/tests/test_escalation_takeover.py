@@ -11,8 +11,16 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from teams.models import AuditLog, Role, Team, User
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff and team tree (teams.tests.factories.demo_staff), not the whole demo seed."""
+    return demo_staff()
+
 
 NEW_PASSWORD = "a-Long-enough-pass-42"
 

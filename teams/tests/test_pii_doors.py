@@ -13,8 +13,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from crm.tests.factories import customers_across_the_tree
 from customers.models import Customer
+from customers.tests.factories import registration_setup
 from teams import pii
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +77,16 @@ def test_masked_forms_match_the_fields():
 
 
 # --- doors ---------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff, the registration set-up (paths, DEMO100, aff_demo) and one customer of each of the demo's
+    owners (crm.tests.factories.customers_across_the_tree), not the whole demo seed."""
+    staff = demo_staff()
+    registration_setup()
+    customers_across_the_tree(staff, per_owner=1)
+    return staff
+
 
 @pytest.fixture
 def target(demo):

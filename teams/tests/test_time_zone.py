@@ -8,9 +8,19 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
+from customers.tests.factories import CustomerFactory
 from teams.models import AuditLog, User
+from teams.tests.factories import demo_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """The demo's staff and one customer of the agent (for a task and the customer page)."""
+    staff = demo_staff()
+    CustomerFactory(assigned_to=staff["agent"])
+    return staff
 
 
 def _client(user) -> Client:

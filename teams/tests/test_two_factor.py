@@ -12,9 +12,17 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from teams.models import AuditLog, Role
+from teams.tests.factories import demo_staff
 from teams.twofactor import enrolment_confirm, enrolment_device
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    """Only the demo's staff and team tree (teams.tests.factories.demo_staff), not the whole demo seed."""
+    return demo_staff()
+
 
 PASSWORD = "demo-password"
 
