@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import signal
 import subprocess
 import tempfile
@@ -35,10 +36,17 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def lead_file(rows: int, tag: str) -> bytes:
-    """`rows` valid leads, unique to this run (emails and phones), in the import's CSV format."""
+    """`rows` valid leads unique to this run: fresh emails, and mobile numbers from a range no customer holds yet
+    (a number already taken would make the lead a duplicate)."""
+    from customers.models import Customer
+
+    rng = random.Random(tag)
+    while True:
+        start = rng.randrange(30 * 10**6, 10**8 - rows)  # +44 753… to +44 759…: valid mobile ranges
+        if not Customer.objects.filter(phone__gte=f"+4475{start:08d}", phone__lt=f"+4475{start + rows:08d}").exists():
+            break
     lines = ["email,phone,first_name,last_name,country"]
-    lines += [f"{tag}.{i}@example.org,+4475{(int(tag[-6:]) * 7 + i) % 10**8:08d},Lead{i},Bench,GB"
-              for i in range(rows)]
+    lines += [f"{tag}.{i}@example.org,+4475{start + i:08d},Lead{i},Bench,GB" for i in range(rows)]
     return ("\n".join(lines) + "\n").encode()
 
 
