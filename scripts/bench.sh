@@ -28,6 +28,9 @@ DEBUG=true run $BIN/python manage.py seed_demo >/dev/null
 run $BIN/python manage.py bench_sse --yes --subscribers 1000
 scratch bench_import
 run $BIN/python manage.py bench_import --yes --rows 50000 --existing "${BENCH_CUSTOMERS:-1000000}"
+scratch bench_import_e2e
+DEBUG=true run $BIN/python manage.py seed_demo >/dev/null
+DEBUG=true run $BIN/python manage.py bench_import_e2e --yes --rows 50000
 scratch bench_import_pace
 run $BIN/python manage.py bench_import_pace --yes --rate 10 --seconds 60 --workers 2
 scratch bench_queues

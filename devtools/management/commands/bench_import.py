@@ -6,12 +6,19 @@ COPY of the same rows into the same table (the physical reference). PostgreSQL, 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import io
 import time
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+import brokercrm.bulk
+import ledger.receivers
+from brokercrm import events
+from customers import gates
 from customers.models import Customer
 from devtools.management.commands.bench_customers import copy_customers
 from imports import services
@@ -29,6 +36,52 @@ def lead_csv(rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+@contextmanager
+def stage_timers():
+    """Time each gate of the import pipeline, each table's INSERT … SELECT, the accounts and the after-commit
+    dispatch, into `services.STAGE_SECONDS` (wrappers around the real functions, restored afterwards)."""
+    seconds = services.STAGE_SECONDS
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                seconds[name] += time.perf_counter() - start
+        return wrapper
+
+    def insert_select(model, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return saved["insert_select"](model, *args, **kwargs)
+        finally:
+            seconds[f"  INSERT {model._meta.db_table}"] += time.perf_counter() - start
+
+    saved = {"gates": gates.GATES, "insert_select": brokercrm.bulk.insert_select,
+             "accounts": ledger.receivers.accounts_open_for_ids, "emit_many": events.event_emit_many}
+
+    def emit_many(name, payloads):
+        def timed_on_commit(fn):
+            saved_on_commit(timed(f"after-commit dispatch of {name}", fn))
+        saved_on_commit = events.transaction.on_commit
+        events.transaction.on_commit = timed_on_commit
+        try:
+            return saved["emit_many"](name, payloads)
+        finally:
+            events.transaction.on_commit = saved_on_commit
+
+    gates.GATES = tuple(dataclasses.replace(g, check=timed(f"  gate {g.name}", g.check)) for g in saved["gates"])
+    brokercrm.bulk.insert_select = insert_select
+    ledger.receivers.accounts_open_for_ids = timed("  INSERT ledger_tradingaccount", saved["accounts"])
+    events.event_emit_many = emit_many
+    try:
+        yield seconds
+    finally:
+        gates.GATES, brokercrm.bulk.insert_select = saved["gates"], saved["insert_select"]
+        ledger.receivers.accounts_open_for_ids, events.event_emit_many = saved["accounts"], saved["emit_many"]
+
+
 class Command(BaseCommand):
     help = "Benchmark the unpaced import pipeline against a plain COPY."
 
@@ -36,8 +89,10 @@ class Command(BaseCommand):
         parser.add_argument("--rows", type=int, default=50_000)
         parser.add_argument("--existing", type=int, default=1_000_000)
         parser.add_argument("--yes", action="store_true")
+        parser.add_argument("--stages", action="store_true", help="print the time of each stage (wrappers add a "
+                                                                  "little overhead)")
 
-    def handle(self, *args, rows, existing, yes, **options):
+    def handle(self, *args, rows, existing, yes, stages=False, **options):
         if connection.vendor != "postgresql" or not yes:
             raise CommandError("Needs PostgreSQL and --yes (scratch database).")
         have = Customer.objects.count()
@@ -51,7 +106,10 @@ class Command(BaseCommand):
         text = lead_csv(rows)
 
         dispatch, services.import_dispatch = services.import_dispatch, lambda **kw: None
+        services.STAGE_SECONDS.clear()
+        timers = stage_timers() if stages else contextlib.nullcontext()
         try:
+            timers.__enter__()
             t0 = time.perf_counter()
             job = import_create(by=user, raw=text.encode(), file_name="bench.csv", rate_per_second=0)
             staged = time.perf_counter() - t0
@@ -59,6 +117,7 @@ class Command(BaseCommand):
             import_process(job_id=job.pk)
             processed = time.perf_counter() - t1
         finally:
+            timers.__exit__(None, None, None)
             services.import_dispatch = dispatch
         job = ImportJob.objects.get(pk=job.pk)
         total = staged + processed
@@ -66,6 +125,8 @@ class Command(BaseCommand):
                           f"customers: {total:.1f}s ({rows / total:,.0f} rows/s; staging {staged:.1f}s, "
                           f"processing {processed:.1f}s); imported {job.imported_rows:,}, "
                           f"rejected {job.rejected_rows:,}")
+        for name, spent in services.STAGE_SECONDS.items():
+            self.stdout.write(f"  {name:<45} {spent:7.2f}s")
         # The physical reference: COPY the same rows into the same table, inside a transaction rolled back.
         buf = io.StringIO()
         for i in range(rows):
