@@ -1,16 +1,25 @@
 """ASGI entry point: uvicorn serves the API, the workspace and the SSE streams (django-eventstream's dialect).
 
 Live streams (`/api/crm/accounts/<login>/stream`) go through the same Django stack (middleware, sessions, 2FA,
-token auth, the same view) but without Django's per-request `ThreadSensitiveContext`: that context gives each
-request its own executor thread for its sync parts and keeps it until the response ends, so every open stream
-held an idle thread (and, under a burst of connects, a thread each asking for database and Redis connections at
-once). A stream's sync work is short and happens once at connect, so those requests share asgiref's single
-thread-sensitive thread instead; everything else keeps a context per request.
+token auth, the same view) with two differences, both for streams that stay open for hours by the thousand:
+
+- Threads: Django's per-request `ThreadSensitiveContext` gives each request a fresh executor thread for its sync
+  parts and keeps it until the response ends, so every open stream held an idle thread. A stream's sync work is
+  short and happens once at connect, so stream requests share a small fixed pool of single-thread executors
+  (round robin, `STREAM_CONNECT_THREADS`): a burst of connects is checked on a few threads in parallel instead of
+  queueing on one, and no thread is held per stream. Within one request every sync part still runs on the same
+  thread (asgiref's thread-sensitive rule).
+- Body: a response with an `asgi_body(send)` coroutine (crm.trading.fanout.LiveStreamResponse) writes its events
+  straight to the ASGI `send` once Django has sent the headers, without the per-event async-generator layers of
+  Django's streaming loop. Any other response is sent by Django as usual.
 """
 
+import itertools
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import ThreadSensitiveContext
 from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler
 
@@ -18,13 +27,31 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokercrm.settings")
 django_application = get_asgi_application()
 
 LIVE_STREAM_PATH = re.compile(r"^/api/crm/accounts/\d+/stream/?$")
+STREAM_CONNECT_THREADS = max(1, int(os.environ.get("STREAM_CONNECT_THREADS", "4")))
 
 
 class LiveStreamHandler(ASGIHandler):
-    """Django's handler without the per-request thread context (for long-lived streams)."""
+    """Django's handler for long-lived streams: a shared pool of executor threads and a direct body."""
+
+    def __init__(self, threads: int = STREAM_CONNECT_THREADS):
+        super().__init__()
+        self.executors = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"stream-connect-{i}")
+                          for i in range(threads)]
+        self._next = itertools.cycle(self.executors)
 
     async def __call__(self, scope, receive, send):
-        await self.handle(scope, receive, send)
+        async with ThreadSensitiveContext(executor=next(self._next)):
+            await self.handle(scope, receive, send)
+
+    async def send_response(self, response, send):
+        body = getattr(response, "asgi_body", None)
+        if body is None:
+            return await super().send_response(response, send)
+        headers = [(k.encode("ascii"), v.encode("latin1")) for k, v in response.items()]
+        headers += [(b"Set-Cookie", c.output(header="").encode("ascii").strip()) for c in response.cookies.values()]
+        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+        await body(send)  # returns only when cancelled (the client went away) or on a server error
+        await send({"type": "http.response.body"})
 
 
 live_stream_application = LiveStreamHandler()

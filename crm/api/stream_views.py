@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest
 from django_eventstream.eventrequest import EventRequest
 from django_eventstream.utils import add_default_headers
 from drf_spectacular.utils import extend_schema
@@ -82,6 +82,6 @@ def account_stream(request, login: int):
     feed.watch(login)
     # One Redis subscription per process fans out to every stream of the account, throttled once per account
     # (crm.trading.fanout); the body is django-eventstream's SSE dialect.
-    response = StreamingHttpResponse(fanout.stream(channel), content_type="text/event-stream")
+    response = fanout.LiveStreamResponse(channel)
     add_default_headers(response, request=request)
     return response

@@ -27,6 +27,7 @@ import json
 import logging
 
 from django.conf import settings
+from django.http import StreamingHttpResponse
 from django_eventstream.utils import sse_encode_event
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,15 @@ class Subscriber:
     async def next(self, loop) -> bytes:
         if self.buffer:
             return self.buffer.pop(0)
+        self.waiter = loop.create_future()
+        return await self.waiter
+
+    async def take(self, loop) -> bytes:
+        """Everything waiting, as one write (a stream that fell behind catches up in one send)."""
+        if self.buffer:
+            chunk = b"".join(self.buffer)
+            self.buffer.clear()
+            return chunk
         self.waiter = loop.create_future()
         return await self.waiter
 
@@ -240,6 +250,28 @@ def hub() -> Hub:
             del _hubs[old]
         current = _hubs[loop] = Hub(loop)
     return current
+
+
+class LiveStreamResponse(StreamingHttpResponse):
+    """A live stream's response. Served through Django's ASGI handler it streams `stream(channel)` like any
+    streaming response; brokercrm.asgi's stream handler instead awaits `asgi_body(send)` once the headers are out,
+    which writes each event straight to the ASGI `send` (no async-generator layers per event)."""
+
+    def __init__(self, channel: str):
+        super().__init__(stream(channel), content_type="text/event-stream")
+        self.channel = channel
+
+    async def asgi_body(self, send) -> None:
+        current = hub()
+        sub = current.subscribe(self.channel)
+        try:
+            await send({"type": "http.response.body", "body": OPEN, "more_body": True})
+            loop = current.loop
+            while True:
+                chunk = await sub.take(loop)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            current.unsubscribe(sub)
 
 
 async def stream(channel: str):
