@@ -384,8 +384,8 @@ def _resolve_account(*, by, customer_id=None, account_login=None, lock: bool = F
     accounts = TradingAccount.objects.visible_to(by).select_related("customer")
     if lock:
         accounts = accounts.select_for_update()
-    if account_login is not None:
-        account = accounts.filter(login=account_login).first()
+    if account_login is not None:  # logins are unique: no ORDER BY (its compilation cost more than the query)
+        account = next(iter(accounts.filter(login=account_login).order_by()[:1]), None)
     elif customer_id is not None:
         account = accounts.filter(customer_id=customer_id).order_by("login").first()
     else:
