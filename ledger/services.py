@@ -331,47 +331,78 @@ def available_balance(account: TradingAccount) -> Decimal:
     return account.balance - pending
 
 
-def _post(tx: Transaction, account: TradingAccount) -> None:
-    """Write the balanced lines of `tx` and move the account (caller holds the account's row lock)."""
+def _post(tx: Transaction, account: TradingAccount, *, activities: list | None = None,
+          deposit_at=None) -> None:
+    """Write the balanced lines of `tx` and move the account (caller holds the account's row lock). `activities`
+    (unsaved Activity entries) and `deposit_at` (the customer's last deposit and activity time) are written with
+    them: on PostgreSQL all of it is one statement (data-modifying CTEs), each part what the ORM would write."""
+    from customers.models import Activity, Customer
+
     spec = TYPES[tx.type]
     signed = tx.amount * spec.sign * (-1 if tx.reverses_id else 1)  # a reversal undoes its original
-    LedgerLine.objects.bulk_create([
-        LedgerLine(transaction=tx, account=account, book=spec.bucket, amount=signed, currency=tx.currency),
-        LedgerLine(transaction=tx, account=None, book=spec.house, amount=-signed, currency=tx.currency),
-    ])
-    # Move the bucket and read both back in one round trip (UPDATE … RETURNING, under the caller's row lock).
+    lines = [LedgerLine(transaction=tx, account=account, book=spec.bucket, amount=signed, currency=tx.currency),
+             LedgerLine(transaction=tx, account=None, book=spec.house, amount=-signed, currency=tx.currency)]
+    # Move the bucket and read both back (UPDATE … RETURNING, under the caller's row lock).
     table = TradingAccount._meta.db_table
     column = TradingAccount._meta.get_field(spec.bucket).get_attname_column()[1]  # type: ignore[union-attr]
+    move = (f'UPDATE "{table}" SET "{column}" = "{column}" + %s WHERE "id" = %s RETURNING "balance", "credit"',
+            [signed, account.pk])
+    if connection.vendor == "postgresql":
+        parts = [_insert_sql(lines), *([_insert_sql(activities)] if activities else [])]
+        if deposit_at is not None:
+            parts.append((f'UPDATE "{Customer._meta.db_table}" SET "last_deposit_at" = %s, "last_activity_at" = %s '
+                          'WHERE "id" = %s', [deposit_at, deposit_at, tx.customer_id]))
+        sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, (part, _) in enumerate(parts)) + " " + move[0]
+        params = [p for _, part_params in parts for p in part_params] + move[1]
+    else:  # the embedded default (SQLite has no data-modifying CTEs): the same writes one by one
+        LedgerLine.objects.bulk_create(lines)
+        if activities:
+            Activity.objects.bulk_create(activities)
+        if deposit_at is not None:
+            Customer.objects.filter(pk=tx.customer_id).update(last_deposit_at=deposit_at, last_activity_at=deposit_at)
+        sql, params = move
     with connection.cursor() as cursor:
-        cursor.execute(f'UPDATE "{table}" SET "{column}" = "{column}" + %s WHERE "id" = %s '
-                       'RETURNING "balance", "credit"', [signed, account.pk])
+        cursor.execute(sql, params)
         # PostgreSQL returns Decimals; SQLite (the embedded default) numbers: read them as the model's decimals.
         account.balance, account.credit = (v if isinstance(v, Decimal) else Decimal(str(v)).quantize(CENT)
                                            for v in cursor.fetchone())
 
 
+def _insert_sql(objs: list) -> tuple[str, list]:
+    """`INSERT INTO … VALUES …` of unsaved model instances (no signals, like bulk_create), each value prepared by
+    its field as the ORM prepares it for saving."""
+    model = type(objs[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    q = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(q(f.column) for f in fields)
+    return f"INSERT INTO {q(model._meta.db_table)} ({columns}) VALUES {', '.join([row] * len(objs))}", params
+
+
+def _completed_activity(tx: Transaction, by, now):
+    from customers.models import Activity
+
+    return Activity(customer=tx.customer, actor=actor_user(by), verb="transaction.completed",
+                    summary=f"{tx.type} {tx.amount} {tx.currency} completed (#{tx.pk})"[:255],
+                    data={"transaction_id": tx.pk, "type": tx.type, "amount": str(tx.amount), "currency": tx.currency},
+                    created_at=now)
+
+
 def _after_completion(tx: Transaction, account: TradingAccount, by, *, locked_customer=None,
-                      earlier: list | None = None) -> None:
+                      written: bool = False) -> None:
     """Side effects of a completed transaction. `locked_customer`: the customer row, read under this transaction's
-    lock (spares re-reading it); `earlier`: activity entries to write first, in the same INSERT."""
-    from customers.models import Activity, Customer
-    from customers.services import activity_record
+    lock (spares re-reading it); `written`: `_post` already wrote the activity entries and the deposit's times."""
+    from customers.models import Customer
 
     now = timezone.now()
     if tx.type == TxType.DEPOSIT:
-        Customer.objects.filter(pk=tx.customer_id).update(last_deposit_at=now, last_activity_at=now)
+        if not written:
+            Customer.objects.filter(pk=tx.customer_id).update(last_deposit_at=now, last_activity_at=now)
         if locked_customer is None or locked_customer.finance_status == "no_deposit":
             _finance_status_after_deposit(tx.customer_id)
-    completed = dict(customer=tx.customer, verb="transaction.completed", by=by,
-                     summary=f"{tx.type} {tx.amount} {tx.currency} completed (#{tx.pk})",
-                     data={"transaction_id": tx.pk, "type": tx.type, "amount": str(tx.amount),
-                           "currency": tx.currency})
-    if earlier:
-        Activity.objects.bulk_create([*earlier, Activity(
-            customer=tx.customer, actor=actor_user(by), verb=completed["verb"], summary=completed["summary"][:255],
-            data=completed["data"], created_at=now)])
-    else:
-        activity_record(**completed)
+    if not written:
+        _completed_activity(tx, by, now).save()
     event_emit("transaction.completed", {"transaction_id": tx.pk, "customer_id": tx.customer_id, "type": tx.type,
                                          "amount": str(tx.amount), "currency": tx.currency,
                                          "amount_usd": str(tx.amount_usd)})
@@ -408,8 +439,8 @@ def _resolve_account(*, by, customer_id=None, account_login=None, lock: bool = F
     accounts = TradingAccount.objects.visible_to(by).select_related("customer")
     if lock:
         accounts = accounts.select_for_update()
-    if account_login is not None:
-        account = accounts.filter(login=account_login).first()
+    if account_login is not None:  # logins are unique: no ORDER BY (its compilation cost more than the query)
+        account = next(iter(accounts.filter(login=account_login).order_by()[:1]), None)
     elif customer_id is not None:
         account = accounts.filter(customer_id=customer_id).order_by("login").first()
     else:
@@ -487,11 +518,12 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     created = dict(customer=customer, verb="transaction.created", by=by,
                    summary=f"{type} {amount} {currency} created (#{tx.pk})",
                    data={"transaction_id": tx.pk, "type": type, "amount": str(amount), "currency": currency})
-    if completes_now:
-        _post(tx, account)
-        _after_completion(tx, account, by, locked_customer=customer, earlier=[Activity(
+    if completes_now:  # lines, balance, both activity entries (and a deposit's times) in one statement
+        now = timezone.now()
+        _post(tx, account, deposit_at=now if type == TxType.DEPOSIT else None, activities=[Activity(
             customer=customer, actor=actor_user(by), verb=created["verb"], summary=created["summary"][:255],
-            data=created["data"], created_at=timezone.now())])
+            data=created["data"], created_at=now), _completed_activity(tx, by, now)])
+        _after_completion(tx, account, by, locked_customer=customer, written=True)
         return tx, True
     activity_record(**created)
     if status == TxStatus.PROCESSING:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from . import conf
-from .models import ApiToken, User
+from .models import ApiToken, Role, Team, User
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # `last_used_at` is written at most once a minute per token
 
@@ -47,7 +48,7 @@ def token_authenticate(key: str) -> ApiToken | None:
     """The live token for `key` (with its user), or None: unknown, expired, password changed, inactive user."""
     if not key or len(key) > 128:
         return None
-    token = ApiToken.objects.select_related("user", "user__role", "user__team").filter(key_hash=key_hash(key)).first()
+    token = _token_with_user(key_hash(key))
     if token is None:
         return None
     now = timezone.now()
@@ -59,6 +60,54 @@ def token_authenticate(key: str) -> ApiToken | None:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+    return token
+
+
+@cache
+def _token_query() -> tuple[str, list]:
+    """The SQL of the token lookup (the token, its user, the user's role and team: every column, one query) and how
+    to build the models from its row. Built once per process: the ORM's query compilation cost more CPU than the
+    whole rest of a token-authenticated request (about 1.5 ms of 2 ms here)."""
+    q = connection.ops.quote_name
+    columns, layout = [], []
+    for alias, model in (("t", ApiToken), ("u", User), ("r", Role), ("m", Team)):
+        fields = model._meta.concrete_fields
+        columns += [f"{alias}.{q(f.column)}" for f in fields]
+        converters = [(i, [*f.get_db_converters(connection), *connection.ops.get_db_converters(f.cached_col)],
+                       f.cached_col) for i, f in enumerate(fields)]
+        layout.append((model, [f.attname for f in fields], [c for c in converters if c[1]]))
+    sql = (f"SELECT {', '.join(columns)} FROM {q(ApiToken._meta.db_table)} t "
+           f"JOIN {q(User._meta.db_table)} u ON u.{q('id')} = t.{q('user_id')} "
+           f"LEFT JOIN {q(Role._meta.db_table)} r ON r.{q('id')} = u.{q('role_id')} "
+           f"LEFT JOIN {q(Team._meta.db_table)} m ON m.{q('id')} = u.{q('team_id')} "
+           f"WHERE t.{q('key_hash')} = %s")
+    return sql, layout
+
+
+def _token_with_user(hashed: str) -> ApiToken | None:
+    """The token whose key hashes to `hashed`, with `.user`, `.user.role` and `.user.team` loaded (as
+    `select_related` would), or None."""
+    sql, layout = _token_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [hashed])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    objects, start = [], 0
+    for model, names, converters in layout:
+        values = list(row[start:start + len(names)])
+        start += len(names)
+        if values[0] is None:  # no role or no team (the primary key comes first)
+            objects.append(None)
+            continue
+        for i, funcs, expression in converters:
+            for func in funcs:
+                values[i] = func(values[i], expression, connection)
+        objects.append(model.from_db(connection.alias, names, values))
+    token, user, role, team = objects
+    ApiToken.user.field.set_cached_value(token, user)
+    User.role.field.set_cached_value(user, role)
+    User.team.field.set_cached_value(user, team)
     return token
 
 

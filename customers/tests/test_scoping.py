@@ -144,3 +144,25 @@ def test_a_missing_actor_raises_instead_of_meaning_unscoped(demo):
     moved = customer_transition(customer=customer, pipeline="sales", to="contacted", by=SYSTEM)
     assert moved.sales_status == "contacted"
     assert moved.activities.filter(verb="status.changed").latest("id").actor_id is None
+
+
+@pytest.mark.django_db
+def test_scope_all_skips_the_subquery_and_keeps_the_same_rows(demo):
+    """Issue #16: with scope "all" (or a superuser) the owned rows are those with a customer, without the
+    `customer_id IN (SELECT id FROM customers)` subquery; narrower scopes keep it."""
+    from crm.models import Note
+    from ledger.models import TradingAccount, Transaction
+
+    admin = demo["admin"]
+    assert admin.role.customer_view_scope == "all"
+    Note.objects.create(customer=Customer.objects.order_by("pk").first(), body="x", author=admin)
+    for model in (Note, TradingAccount, Transaction):
+        path = model.objects.all().customer_path()
+        qs = model.objects.visible_to(admin)
+        assert "IN (SELECT" not in str(qs.query), model
+        assert set(qs.values_list("pk", flat=True)) == set(
+            model.objects.filter(**{f"{path}__in": Customer.objects.all()}).values_list("pk", flat=True)), model
+        assert qs.exists(), model
+        assert "IN (SELECT" in str(model.objects.visible_to(demo["agent"]).query), model
+    admin.is_active = False
+    assert not TradingAccount.objects.visible_to(admin).exists()

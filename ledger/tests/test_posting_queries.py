@@ -1,10 +1,11 @@
 """One posting through the API costs a fixed, small number of SQL statements, with every invariant kept: scope and
-row lock in one query, the balance check for debits, one INSERT of the transaction (completed), its two ledger
-lines, the balance moved and read back in one UPDATE … RETURNING, both activity entries in one INSERT, the event
-after commit, and no read of rows already in hand."""
+row lock in one query, the balance check for debits, one INSERT of the transaction (completed), then one statement
+(issue #16) for its two ledger lines, both activity entries, a deposit's customer times and the balance moved and
+read back (UPDATE … RETURNING), the event after commit, and no read of rows already in hand."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from brokercrm.events import domain_event
-from customers.models import Activity
+from customers.models import Activity, Customer
 from ledger.models import LedgerLine, Transaction
 from ledger.services import ledger_verify
 from teams.tests.factories import demo_staff
@@ -28,10 +29,11 @@ def demo(db):
     return demo_staff()
 
 
-# token lookup, savepoint (BEGIN in production), scope + lock, [deposit: customer's last deposit | fee: available
-# funds], insert, ledger lines, balance, activities, release (COMMIT in production); deposits and withdrawals also
-# read the broker's KYC rules (customers.kyc: 409 kyc_required when they apply)
-QUERIES_PER_POSTING = 9
+# token lookup, savepoint (BEGIN in production), scope + lock, insert, ledger lines + activities + balance (+ a
+# deposit's customer times) in one statement, release (COMMIT in production); guarded debits (fees, withdrawals) also
+# read the available funds, deposits and withdrawals the broker's KYC rules (customers.kyc: 409 kyc_required)
+QUERIES_PER_POSTING = 6
+AVAILABLE_FUNDS_READ = {"fee": 1, "withdrawal": 1}
 KYC_RULES_READ = {"deposit": 1, "withdrawal": 1}
 
 
@@ -51,6 +53,7 @@ def test_one_posting_costs_a_fixed_number_of_queries(funded, demo, django_captur
     assert client.post("/api/backoffice/transactions", body, format="json").status_code == 201  # token's first use
     funded.refresh_from_db()
     before = funded.balance
+    last_deposit_at = Customer.objects.get(pk=funded.customer_id).last_deposit_at
     events = []
 
     def receiver(sender, name, payload, **kw):
@@ -64,7 +67,8 @@ def test_one_posting_costs_a_fixed_number_of_queries(funded, demo, django_captur
         domain_event.disconnect(dispatch_uid="test-posting-queries")
     assert response.status_code == 201, response.content
     statements = [q["sql"] for q in captured.captured_queries]
-    assert len(statements) == QUERIES_PER_POSTING + KYC_RULES_READ.get(kind, 0), "\n".join(statements)
+    expected = QUERIES_PER_POSTING + AVAILABLE_FUNDS_READ.get(kind, 0) + KYC_RULES_READ.get(kind, 0)
+    assert len(statements) == expected, "\n".join(statements)
     assert any("FOR UPDATE" in s and "ledger_tradingaccount" in s for s in statements)  # the row lock
     if kind == "fee":
         assert any("SUM" in s for s in statements)  # the available-funds check under the lock
@@ -73,6 +77,13 @@ def test_one_posting_costs_a_fixed_number_of_queries(funded, demo, django_captur
     assert response.json()["status"] == "completed" and response.json()["payout"] is None
     funded.refresh_from_db()
     assert funded.balance == before + delta
+    customer = Customer.objects.get(pk=funded.customer_id)
+    if kind == "deposit":  # the customer's times, written in the posting's statement
+        assert customer.last_deposit_at == customer.last_activity_at
+        assert last_deposit_at < customer.last_deposit_at
+        assert abs(customer.last_deposit_at - tx.completed_at) < timedelta(seconds=5)
+    else:
+        assert customer.last_deposit_at == last_deposit_at
     assert LedgerLine.objects.filter(transaction=tx).count() == 2
     verbs = list(Activity.objects.filter(data__transaction_id=tx.pk).order_by("id").values_list("verb", flat=True))
     assert verbs == ["transaction.created", "transaction.completed"]

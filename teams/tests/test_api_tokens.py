@@ -125,3 +125,42 @@ def test_token_endpoints_need_authentication_and_are_in_the_schema(demo):
 
         paths = yaml.safe_load(schema.content)["paths"]
     assert "get" in paths["/api/auth/tokens"] and "delete" in paths["/api/auth/tokens/{id}"]
+
+
+def test_token_lookup_is_one_query_with_the_user_role_and_team_and_sees_changes_at_once(demo):
+    """Issue #16: the lookup is hand-written SQL built once per process (the ORM's compilation was most of a token
+    request's CPU). It must load what `select_related` loaded, convert values as the ORM does (JSON permissions,
+    aware datetimes), and read the rows fresh on every request: role, team, activity and revocation apply at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from teams.tokens import token_authenticate
+
+    agent = demo["agent"]
+    assert agent.role is not None and agent.team is not None
+    key = login()
+    token_authenticate(key)  # the first use writes last_used_at
+    with CaptureQueriesContext(connection) as captured:
+        token = token_authenticate(key)
+        user, role, team = token.user, token.user.role, token.user.team
+        assert user.holds(next(iter(role.permission_set)))
+    assert len(captured) == 1
+    assert (user.pk, role.pk, team.pk) == (agent.pk, agent.role.pk, agent.team.pk)
+    assert isinstance(role.permissions, list) and role.permissions == agent.role.permissions
+    assert token.expires_at.tzinfo is not None and user.date_joined == agent.date_joined
+    assert user.email == agent.email and team.path == agent.team.path and not token._state.adding
+
+    # A role change, a user without role or team, deactivation and revocation all apply to the next request.
+    agent.role.permissions = []
+    agent.role.save()
+    assert token_authenticate(key).user.role.permissions == []
+    User.objects.filter(pk=agent.pk).update(role=None, team=None)
+    token = token_authenticate(key)
+    assert token.user.role is None and token.user.team is None
+    User.objects.filter(pk=agent.pk).update(is_active=False)
+    assert token_authenticate(key) is None
+    User.objects.filter(pk=agent.pk).update(is_active=True)
+    assert token_authenticate(key) is not None
+    assert bearer(key).delete("/api/auth/token/revoke").status_code == 204
+    assert token_authenticate(key) is None
+    assert token_authenticate("0" * 40) is None

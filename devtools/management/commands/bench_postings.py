@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
 import socket
 import time
 
 import httpx
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
+from django.test import override_settings
 
 from customers.models import Customer
 from ledger.models import TradingAccount
@@ -53,6 +55,41 @@ def _client(n, clients, base, key, logins, start, stop, counts, errors, anchor):
             i += clients
 
 
+def _cpu(server_pgid: int, db_name: str) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of each process of the server (its process group) and each PostgreSQL backend of
+    `db_name` (Linux /proc): {pid: (kind, seconds)}."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if int(fields[2]) == server_pgid:
+            found[int(pid)] = ("server", seconds)
+        elif cmdline.startswith("postgres: ") and f" {db_name} " in cmdline:
+            found[int(pid)] = ("database", seconds)
+    return found
+
+
+def _cpu_since(before: dict, server_pgid: int, db_name: str) -> dict[str, float]:
+    spent = {"server": 0.0, "database": 0.0}
+    for pid, (kind, seconds) in _cpu(server_pgid, db_name).items():
+        spent[kind] += seconds - before.get(pid, (kind, 0.0))[1]
+    return spent
+
+
+def _per_request(spent: dict[str, float], requests: int) -> str:
+    if not requests:
+        return "-"
+    return (f"{1000 * spent['server'] / requests:.2f} ms server + {1000 * spent['database'] / requests:.2f} ms "
+            f"PostgreSQL")
+
+
 class Command(BaseCommand):
     help = "Benchmark ledger postings/s through the API with N client processes (scratch database)."
 
@@ -82,7 +119,9 @@ class Command(BaseCommand):
         for login in logins:  # fund every account so fees never overdraw (and every customer is a depositor)
             transaction_create(by=user, type="deposit", amount="1000.00", currency="USD", account_login=login)
         queries = self.one_posting(user, logins[0])
-        key = token_issue(user=user, name="bench_postings")[1]
+        secret = secrets.token_urlsafe(50)
+        with override_settings(SECRET_KEY=secret):  # a token's password fingerprint is keyed by the server's secret
+            key = token_issue(user=user, name="bench_postings")[1]
         connections.close_all()
         for conn in connections.all():
             if hasattr(conn, "close_pool"):
@@ -90,21 +129,32 @@ class Command(BaseCommand):
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE="devtools.bench_settings", DEBUG="true")
-        with running([*uvicorn_cmd(port), "--workers", str(workers)], env=env, ready_url=f"{base}/api/health",
-                     log_name="bench-postings"):
+        # Production mode, as deployed: DEBUG off (no SQL capture, no debug pages), a real secret, a host list, plain
+        # http on loopback (no TLS redirect), no access log.
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE="devtools.bench_settings", DEBUG="false", DEVTOOLS="true",
+                   SECRET_KEY=secret, ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false")
+        cmd = [*uvicorn_cmd(port), "--workers", str(workers), "--no-access-log"]
+        db_name = connection.settings_dict["NAME"]
+        with running(cmd, env=env, ready_url=f"{base}/api/health", log_name="bench-postings") as server:
             for _ in range(20):  # warm every worker (imports, pools) before timing
                 httpx.post(f"{base}/bench/plain-drf", headers={"Authorization": f"Token {key}"}, json={})
             anchor_seconds = max(seconds / 4, 2.0)
+            cpu = _cpu(server.pid, db_name)
             anchor, anchor_errors = self.run_clients(clients, base, key, logins, anchor_seconds, anchor=True)
+            anchor_cpu, cpu = _cpu_since(cpu, server.pid, db_name), _cpu(server.pid, db_name)
             total, errors = self.run_clients(clients, base, key, logins, seconds, anchor=False)
+            posting_cpu = _cpu_since(cpu, server.pid, db_name)
         w = self.stdout.write
         w(f"{total:,} postings in {seconds:.1f} s with {clients} client processes and {workers} uvicorn workers: "
           f"{total / seconds:,.0f} postings/s ({errors} errors)   [goal ≥ 500/s]")
         w(f"anchor, same run: a plain DRF view (same stack and token auth) {anchor / anchor_seconds:,.0f} requests/s "
           f"({anchor_errors} errors)")
-        w(f"one posting: {len(queries)} SQL statements (token, BEGIN, scope + row lock, insert, lines, balance, "
-          f"customer, activities, COMMIT); machine load {os.getloadavg()[0]:.1f}")
+        w("CPU per request (the machine may be shared; these do not depend on its load): posting "
+          + _per_request(posting_cpu, total) + "; anchor " + _per_request(anchor_cpu, anchor))
+        w(f"one posting: {len(queries)} SQL statements for a deposit (token, BEGIN, scope + row lock, "
+          f"KYC rules, insert, lines + activities + customer + balance, COMMIT; a fee reads the available funds "
+          f"instead of the KYC rules); production mode (DEBUG off); machine load "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
         problems = ledger_verify()
         w("verify_ledger: " + ("consistent" if not problems else f"{len(problems)} problems"))
 

@@ -1,0 +1,66 @@
+"""Issue #16: the ASGI entry point runs the synchronous middleware chain in one hop to the request's thread
+(brokercrm.asgi.SyncChainHandler). Same middleware, same order: token-authenticated API calls work, session-
+authenticated API writes still need their CSRF token, pages still get their security headers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from django.test import Client
+
+from brokercrm.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the request runs in its own thread (its own connection)
+
+
+def call(method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None):
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "path": path,
+             "raw_path": path.encode(), "query_string": b"", "scheme": "http", "server": ("127.0.0.1", 80),
+             "client": ("127.0.0.1", 50000),
+             "headers": [(k.lower().encode(), v.encode()) for k, v in {"host": "127.0.0.1", **(headers or {})}.items()]}
+
+    async def run():
+        app = ApplicationCommunicator(application, scope)
+        await app.send_input({"type": "http.request", "body": body, "more_body": False})
+        start = await app.receive_output(timeout=20)
+        content = b""
+        while True:
+            message = await app.receive_output(timeout=20)
+            content += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await app.wait(timeout=5)
+        return start["status"], {k.lower(): v for k, v in start["headers"]}, content
+
+    return asyncio.run(run())
+
+
+def test_the_chain_is_synchronous_and_complete():
+    from django.conf import settings
+
+    from brokercrm.asgi import django_application
+
+    assert not asyncio.iscoroutinefunction(django_application._middleware_chain)
+    assert len(settings.MIDDLEWARE) == 15  # every middleware still wraps the view (one class each)
+
+
+def test_session_api_writes_still_need_csrf_and_tokens_do_not(demo):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(demo["admin"])
+    cookie = client.cookies["sessionid"].value
+    body = json.dumps({"type": "deposit", "amount": "10.00", "currency": "USD", "customer_id": 1}).encode()
+    status, _, content = call("POST", "/api/backoffice/transactions", body=body,
+                              headers={"content-type": "application/json", "cookie": f"sessionid={cookie}"})
+    assert status == 403 and b"CSRF" in content
+
+    from teams.tokens import token_issue
+
+    key = token_issue(user=demo["agent"])[1]
+    status, headers, content = call("GET", "/api/crm/customers", headers={"authorization": f"Token {key}"})
+    assert status == 200, content
+    assert headers[b"x-frame-options"] == b"DENY" and b"content-security-policy" in headers
+    status, _, _ = call("GET", "/api/crm/customers", headers={"authorization": "Token " + "0" * 40})
+    assert status == 401
