@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .api.errors import error_body
+from .api.errors import domain_error_json, error_body
 from .errors import DomainError
 from .inputs import InvalidJson
 
@@ -167,11 +167,7 @@ class JsonErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, DomainError):  # raised outside DRF (plain views, webhooks): the same body
             if is_api(request):
-                response = JsonResponse(error_body(exception.code, exception.detail, exception.fields),
-                                        status=exception.status)
-                for key, value in exception.headers.items():
-                    response[key] = value
-                return response
+                return domain_error_json(exception)
             return error_page(request, exception.status, exception.detail)
         known = bad_input(exception)
         if known is not None:

@@ -11,6 +11,8 @@ from django.views.generic import TemplateView
 from rest_framework.exceptions import ValidationError
 
 from brokercrm.adminpages import refused
+from brokercrm.api.errors import domain_error_json
+from brokercrm.errors import DomainError, NotFound
 from brokercrm.inputs import parse_id
 from brokercrm.workspace import WorkspaceMixin
 from customers.models import Source
@@ -122,16 +124,15 @@ class TemplatePreviewView(WorkspaceMixin, View):
         texts = {f: request.POST.get(f, "")[:20000] for f in fields}
         customer = None
         raw = request.POST.get("customer_id", "")
-        if raw:
-            customer = selectors.customer_get(user=request.user, customer_id=parse_id(raw))
-            if customer is None:
-                return JsonResponse({"code": "not_found", "detail": "No such customer."}, status=404)
         try:
+            if raw:
+                customer = selectors.customer_get(user=request.user, customer_id=parse_id(raw))
+                if customer is None:
+                    raise NotFound("No such customer.")
             result = services.preview(template=template, locale=locale, viewer=request.user, customer=customer,
                                       texts=texts)
-        except services.CommsError as error:
-            return JsonResponse({"code": error.code, "detail": error.detail, "fields": error.fields or {}},
-                                status=error.status)
+        except DomainError as error:  # the API.md body, as the API would answer
+            return domain_error_json(error)
         return JsonResponse(result)
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from brokercrm.actors import SYSTEM
 from comms.workflows import task_owner
+from customers.kyc import conf as kyc_conf
 from customers.models import Customer
 
 from .services import task_create, task_create_for_owner
@@ -31,7 +32,6 @@ def on_kyc_expiring(sender, name: str, payload: dict, **kwargs) -> None:
     """`kyc.expiring` (customers' daily expiry scan): a review task in the KYC_TASK_TEAM queue (compliance)."""
     if name != "kyc.expiring":
         return
-    from customers.kyc import conf as kyc_conf
 
     from .services import task_create_for_team
 

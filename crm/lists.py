@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from brokercrm.labels import choices as label_choices
 from brokercrm.lists import ListSpec
+from customers import selectors as customer_selectors
+from customers.models import RetentionClass, Source
+from customers.pipelines import FinanceStatus, KycStatus, SalesStatus
 
 # --- the customer list's filters -----------------------------------------------------------------------------------
 
@@ -47,8 +50,6 @@ class CustomerFilterForm(forms.Form):
 
     def __init__(self, data, *, agents, teams, groups):
         super().__init__(data)
-        from customers.models import RetentionClass, Source
-        from customers.pipelines import FinanceStatus, KycStatus, SalesStatus
 
         any_ = [("", "Any")]
         self.fields["sales_status"].choices = any_ + label_choices(SalesStatus.values)
@@ -75,7 +76,6 @@ class CustomerFilterForm(forms.Form):
 
     def apply(self, *, user, request):
         """The visible customers matching the (valid) filters."""
-        from customers import selectors as customer_selectors
 
         data = self.cleaned_data
         passed = {k: str(data[k]) for k in ("search", "sales_status", "kyc_status", "finance_status", "retention",

@@ -14,9 +14,20 @@ from django.views import View
 from brokercrm.errors import DomainError
 from brokercrm.inputs import parse_id
 from brokercrm.labels import label
+from brokercrm.middleware import error_page
 from brokercrm.workspace import WorkspaceMixin
+from comms import services as comms_services
+from comms.models import EmailTemplate, SmsTemplate
 from customers import services as customer_services
-from customers.models import Customer
+from customers.api.serializers import CustomerPatch
+from customers.exports import customer_export_response, export_allowed
+from customers.models import Customer, CustomerGroup
+from ledger import services as ledger_services
+from ledger.api.serializers import TransactionIn
+from ledger.models import TxStatus
+from ledger.types import TYPES
+from teams.models import Team
+from teams.selectors import users_assignable_by
 
 
 def _words(errors) -> dict[str, list[str]]:
@@ -65,7 +76,6 @@ def _visible_customer(request, pk: int) -> Customer:
 
 def creatable_types(user) -> list[tuple[str, str]]:
     """The transaction types `user`'s role may create (ledger.types: each type's permission)."""
-    from ledger.types import TYPES
 
     return [(code, label(code)) for code, spec in TYPES.items() if user.holds(spec.permission)]
 
@@ -76,10 +86,6 @@ class CustomerTransactionView(WorkspaceMixin, View):
     required_permission = "finance.view_transactions"
 
     def post(self, request, pk: int):
-        from ledger import services as ledger_services
-        from ledger.api.serializers import TransactionIn
-        from ledger.models import TxStatus
-
         customer = _visible_customer(request, pk)
         values = {k: request.POST.get(k, "") for k in ("type", "account_login", "amount", "comment")}
         if not creatable_types(request.user):
@@ -117,8 +123,6 @@ class CustomerProfileView(WorkspaceMixin, View):
     required_permission = "customers.edit"
 
     def post(self, request, pk: int):
-        from customers.api.serializers import CustomerPatch
-
         customer = _visible_customer(request, pk)
         values = {"first_name": request.POST.get("first_name", ""), "last_name": request.POST.get("last_name", ""),
                   "locale": request.POST.get("locale", ""),
@@ -160,7 +164,6 @@ class CustomerAssignView(WorkspaceMixin, View):
 
 def sendable_templates(user) -> list[tuple[str, str]]:
     """("email:<id>" / "sms:<id>", label) for the channels `user` may send on."""
-    from comms.models import EmailTemplate, SmsTemplate
 
     out = []
     if user.holds("communications.send_email"):
@@ -176,9 +179,6 @@ class CustomerSendView(WorkspaceMixin, View):
     required_permission = "communications.view_templates"
 
     def post(self, request, pk: int):
-        from comms import services as comms_services
-        from comms.models import EmailTemplate, SmsTemplate
-
         customer = _visible_customer(request, pk)
         raw = request.POST.get("template", "")
         kind, _, raw_id = raw.partition(":")
@@ -210,17 +210,11 @@ class CustomerExportView(WorkspaceMixin, View):
     required_permission = "reports.export_customers"
 
     def get(self, request):
-        from brokercrm.middleware import error_page
-        from customers.exports import customer_export_response, export_allowed
-        from customers.models import CustomerGroup
-        from teams.selectors import users_assignable_by
-
         from .lists import CustomerFilterForm
 
         if not export_allowed(request.user):
             raise PermissionDenied("Exporting customers needs the export right (can_export_pii): the file "
                                    "carries personal data.")
-        from teams.models import Team
 
         agents = list(users_assignable_by(user=request.user)) if request.user.holds("customers.assign") else []
         form = CustomerFilterForm(request.GET, agents=agents, teams=Team.objects.all(),

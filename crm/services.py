@@ -29,8 +29,6 @@ def task_create(*, customer, title: str, due_at: datetime, assignee=None, team=N
     the customer; `by=SYSTEM` is the system (workflows, the ledger's auto-freeze); `by=None` raises."""
     actor_check(by)
     if by is not SYSTEM:
-        from customers.models import Customer
-
         if not by.holds("pipelines.manage_tasks"):
             raise PermissionDenied("Tasks need pipelines.manage_tasks.")
         if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():

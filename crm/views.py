@@ -19,12 +19,16 @@ from brokercrm.context_processors import NAV, nav_allows
 from brokercrm.errors import DomainError
 from brokercrm.errors import PermissionDenied as NotPermitted
 from brokercrm.inputs import parse_id, parse_ids, require_id
+from brokercrm.labels import label
+from brokercrm.lists import list_page
 from brokercrm.middleware import error_page
 from brokercrm.workspace import WorkspaceMixin
 from comms.models import Message
 from customers import selectors as customer_selectors
 from customers import services as customer_services
-from customers.models import Activity, Customer, RetentionClass
+from customers.exports import export_allowed
+from customers.kyc.selectors import kyc_panel
+from customers.models import Activity, Customer, CustomerGroup, RetentionClass
 from customers.pipelines import PIPELINES
 from customers.presence import presence_online
 from customers.scoping import ScopedViewMixin
@@ -91,9 +95,6 @@ class CustomerListView(WorkspaceMixin, TemplateView):
     required_permission = "customers.view"
 
     def get(self, request, *args, **kwargs):
-        from brokercrm.lists import list_page
-        from customers.models import CustomerGroup
-
         from .lists import CUSTOMER_LIST, CustomerFilterForm
 
         user = request.user
@@ -119,8 +120,6 @@ class CustomerListView(WorkspaceMixin, TemplateView):
 
 
 def _can_export(user) -> bool:
-    from customers.exports import export_allowed
-
     return user.holds("reports.export_customers") and export_allowed(user)
 
 
@@ -199,7 +198,6 @@ class CustomerDetailView(ScopedViewMixin, WorkspaceMixin, DetailView):
         ctx["accounts"] = [(a, bridge.sync_state(a)) for a in customer.accounts.all()]
         ctx["can_retry_platform"] = (self.request.user.holds("customers.edit") and
                                      self.scoped(Customer, edit=True).filter(pk=customer.pk).exists())
-        from customers.kyc.selectors import kyc_panel
 
         ctx.update(kyc_panel(user=self.request.user, customer=customer))
         ctx.update(_ops_context(self.request.user, customer))
@@ -322,8 +320,6 @@ class CustomerActionView(ScopedViewMixin, WorkspaceMixin, View):
             raise Http404
         try:
             if verb == "transition":
-                from brokercrm.labels import label
-
                 customer_services.customer_transition(customer=customer, pipeline=request.POST["pipeline"],
                                                       to=request.POST["to"], by=request.user)
                 messages.success(request, f"{label(request.POST['pipeline'])} status of {customer.full_name} is "
@@ -430,8 +426,6 @@ class TaskListView(ScopedViewMixin, WorkspaceMixin, ListView):
                          status=Task.Status.OPEN)
 
     def get_context_data(self, **kwargs):
-        from brokercrm.lists import list_page
-
         from .lists import TASK_LIST
 
         ctx = super().get_context_data(**kwargs)

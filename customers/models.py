@@ -8,6 +8,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 from guardian.models import UserObjectPermissionBase
 
 from brokercrm.actors import SYSTEM, actor_check
+from teams.models import subtree_q
 from teams.selectors import team_paths_for
 
 from .pipelines import PIPELINES, FinanceStatus, KycStatus, SalesStatus
@@ -181,8 +182,6 @@ class CustomerQuerySet(models.QuerySet):
     """Visibility lives here: every view, page, export, search, SSE check and job starts from these."""
 
     def _scoped(self, user, scope: str, grant_codename: str) -> CustomerQuerySet:
-        from teams.models import subtree_q
-
         actor_check(user)
         if user is SYSTEM:
             return self

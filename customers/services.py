@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from brokercrm import errors
 from brokercrm.actors import SYSTEM, actor_check, actor_user
+from brokercrm.bulk import insert_select
 from brokercrm.errors import DomainError
 from brokercrm.events import event_emit, event_emit_many
 from teams.models import User
@@ -476,8 +477,6 @@ def customers_insert_bulk(*, rows: list[dict], by, source: str = "import") -> li
     the customers, the trading accounts (ledger's in-transaction hook, given the ids), one for the activity entries;
     `customer.registered` after commit. `rows` hold attnames (`group_id`, `assigned_to_id`, …). Returns the new ids
     in the order of `rows`. Raises IntegrityError when a canonical email already exists, as the ORM form does."""
-    from brokercrm.bulk import insert_select
-    from brokercrm.events import event_emit_many
 
     from .models import Activity, CustomerGroup
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from brokercrm.adminpages import refused
+from brokercrm.errors import DomainError
 from brokercrm.inputs import parse_id
 from brokercrm.workspace import WorkspaceMixin
 from teams.backends import axes_lockout_response
@@ -70,8 +71,6 @@ def client_home(request, *, kyc_error: str = "", status: int = 200):
 def client_document_upload(request):
     """The client area's document form (multipart); errors are shown on the home page."""
     from datetime import date
-
-    from brokercrm.errors import DomainError
 
     from .kyc.services import document_upload
 

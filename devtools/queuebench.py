@@ -41,6 +41,7 @@ from comms.models import Message
 from crm.models import Task
 from crm.services import task_create
 from customers.models import Customer
+from devtools.testing import free_port
 from imports.models import ImportJob
 from imports.services import import_create
 from ledger import conf as ledger_conf
@@ -175,6 +176,29 @@ def run_sh_env(base: dict[str, str], var_dir: Path) -> dict[str, str]:
     return env
 
 
+def run_sh_start(env: dict[str, str], log) -> tuple[subprocess.Popen, str]:
+    """`scripts/run.sh` (web, workers, beat) on a free port in a session of its own, its output to `log`; returns the
+    process and its base URL. The caller stops it (SIGTERM is run.sh's Ctrl-C path)."""
+    port = free_port()
+    proc = subprocess.Popen(["scripts/run.sh", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def run_sh_wait(proc: subprocess.Popen, base_url: str, log_path: Path, timeout: float = 90.0) -> None:
+    """Until the web process answers /api/health; RuntimeError when run.sh exits first or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base_url}/api/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"scripts/run.sh did not start; see {log_path}")
+        time.sleep(0.3)
+
+
 def wait_for_workers(timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -188,7 +212,6 @@ def wait_for_workers(timeout: float = 90.0) -> None:
 def run(*, env: dict[str, str], log_path: Path, import_rows: int, comms_tasks: int, seconds: float,
         rate: int = 10, second_after: float = 8.0, probe_every: float = 10.0, echo=print) -> Figures:
     """Run the scenario (module docstring) and return its figures."""
-    from devtools.testing import free_port
 
     figures = Figures()
     admin = (User.objects.filter(email="admin@demo.test").first()
@@ -197,23 +220,11 @@ def run(*, env: dict[str, str], log_path: Path, import_rows: int, comms_tasks: i
     if admin is None or customer is None:
         raise RuntimeError("needs the demo data (seed_demo)")
     app.control.purge()
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     log = open(log_path, "w")  # noqa: SIM115 (the children write to it; closed in the `finally` below)
-    proc = subprocess.Popen(["scripts/run.sh", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc, base_url = run_sh_start(env, log)
     big = None
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base_url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"scripts/run.sh did not start; see {log_path}")
-            time.sleep(0.3)
+        run_sh_wait(proc, base_url, log_path)
         wait_for_workers()
         webhook_credit_seconds(base_url, customer)  # warm-up: the web process's first request loads the code
         echo(f"run.sh is up (web, simulator, workers for default/comms/imports, beat); queueing {comms_tasks:,} sends")

@@ -29,7 +29,7 @@ class InvalidEncoding(ImportFileError):
     code = "invalid_encoding"
 
 
-class FileTooLarge(ImportFileError, TooLarge):
+class FileTooLarge(TooLarge, ImportFileError):
     pass
 
 

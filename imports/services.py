@@ -31,12 +31,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from brokercrm.bulk import insert_select
 from brokercrm.errors import DomainError, PermissionDenied
 from brokercrm.events import event_emit
 from crm.models import Note
 from customers import gates
 from customers.models import CustomerGroup
-from customers.services import customers_bulk_create
+from customers.services import customers_bulk_create, customers_insert_bulk
 from teams.selectors import users_assignable_by
 
 from . import conf
@@ -66,7 +67,6 @@ class ImportError_(DomainError):
 
 def import_create(*, by, raw: bytes, file_name: str, rate_per_second: int | None = None) -> ImportJob:
     """Validate the file and stage its rows; processing starts on the workers after commit."""
-    from customers import gates
 
     if not by.holds("customers.import"):
         raise PermissionDenied("Importing needs customers.import.")
@@ -199,7 +199,6 @@ def _reason(error) -> str:
 def _validate(row: dict, pipeline, groups, assignable):
     """The candidate and its cleaned customer fields after the import path's gates up to duplicates (which run over
     the chunk), or the reason the row is rejected (no PII in reasons)."""
-    from customers import gates
 
     candidate = gates.Candidate.from_data(row)
     try:
@@ -227,7 +226,6 @@ def _process_chunk(job: ImportJob, size: int) -> int | None:
     """Process up to `size` pending rows in one transaction; None when no pending row could be claimed."""
     from django.db import connection
 
-    from customers.services import customers_insert_bulk
 
     with _stage("context"):
         pipeline, groups, assignable = _context(job)
@@ -367,7 +365,6 @@ def _notes(job, pairs) -> None:
     one INSERT … SELECT)."""
     from django.db import connection
 
-    from brokercrm.bulk import insert_select
 
     now = timezone.now()
     notes = [(pk, body.strip()[:10000]) for pk, body in pairs if (body or "").strip()]

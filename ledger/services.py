@@ -18,7 +18,7 @@ from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.errors import DomainError, InvalidTransition, NotFound, PermissionDenied
 from brokercrm.events import event_emit
 from customers.kyc.services import kyc_gate_check
-from customers.models import Customer
+from customers.models import Activity, Customer
 from customers.services import activity_record, customer_transition
 from teams.constants import APPROVAL_RANK
 from teams.services import audit_record
@@ -138,8 +138,6 @@ def account_open_further(*, customer, currency: str, by=None) -> TradingAccount:
     """Open a further trading account for `customer` (the customer, or staff `by` within their edit scope).
 
     The KYC gate applies (409 kyc_required when the broker requires approved KYC for it)."""
-    from customers.models import Customer
-    from customers.services import activity_record
 
     currency = (currency or "").upper()
     if currency not in ACCOUNT_CURRENCIES:
@@ -336,7 +334,6 @@ def _post(tx: Transaction, account: TradingAccount, *, activities: list | None =
     """Write the balanced lines of `tx` and move the account (caller holds the account's row lock). `activities`
     (unsaved Activity entries) and `deposit_at` (the customer's last deposit and activity time) are written with
     them: on PostgreSQL all of it is one statement (data-modifying CTEs), each part what the ORM would write."""
-    from customers.models import Activity, Customer
 
     spec = TYPES[tx.type]
     signed = tx.amount * spec.sign * (-1 if tx.reverses_id else 1)  # a reversal undoes its original
@@ -381,8 +378,6 @@ def _insert_sql(objs: list) -> tuple[str, list]:
 
 
 def _completed_activity(tx: Transaction, by, now):
-    from customers.models import Activity
-
     return Activity(customer=tx.customer, actor=actor_user(by), verb="transaction.completed",
                     summary=f"{tx.type} {tx.amount} {tx.currency} completed (#{tx.pk})"[:255],
                     data={"transaction_id": tx.pk, "type": tx.type, "amount": str(tx.amount), "currency": tx.currency},
@@ -393,7 +388,6 @@ def _after_completion(tx: Transaction, account: TradingAccount, by, *, locked_cu
                       written: bool = False) -> None:
     """Side effects of a completed transaction. `locked_customer`: the customer row, read under this transaction's
     lock (spares re-reading it); `written`: `_post` already wrote the activity entries and the deposit's times."""
-    from customers.models import Customer
 
     now = timezone.now()
     if tx.type == TxType.DEPOSIT:
@@ -419,7 +413,6 @@ def _finance_status_after_deposit(customer_id: int) -> None:
 
 def _auto_freeze(tx: Transaction, account: TradingAccount) -> None:
     """A chargeback left the balance negative: freeze the customer, record it, and announce `customer.frozen`."""
-    from customers.services import activity_record, customer_transition
 
     customer = customer_transition(customer=tx.customer, pipeline="finance", to="frozen", by=SYSTEM,
                                    reason=f"negative balance after chargeback #{tx.pk}")
@@ -512,8 +505,6 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     else:
         tx.save()
     Transaction.payout.related.set_cached_value(tx, None)  # a new transaction has no payout (spares a read)
-    from customers.models import Activity
-    from customers.services import activity_record
 
     created = dict(customer=customer, verb="transaction.created", by=by,
                    summary=f"{type} {amount} {currency} created (#{tx.pk})",
@@ -792,7 +783,6 @@ def transaction_reverse(*, tx: Transaction, by, reason: str) -> Transaction:
             reversal.save()
     except IntegrityError:  # tx_reversed_once: another reversal got in first
         raise LedgerInvalidTransition("A reversal of this transaction already exists.") from None
-    from customers.services import activity_record
 
     activity_record(customer=original.customer, verb="transaction.reversal_requested", by=by,
                     summary=f"Reversal #{reversal.pk} of {original.type} {original.amount} {original.currency} "

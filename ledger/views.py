@@ -21,6 +21,7 @@ from rest_framework.exceptions import ValidationError
 from brokercrm.adminpages import field_errors, refused
 from brokercrm.errors import DomainError
 from brokercrm.inputs import parse_id
+from brokercrm.labels import label
 from brokercrm.lists import ListSpec, list_page
 from brokercrm.workspace import WorkspaceMixin
 from customers.auth import session_customer
@@ -135,7 +136,6 @@ class ApprovalActionView(ScopedViewMixin, WorkspaceMixin, View):
 
 def _what(tx: Transaction) -> str:
     """"Withdrawal #12 of 15000.00 USD for Jane Doe": what a message or a confirmation names."""
-    from brokercrm.labels import label
 
     return f"{label(tx.type)} #{tx.pk} of {tx.amount} {tx.currency} for {tx.customer.full_name}"
 

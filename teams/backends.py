@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 
+from brokercrm.api.errors import error_body
+from brokercrm.errors import RateLimited
+
 from .constants import PERMISSION_CODES
 from .forms import LoginForm
 
@@ -54,8 +57,6 @@ def axes_lockout_response(request, original_response=None, credentials=None):
     from django.http import JsonResponse
     from django.shortcuts import render
 
-    from brokercrm.api.errors import error_body
-    from brokercrm.errors import RateLimited
 
     retry_after = str(int(settings.AXES_COOLOFF_TIME * 3600))
     if request.path.startswith("/api/"):

@@ -6,7 +6,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -54,6 +54,14 @@ def _flatten(detail) -> dict[str, list[str]]:
     if isinstance(detail, list):
         return {"non_field_errors": [str(v) for v in detail]}
     return {"non_field_errors": [str(detail)]}
+
+
+def domain_error_json(exc: DomainError) -> JsonResponse:
+    """A domain error as the API.md error body outside DRF (middleware, the workspace's JSON endpoints)."""
+    response = JsonResponse(error_body(exc.code, str(exc.detail), exc.fields), status=exc.status)
+    for key, value in exc.headers.items():
+        response[key] = value
+    return response
 
 
 def domain_error_response(exc) -> Response | None:

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokercrm.api.schema import errors
+from teams.services import audit_record
 
 from ..auth import CustomerSessionAuthentication, IsCustomer
 from ..models import Customer
@@ -137,7 +138,6 @@ class DocumentDownloadView(APIView):
             raise services.KycNotFound("No such document.") from None
         services.file_link_check(token=request.query_params.get("token", ""), document_id=document.pk,
                                  user=request.user)
-        from teams.services import audit_record
 
         audit_record(by=request.user, action="kyc.document.downloaded", obj=document, before=None,
                      after={"customer": document.customer_id, "kind": document.kind})

@@ -17,6 +17,7 @@ from brokercrm import errors
 from brokercrm.actors import SYSTEM
 from brokercrm.errors import DomainError
 from brokercrm.events import event_emit
+from teams.services import audit_record
 
 from . import conf
 from .filetypes import EXTENSIONS, is_executable, sniff
@@ -80,8 +81,6 @@ class InvalidJson(KycError):
 
 
 def _audit(by, action: str, document: KycDocument, **after) -> None:
-    from teams.services import audit_record
-
     audit_record(by=by, action=action, obj=document, before=None,
                  after={"customer": document.customer_id, "kind": document.kind, "status": document.status,
                         **after})

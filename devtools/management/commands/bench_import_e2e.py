@@ -12,11 +12,9 @@ Needs REDIS_URL, DEBUG and the demo data (seed_demo) on a scratch database.
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import signal
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -28,8 +26,9 @@ from django.db import connection
 
 from brokercrm.celery import app
 from comms.models import Workflow, WorkflowRun
+from customers.models import Customer
 from devtools import queuebench
-from devtools.testing import free_port
+from devtools.management.commands.bench_import import copy_customers_seconds
 from imports.models import ImportJob
 
 ROOT = Path(settings.BASE_DIR)
@@ -38,7 +37,6 @@ ROOT = Path(settings.BASE_DIR)
 def lead_file(rows: int, tag: str) -> bytes:
     """`rows` valid leads unique to this run: fresh emails, and mobile numbers from a range no customer holds yet
     (a number already taken would make the lead a duplicate)."""
-    from customers.models import Customer
 
     rng = random.Random(tag)
     while True:
@@ -59,25 +57,6 @@ def copy_file_seconds(raw: bytes) -> float:
         t0 = time.perf_counter()
         with cursor.copy("COPY bench_e2e_copy FROM STDIN (FORMAT csv, HEADER true)") as copy:
             copy.write(raw)
-        spent = time.perf_counter() - t0
-        cursor.execute("ROLLBACK")
-    return spent
-
-
-def copy_customers_seconds(rows: int) -> float:
-    """COPY of as many rows into customers_customer, rolled back: bench_import's anchor."""
-    buf = io.StringIO()
-    for i in range(rows):
-        email = f"copy.e2e{i}@example.org"
-        buf.write(f"Lead{i}\tBench\t{email}\t{email}\t+4474{i:08d}\tGB\ten\t\timport\tf\t0\tnew\tnot_submitted\t"
-                  f"no_deposit\tactive\t2026-01-01T00:00:00+00:00\n")
-    with connection.cursor() as cursor:
-        cursor.execute("BEGIN")
-        t0 = time.perf_counter()
-        with cursor.copy("COPY customers_customer (first_name, last_name, email, email_canonical, phone, country, "
-                         "locale, password, source, marketing_consent, duplicate_score, sales_status, kyc_status, "
-                         "finance_status, retention_class, registered_at) FROM STDIN") as copy:
-            copy.write(buf.getvalue())
         spent = time.perf_counter() - t0
         cursor.execute("ROLLBACK")
     return spent
@@ -110,22 +89,13 @@ class Command(BaseCommand):
         var_dir = Path(tempfile.mkdtemp(prefix="bench-import-e2e-"))
         env = queuebench.run_sh_env(dict(os.environ), var_dir)
         app.control.purge()
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
         log = open(var_dir / "run.log", "w")  # noqa: SIM115 (the children write to it; closed below)
-        proc = subprocess.Popen(["scripts/run.sh", str(port)], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc, base = queuebench.run_sh_start(env, log)
         try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise CommandError(f"scripts/run.sh did not start; see {var_dir / 'run.log'}")
-                time.sleep(0.3)
+            try:
+                queuebench.run_sh_wait(proc, base, var_dir / "run.log")
+            except RuntimeError as error:
+                raise CommandError(str(error)) from error
             queuebench.wait_for_workers()
             token = httpx.post(f"{base}/api/auth/token", json={"email": email, "password": "demo-password"},
                                timeout=30).json()["token"]
@@ -177,7 +147,7 @@ class Command(BaseCommand):
             proc.wait()
             log.close()
         copied = copy_file_seconds(raw)
-        into_customers = copy_customers_seconds(rows)
+        into_customers = copy_customers_seconds(rows, email_prefix="copy.e2e", phone_prefix="+4474")
         self.stdout.write(f"plain COPY of the same file into a scratch table: {copied:.2f}s → {total / copied:.0f}×; "
                           f"COPY of as many rows into customers_customer: {into_customers:.2f}s → "
                           f"{total / into_customers:.1f}×")

@@ -27,6 +27,7 @@ from customers.models import Customer
 from ledger.models import TradingAccount
 from ledger.services import account_open, ledger_verify, transaction_create
 from teams.models import Role, User
+from teams.tokens import token_issue
 
 PATH = "/api/backoffice/transactions"
 
@@ -104,7 +105,6 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql" or not yes:
             raise CommandError("Needs PostgreSQL and --yes (it writes synthetic customers and transactions).")
         from devtools.testing import free_port, running, uvicorn_cmd
-        from teams.tokens import token_issue
 
         role, _ = Role.objects.get_or_create(name="bench-admin", defaults={"customer_view_scope": "all"})
         user = User.objects.filter(email="bench@bench.example").first() or User.objects.create_user(
@@ -175,7 +175,6 @@ class Command(BaseCommand):
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
-        from teams.tokens import token_issue
 
         key = token_issue(user=user, name="bench_postings_sql")[1]
         client = Client(HTTP_AUTHORIZATION=f"Token {key}")
