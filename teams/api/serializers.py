@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from .. import pii
@@ -105,3 +106,13 @@ class ApiTokenOut(serializers.ModelSerializer):
     def get_current(self, token) -> bool:
         auth = self.context.get("auth")
         return isinstance(auth, ApiToken) and auth.pk == token.pk
+
+
+@extend_schema_serializer(component_name="Input")  # the schema's name for it since the first release
+class TokenLoginIn(serializers.Serializer):
+    """`POST /api/auth/token`: staff email and password, and the two-factor code of a user with 2FA."""
+
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False)
+    otp = serializers.CharField(required=False, allow_blank=True, max_length=20,
+                                help_text="The current two-factor code (or a recovery code) of a user with 2FA.")

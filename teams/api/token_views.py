@@ -20,7 +20,7 @@ from ..models import ApiToken
 from ..permissions import IsStaffUser
 from ..services import InvalidCredentials
 from ..tokens import token_issue, token_list, token_revoke, tokens_revoke
-from .serializers import ApiTokenOut
+from .serializers import ApiTokenOut, TokenLoginIn
 
 
 class TokenListView(APIView):
@@ -59,19 +59,13 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AuthThrottle]
 
-    class Input(serializers.Serializer):
-        email = serializers.EmailField()
-        password = serializers.CharField(trim_whitespace=False)
-        otp = serializers.CharField(required=False, allow_blank=True, max_length=20,
-                                    help_text="The current two-factor code (or a recovery code) of a user with 2FA.")
-
     @extend_schema(
-        request=Input,
+        request=TokenLoginIn,
         responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()}), 400: ERRORS[400],
                    401: ERRORS[401], 403: ERRORS[403], 429: ERRORS[429]},
     )
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = TokenLoginIn(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request._request, email=data.validated_data["email"].lower(),
                             password=data.validated_data["password"])
