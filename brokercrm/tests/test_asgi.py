@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
@@ -35,7 +36,9 @@ def call(method: str, path: str, *, body: bytes = b"", headers: dict[str, str] |
         await app.wait(timeout=5)
         return start["status"], {k.lower(): v for k, v in start["headers"]}, content
 
-    return asyncio.run(run())
+    # On a thread of its own: a browser test earlier in the session may leave an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def test_the_chain_is_synchronous_and_complete():
