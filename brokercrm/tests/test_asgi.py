@@ -67,3 +67,47 @@ def test_session_api_writes_still_need_csrf_and_tokens_do_not(demo):
     assert headers[b"x-frame-options"] == b"DENY" and b"content-security-policy" in headers
     status, _, _ = call("GET", "/api/crm/customers", headers={"authorization": "Token " + "0" * 40})
     assert status == 401
+
+
+def test_requests_reuse_kept_threads_one_request_per_thread_at_a_time():
+    """SyncChainHandler keeps its request threads: a request takes an idle one (or makes one when all are busy) and
+    gives it back when its response is sent; a cancelled request's thread is not given back."""
+    from brokercrm.asgi import SyncChainHandler
+
+    handler = SyncChainHandler()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "path": "/api/health", "raw_path": b"/api/health", "query_string": b"", "scheme": "http",
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 50000), "headers": [(b"host", b"127.0.0.1")]}
+
+    async def finish(app):
+        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await app.receive_output(timeout=20)
+        while (await app.receive_output(timeout=20)).get("more_body"):
+            pass
+        await app.wait(timeout=5)
+        return start["status"]
+
+    async def run():
+        assert await finish(ApplicationCommunicator(handler, scope)) == 200
+        first = list(handler._idle)
+        assert await finish(ApplicationCommunicator(handler, scope)) == 200
+        assert handler._idle == first and len(first) == 1  # the same thread served the second request
+        # Two requests in flight at once (both started, neither has its body yet): two threads.
+        one, two = ApplicationCommunicator(handler, scope), ApplicationCommunicator(handler, scope)
+        await asyncio.sleep(0)
+        assert await asyncio.gather(finish(one), finish(two)) == [200, 200]
+        assert len(handler._idle) == 2 and len(set(map(id, handler._idle))) == 2
+        # A request cancelled while waiting for the rest of its body: its thread is shut down, not given back.
+        idle = list(handler._idle)
+        gone = ApplicationCommunicator(handler, scope)
+        await gone.send_input({"type": "http.request", "body": b"", "more_body": True})
+        await asyncio.sleep(0.05)
+        taken = [e for e in idle if e not in handler._idle]
+        assert len(taken) == 1
+        gone.future.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await gone.future
+        assert taken[0] not in handler._idle and taken[0]._shutdown
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from brokercrm.api.serializers import FieldsBuiltOnce
 from teams.api.fields import RedactedText
 
 from ..models import ApprovalRule, FxRate, PaymentRoute, Transaction, TxType
@@ -24,7 +25,7 @@ class TransactionIn(serializers.Serializer):
         return attrs
 
 
-class TransactionOut(serializers.ModelSerializer):
+class TransactionOut(FieldsBuiltOnce, serializers.ModelSerializer):
     account_login = serializers.IntegerField(source="account.login", read_only=True)
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
     amount_usd = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
