@@ -106,17 +106,24 @@ class Command(BaseCommand):
             ("OFFSET", f"{depth:,} deep", lambda: offset(depth)),
         ]
         self.stdout.write(f"{'method':<8} {'page':<14} {'median ms':>10} {'p95 ms':>8}")
-        for method, label, fn in results:
+        # Interleaved (one run of each per round): a drift in the machine's load touches all four alike, where
+        # timing each in a block of its own put the drift between the first page and the deep one.
+        for _, _, fn in results:
             fn()  # warm
-            times = []
-            for _ in range(opts["repeat"]):
+        times: list[list[float]] = [[] for _ in results]
+        for _ in range(opts["repeat"]):
+            for i, (_, _, fn) in enumerate(results):
                 t0 = time.perf_counter()
                 rows = fn()
-                times.append((time.perf_counter() - t0) * 1000)
+                times[i].append((time.perf_counter() - t0) * 1000)
                 assert len(rows) == size
-            times.sort()
-            p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-            self.stdout.write(f"{method:<8} {label:<14} {statistics.median(times):>10.2f} {p95:>8.2f}")
+        for (method, label, _), runs in zip(results, times):
+            runs = sorted(runs)
+            p95 = runs[min(len(runs) - 1, int(len(runs) * 0.95))]
+            self.stdout.write(f"{method:<8} {label:<14} {statistics.median(runs):>10.2f} {p95:>8.2f}")
+        ratios = sorted(deep / first for first, deep in zip(times[0], times[1]))
+        self.stdout.write(f"keyset deep / first page, median of the {len(ratios)} rounds' ratios: "
+                          f"{statistics.median(ratios):.2f}×   [goal ≤ 1.2×]")
 
         from django.test.utils import CaptureQueriesContext
 
