@@ -117,11 +117,11 @@ class Command(BaseCommand):
                 rows = fn()
                 times[i].append((time.perf_counter() - t0) * 1000)
                 assert len(rows) == size
-        for (method, label, _), runs in zip(results, times):
+        for (method, label, _), runs in zip(results, times, strict=True):
             runs = sorted(runs)
             p95 = runs[min(len(runs) - 1, int(len(runs) * 0.95))]
             self.stdout.write(f"{method:<8} {label:<14} {statistics.median(runs):>10.2f} {p95:>8.2f}")
-        ratios = sorted(deep / first for first, deep in zip(times[0], times[1]))
+        ratios = sorted(deep / first for first, deep in zip(times[0], times[1], strict=True))
         self.stdout.write(f"keyset deep / first page, median of the {len(ratios)} rounds' ratios: "
                           f"{statistics.median(ratios):.2f}×   [goal ≤ 1.2×]")
 

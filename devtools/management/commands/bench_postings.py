@@ -6,12 +6,15 @@ Starts uvicorn (`--workers` processes, the product's ASGI stack plus devtools.be
 PostgreSQL database, then N client processes (keep-alive HTTP, staff token) post deposits and fees as fast as they
 can to `POST /api/backoffice/transactions` for `--seconds`: each posting authenticates, checks scope and amounts,
 locks the account, inserts the transaction, writes its two ledger lines, moves the balance and records its
-activity and event. The anchor: the same clients against a plain DRF view (same middleware and token
-authentication, no work) for a quarter of the time. Then `verify_ledger` and the SQL statements of one posting.
+activity and event. Two anchors, each for a quarter of the time with the same clients: a plain DRF view (same
+middleware and token authentication, no work), and a bare ASGI responder without Django (devtools.bench_asgi: what
+HTTP alone costs here, the ceiling of any endpoint). Then `verify_ledger` and the SQL statements of one posting.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import multiprocessing
 import os
 import secrets
@@ -33,27 +36,39 @@ PATH = "/api/backoffice/transactions"
 
 
 def _client(n, clients, base, key, logins, start, stop, counts, errors, anchor):
-    """One client process: keep-alive HTTP, postings (or the anchor's requests) until `stop`."""
+    """One client process: one keep-alive HTTP/1.1 connection, postings (or an anchor's requests) until `stop`.
+
+    The standard library's http.client, not httpx: the clients share the machine's cores with the server, and
+    httpx spent several milliseconds of CPU per request here, which capped even a bare ASGI responder near 220
+    requests/s (the client measured itself)."""
     while time.time() < start:
         time.sleep(0.005)
-    headers = {"Authorization": f"Token {key}"}
-    i = n
-    # TCP_NODELAY: httpx writes a request's head and body separately; with Nagle on, the body waits for the
+    headers = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.connect()
+    # TCP_NODELAY: a request's head and body may go out in two writes; with Nagle on, the second waits for the
     # server's delayed ACK (~40 ms per request on Linux), which would measure the client, not the server.
-    transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
-    with httpx.Client(base_url=base, headers=headers, timeout=30, transport=transport) as http:
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    i = n
+    try:
         while time.time() < stop:
             if anchor:
-                response = http.post("/bench/plain-drf", json={})
+                path, body = anchor, b"{}"
             else:
                 kind = "deposit" if i % 3 else "fee"
-                response = http.post(PATH, json={"type": kind, "amount": "10.00" if kind == "deposit" else "1.00",
-                                                  "currency": "USD", "account_login": logins[i % len(logins)]})
-            if response.status_code == 201:
+                path, body = PATH, json.dumps({"type": kind, "amount": "10.00" if kind == "deposit" else "1.00",
+                                               "currency": "USD", "account_login": logins[i % len(logins)]}).encode()
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status == 201:
                 counts[n] += 1
             else:
                 errors[n] += 1
             i += clients
+    finally:
+        conn.close()
 
 
 def _cpu(server_pgid: int, db_name: str) -> dict[int, tuple[str, float]]:
@@ -133,24 +148,31 @@ class Command(BaseCommand):
         # http on loopback (no TLS redirect), no access log.
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="devtools.bench_settings", DEBUG="false", DEVTOOLS="true",
                    SECRET_KEY=secret, ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false")
-        cmd = [*uvicorn_cmd(port), "--workers", str(workers), "--no-access-log"]
+        cmd = [("devtools.bench_asgi:application" if arg == "brokercrm.asgi:application" else arg)
+               for arg in uvicorn_cmd(port)] + ["--workers", str(workers), "--no-access-log"]
         db_name = connection.settings_dict["NAME"]
         with running(cmd, env=env, ready_url=f"{base}/api/health", log_name="bench-postings") as server:
             for _ in range(20):  # warm every worker (imports, pools) before timing
                 httpx.post(f"{base}/bench/plain-drf", headers={"Authorization": f"Token {key}"}, json={})
             anchor_seconds = max(seconds / 4, 2.0)
             cpu = _cpu(server.pid, db_name)
-            anchor, anchor_errors = self.run_clients(clients, base, key, logins, anchor_seconds, anchor=True)
+            bare, bare_errors = self.run_clients(clients, base, key, logins, anchor_seconds, anchor="/bench/bare")
+            bare_cpu, cpu = _cpu_since(cpu, server.pid, db_name), _cpu(server.pid, db_name)
+            anchor, anchor_errors = self.run_clients(clients, base, key, logins, anchor_seconds,
+                                                     anchor="/bench/plain-drf")
             anchor_cpu, cpu = _cpu_since(cpu, server.pid, db_name), _cpu(server.pid, db_name)
-            total, errors = self.run_clients(clients, base, key, logins, seconds, anchor=False)
+            total, errors = self.run_clients(clients, base, key, logins, seconds, anchor=None)
             posting_cpu = _cpu_since(cpu, server.pid, db_name)
         w = self.stdout.write
         w(f"{total:,} postings in {seconds:.1f} s with {clients} client processes and {workers} uvicorn workers: "
           f"{total / seconds:,.0f} postings/s ({errors} errors)   [goal ≥ 500/s]")
         w(f"anchor, same run: a plain DRF view (same stack and token auth) {anchor / anchor_seconds:,.0f} requests/s "
           f"({anchor_errors} errors)")
+        w(f"ceiling, same run: a bare ASGI responder, no Django (same clients and workers) "
+          f"{bare / anchor_seconds:,.0f} requests/s ({bare_errors} errors)")
         w("CPU per request (the machine may be shared; these do not depend on its load): posting "
-          + _per_request(posting_cpu, total) + "; anchor " + _per_request(anchor_cpu, anchor))
+          + _per_request(posting_cpu, total) + "; anchor " + _per_request(anchor_cpu, anchor)
+          + f"; bare {1000 * bare_cpu['server'] / max(bare, 1):.2f} ms server")
         w(f"one posting: {len(queries)} SQL statements for a deposit (token, BEGIN, scope + row lock, "
           f"KYC rules, insert, lines + activities + customer + balance, COMMIT; a fee reads the available funds "
           f"instead of the KYC rules); production mode (DEBUG off); machine load "
