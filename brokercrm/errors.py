@@ -41,6 +41,13 @@ class NotAuthenticated(DomainError):
     status = 401
 
 
+class AuthenticationFailed(DomainError):
+    """Credentials were given but are not valid: an unknown, expired or revoked token (DRF's answer on the API)."""
+
+    code = "authentication_failed"
+    status = 401
+
+
 class PermissionDenied(DomainError):
     """Authenticated, but the role lacks the permission (or the object is outside the edit scope)."""
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokercrm.api.schema import errors
-from brokercrm.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
+from brokercrm.errors import AuthenticationFailed, Conflict, NotAuthenticated, NotFound, PermissionDenied
 from customers.scoping import ScopedViewMixin, scoped_for
 from ledger.models import TradingAccount
 from teams.permissions import require
@@ -64,9 +64,9 @@ def account_stream(request, login: int):
     header = request.headers.get("Authorization", "")
     if user is None and header.startswith("Token "):
         token = token_authenticate(header[6:].strip())
-        user = token.user if token is not None else None
-        if user is not None:
-            request.user = user
+        if token is None:  # a token was given and is not valid: the API's answer to the same header
+            raise AuthenticationFailed("Invalid, expired or revoked token.")
+        user = request.user = token.user
     if user is None or not hasattr(user, "holds"):
         raise NotAuthenticated("Authentication credentials were not provided.")  # the error middleware answers
     if not user.holds("customers.view"):
