@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import copy
 
+from rest_framework.serializers import BaseSerializer
+
 
 class FieldsBuiltOnce:
     """A ModelSerializer mixin: the model introspection behind `get_fields()` (ModelSerializer.build_field for every
     Meta field, the extra and uniqueness kwargs) runs once per serializer class instead of once per instance.
 
-    Each instance still gets its own deep copy of the fields, exactly as DRF gives every instance a copy of the
-    declared fields, so binding, context and per-instance changes stay per instance. Only for serializers whose
-    `get_fields()` depends on nothing but the class (no request, no context): the hot output serializers."""
+    Each instance gets its own copy of every field, so binding (name, parent, source) and context stay per instance:
+    a shallow copy for a plain field (what `bind()` and the output set are the copy's own attributes; the shared
+    parts, its kwargs, validators and messages, are only read), a deep copy for a nested serializer, as DRF copies
+    declared fields. Only for output serializers whose `get_fields()` depends on nothing but the class (no request,
+    no context) and whose fields nobody changes per instance: the hot ones."""
 
     def get_fields(self):
         cls = type(self)
@@ -19,4 +23,5 @@ class FieldsBuiltOnce:
         if built is None:  # two threads may both build it the first time: same result, last one kept
             built = super().get_fields()  # type: ignore[misc]
             cls._fields_built_once = built
-        return copy.deepcopy(built)
+        return {name: copy.deepcopy(field) if isinstance(field, BaseSerializer) else copy.copy(field)
+                for name, field in built.items()}

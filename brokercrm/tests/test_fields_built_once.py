@@ -39,3 +39,6 @@ def test_fields_are_built_once_per_class_and_copied_per_instance(monkeypatch):
         assert first.fields[name].parent is first and second.fields[name].parent is second
     assert first.fields["name"].context == {"who": 1} and second.fields["name"].context == {"who": 2}
     assert type(first.fields["customer_view_scope"]) is type(RoleOutPlain(role).fields["customer_view_scope"])
+    # The class's fields are prototypes: never bound, so no instance's binding leaks into another's.
+    for field in RoleOut._fields_built_once.values():
+        assert getattr(field, "parent", None) is None and getattr(field, "field_name", None) is None
