@@ -42,9 +42,11 @@ class SyncChainHandler(ASGIHandler):
     The thread is a kept one: Django's `ThreadSensitiveContext` would start a new executor thread for every request
     (and join it at the end, ~0.5 ms of CPU each here); instead a request takes an idle single-thread executor from
     this process's free list, or makes one when all are busy, and gives it back when its response is sent. One
-    request per thread at a time, every sync part of a request on that thread, as under a threaded WSGI server; the
-    list grows to the process's peak of concurrent requests. A request that ends in an exception or is cancelled
+    request per thread at a time, every sync part of a request on that thread, as under a threaded WSGI server; at
+    most `keep_idle` idle threads are kept. A request that ends in an exception or is cancelled
     (its sync part may still be running) does not give its thread back: the thread ends when that part returns."""
+
+    keep_idle = 32  # idle request threads kept per process; a burst beyond it makes threads that end after it
 
     def __init__(self):
         super().__init__()
@@ -98,7 +100,10 @@ class SyncChainHandler(ASGIHandler):
         except BaseException:  # cancelled (the client went away) or failed: its thread may still be busy
             executor.shutdown(wait=False)
             raise
-        self._idle.append(executor)
+        if len(self._idle) < self.keep_idle:
+            self._idle.append(executor)
+        else:  # past a burst: don't keep more idle threads than a steady load needs
+            executor.shutdown(wait=False)
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)

@@ -108,6 +108,12 @@ def test_requests_reuse_kept_threads_one_request_per_thread_at_a_time():
         with pytest.raises(asyncio.CancelledError):
             await gone.future
         assert taken[0] not in handler._idle and taken[0]._shutdown
+        # Past a burst, no more than `keep_idle` idle threads stay.
+        handler.keep_idle = 2
+        burst = [ApplicationCommunicator(handler, scope) for _ in range(4)]
+        await asyncio.sleep(0)
+        assert await asyncio.gather(*map(finish, burst)) == [200] * 4
+        assert len(handler._idle) == 2
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, run()).result()
