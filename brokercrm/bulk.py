@@ -7,10 +7,32 @@ adapts a value per field and row in Python, which was most of an import's time."
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
+
+
+def array_cursor():
+    """A cursor of Django's connection (same transaction; Django's wrapper: error mapping, execute wrappers, query
+    logging) whose parameters are bound by the server — psycopg's `Cursor`, not the `ClientCursor` Django uses by
+    default — for statements that take big array parameters: with `%b` placeholders each array travels in binary
+    instead of being quoted into the SQL text in Python (quoting a chunk's 1,000-element arrays was about a fifth of
+    an import's time). Never prepared, so a transaction-pooling proxy sees plain statements. PostgreSQL only."""
+    connection.ensure_connection()
+    return connection._prepare_cursor(_unprepared_cursor_class()(connection.connection))
+
+
+@functools.cache
+def _unprepared_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class UnpreparedCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=False, binary=binary)
+
+    return UnpreparedCursor
 
 
 def insert_select(model, columns: dict[str, Sequence[Any]], constants: dict[str, Any] | None = None) -> list[int]:
@@ -30,7 +52,7 @@ def insert_select(model, columns: dict[str, Sequence[Any]], constants: dict[str,
         names.append(connection.ops.quote_name(field.column))
         if field.attname in columns:
             # Values go as they are (str, int, bool, None, datetime): preparing each one was the cost avoided here.
-            arrays.append((f"%s::{db_type}[]", list(columns[field.attname])))
+            arrays.append((f"%b::{db_type}[]", list(columns[field.attname])))
             selects.append(f"u.c{len(arrays) - 1}")
         else:
             value = constants[field.attname] if field.attname in constants else field.get_default()
@@ -42,6 +64,6 @@ def insert_select(model, columns: dict[str, Sequence[Any]], constants: dict[str,
     sql = (f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(selects)} "
            f"FROM unnest({unnest}) AS u({aliases}) RETURNING id")
     # The constants appear in the SELECT list, before the FROM: their parameters come first.
-    with connection.cursor() as cursor:
+    with array_cursor() as cursor:
         cursor.execute(sql, [*params, *[values for _, values in arrays]])
         return [row[0] for row in cursor.fetchall()]

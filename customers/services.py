@@ -466,7 +466,8 @@ def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> li
         Activity(customer=c, actor=by, verb="customer.registered", summary=f"Registered ({source})",
                  data={"source": source}, created_at=now) for c in customers
     ])
-    groups = dict(CustomerGroup.objects.values_list("id", "name"))
+    group_ids = {row["group_id"] for row in rows if row.get("group_id")}
+    groups = dict(CustomerGroup.objects.filter(pk__in=group_ids).values_list("id", "name")) if group_ids else {}
     event_emit_many("customer.registered", [{"customer_id": c.pk, "source": source, "country": c.country,
                                              "group": groups.get(c.group_id)} for c in customers])
     return customers
@@ -491,7 +492,8 @@ def customers_insert_bulk(*, rows: list[dict], by, source: str = "import") -> li
     insert_select(Activity, {"customer_id": ids},
                   constants={"actor_id": getattr(by, "pk", None), "verb": "customer.registered",
                              "summary": f"Registered ({source})", "data": {"source": source}, "created_at": now})
-    groups = dict(CustomerGroup.objects.values_list("id", "name"))
+    group_ids = {row["group_id"] for row in rows if row.get("group_id")}
+    groups = dict(CustomerGroup.objects.filter(pk__in=group_ids).values_list("id", "name")) if group_ids else {}
     event_emit_many("customer.registered", [
         {"customer_id": pk, "source": source, "country": row["country"],
          "group": groups.get(row["group_id"]) if row.get("group_id") else None}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import os
 import time
 from contextlib import contextmanager
 
@@ -82,6 +83,30 @@ def stage_timers():
         ledger.receivers.accounts_open_for_ids, events.event_emit_many = saved["accounts"], saved["emit_many"]
 
 
+def cpu_seconds() -> tuple[float, float | None]:
+    """CPU seconds (user + system) used so far by this process and by its PostgreSQL backend (None when the server's
+    /proc is not readable, i.e. not on this machine): on a shared machine wall time follows the load, CPU much less."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    own = os.times()
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        backend = None
+    return own.user + own.system, backend
+
+
+def cpu_spent(before: tuple[float, float | None]) -> str:
+    own, backend = cpu_seconds()
+    spent = f"CPU {own - before[0]:.2f}s here"
+    if backend is not None and before[1] is not None:
+        spent += f" + {backend - before[1]:.2f}s in the PostgreSQL backend"
+    return spent
+
+
 def copy_customers_seconds(rows: int, *, email_prefix: str = "copy.lead", phone_prefix: str = "+4477") -> float:
     """The physical reference: COPY as many customer rows into customers_customer, inside a transaction rolled
     back (bench_import's and bench_import_e2e's anchor)."""
@@ -128,6 +153,7 @@ class Command(BaseCommand):
         dispatch, services.import_dispatch = services.import_dispatch, lambda **kw: None
         services.STAGE_SECONDS.clear()
         timers = stage_timers() if stages else contextlib.nullcontext()
+        cpu = cpu_seconds()
         try:
             timers.__enter__()
             t0 = time.perf_counter()
@@ -144,9 +170,13 @@ class Command(BaseCommand):
         self.stdout.write(f"import of {rows:,} rows against {Customer.objects.count() - job.imported_rows:,} "
                           f"customers: {total:.1f}s ({rows / total:,.0f} rows/s; staging {staged:.1f}s, "
                           f"processing {processed:.1f}s); imported {job.imported_rows:,}, "
-                          f"rejected {job.rejected_rows:,}")
+                          f"rejected {job.rejected_rows:,}; {cpu_spent(cpu)}")
         for name, spent in services.STAGE_SECONDS.items():
             self.stdout.write(f"  {name:<45} {spent:7.2f}s")
+        cpu = cpu_seconds()
         copied = copy_customers_seconds(rows)
-        self.stdout.write(f"plain COPY of the same {rows:,} rows: {copied:.2f}s ({rows / copied:,.0f} rows/s) — "
-                          f"the import does validation, scoring, accounts, activity and notes on top")
+        self.stdout.write(f"plain COPY of the same {rows:,} rows: {copied:.2f}s ({rows / copied:,.0f} rows/s; "
+                          f"{cpu_spent(cpu)}, the rows' text built in Python included) — the import does "
+                          f"validation, scoring, accounts, activity and notes on top")
+        self.stdout.write(f"ratio: the import took {total / copied:.1f}× the plain COPY (load average "
+                          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})")
