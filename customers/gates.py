@@ -74,8 +74,10 @@ def validate_country(code: str) -> str:
 # customers/tests/test_gate_forms.py holds the two equal over every region's example numbers and random numbers.
 
 _E164_PLAIN = re.compile(r"\+([1-9][0-9]{2,19})")
-_TYPE_DESCS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
-               "fixed_line", "mobile")
+# Only "does any type match" is asked (never which one), so the order is free: the common types first — a mobile or
+# fixed-line number is then one or two pattern tests, not ten.
+_TYPE_DESCS = ("mobile", "fixed_line", "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
+               "uan", "voicemail")
 
 
 def _desc(desc):

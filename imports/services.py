@@ -149,7 +149,7 @@ def import_step(*, job_id, slot: datetime | None = None) -> datetime | None:
     Returns the start of the chain's next reserved slot (the caller schedules the next step for it, passing it as
     `slot`), or None when the chain ends (job completed, cancelled or failed, or its rows left to other chains).
     Without `slot` (a chain's first step, a resume) it first reserves one."""
-    job = ImportJob.objects.get(pk=job_id)
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)  # the chunk's actor, in the same query
     size = _chunk_size(job.rate_per_second)
     if slot is None:
         job, slot = _take_slot(job_id, size)
