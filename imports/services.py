@@ -31,7 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from brokercrm.bulk import array_cursor, insert_select
+from brokercrm.bulk import array_cursor, copy_insert
 from brokercrm.errors import DomainError, PermissionDenied
 from brokercrm.events import event_emit
 from crm.models import Note
@@ -382,14 +382,14 @@ def _insert_orm(*, rows: list[dict], by) -> list[int]:
 
 def _notes(job, pairs) -> None:
     """The `comment` column becomes each imported customer's first note (a sanctioned bulk write; on PostgreSQL
-    one INSERT … SELECT)."""
+    one COPY)."""
     from django.db import connection
 
 
     now = timezone.now()
     notes = [(pk, body.strip()[:10000]) for pk, body in pairs if (body or "").strip()]
     if connection.vendor == "postgresql":
-        insert_select(Note, {"customer_id": [pk for pk, _ in notes], "body": [b for _, b in notes]},
+        copy_insert(Note, {"customer_id": [pk for pk, _ in notes], "body": [b for _, b in notes]},
                       constants={"author_id": job.created_by_id, "created_at": now, "updated_at": now})
         return
     Note.objects.bulk_create([Note(customer_id=pk, body=body, author=job.created_by, created_at=now,
