@@ -13,10 +13,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import phonenumbers
 from disposable_email_domains import blocklist as DISPOSABLE
 from django.db.models import Q
+
+from brokercrm.bulk import array_cursor
 
 from .errors import DuplicateCustomer, GateError, InvalidPromoCode
 from .models import Customer, FraudSettings, PromoCode, RegistrationPath
@@ -71,8 +74,10 @@ def validate_country(code: str) -> str:
 # customers/tests/test_gate_forms.py holds the two equal over every region's example numbers and random numbers.
 
 _E164_PLAIN = re.compile(r"\+([1-9][0-9]{2,19})")
-_TYPE_DESCS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
-               "fixed_line", "mobile")
+# Only "does any type match" is asked (never which one), so the order is free: the common types first — a mobile or
+# fixed-line number is then one or two pattern tests, not ten.
+_TYPE_DESCS = ("mobile", "fixed_line", "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
+               "uan", "voicemail")
 
 
 def _desc(desc):
@@ -248,7 +253,7 @@ def duplicate_scores_bulk(keys: list[DedupeKey], *, fraud: FraudSettings | None 
 # best match per key by (score desc, id asc) — as `duplicate_score` picks it row by row. A test holds the two equal.
 DUPLICATES_SQL = """
 WITH k AS (
-    SELECT * FROM unnest(%(emails)s::text[], %(phones)s::text[], %(countries)s::text[], %(leads)s::text[])
+    SELECT * FROM unnest(%(emails)b::text[], %(phones)b::text[], %(countries)b::text[], %(leads)b::text[])
         WITH ORDINALITY AS k(email, phone, country, lead, i)
 ), m AS (
     SELECT k.i, c.id, c.email_canonical, c.phone, c.country, c.affiliate_lead_id
@@ -276,15 +281,13 @@ SELECT DISTINCT ON (i) i, id, by_lead, by_email, by_phone, by_country FROM s ORD
 def duplicate_scores_sql(keys: list[DedupeKey], *, fraud: FraudSettings | None = None) -> list[DuplicateMatch | None]:
     """The best-scoring existing customer for each key, or None: `DUPLICATES_SQL`, one statement for the batch
     (PostgreSQL). Scores come from the same weights as `_score`."""
-    from django.db import connection
-
     fraud = fraud or FraudSettings.current()
     weights = {"affiliate_lead_id": fraud.weight_affiliate_lead_id, "email": fraud.weight_email,
                "phone": fraud.weight_phone, "country": fraud.weight_country}
     results: list[DuplicateMatch | None] = [None] * len(keys)
     if not keys:
         return results
-    with connection.cursor() as cursor:
+    with array_cursor() as cursor:
         cursor.execute(DUPLICATES_SQL, {
             "emails": [k.email_canonical or "" for k in keys], "phones": [k.phone or "" for k in keys],
             "countries": [k.country or "" for k in keys], "leads": [k.affiliate_lead_id or "" for k in keys],
@@ -332,16 +335,20 @@ def duplicate_decision(score: int, *, fraud: FraudSettings | None = None) -> str
 # import writes "<code>: <reason>" on the row, so the same bad input is refused for the same reason on every path.
 
 EMAIL_VALIDATOR = None
+_EMAIL_USER_MATCH: Any = None
 
 
 def _email_valid(email: str, domains: dict[str, bool] | None = None) -> bool:
     """Django's EmailValidator, step for step; `domains` memoizes its domain-part check (the costly regex, the same
     answer for every address of a domain) across the candidates of one pipeline — an import chunk's few domains."""
-    global EMAIL_VALIDATOR
+    global EMAIL_VALIDATOR, _EMAIL_USER_MATCH
     if EMAIL_VALIDATOR is None:
         from django.core.validators import EmailValidator
 
         EMAIL_VALIDATOR = EmailValidator()
+        # The validator's `user_regex` is a lazy object: every attribute read goes through its proxy (a tenth of the
+        # email gate's time in an import). The same compiled pattern's bound `match`, read once.
+        _EMAIL_USER_MATCH = EMAIL_VALIDATOR.user_regex.match
     if not email or len(email) > 254:
         return False
     if domains is None:
@@ -354,7 +361,7 @@ def _email_valid(email: str, domains: dict[str, bool] | None = None) -> bool:
     if "@" not in email or len(email) > 320:
         return False
     user_part, domain_part = email.rsplit("@", 1)
-    if not EMAIL_VALIDATOR.user_regex.match(user_part):
+    if not _EMAIL_USER_MATCH(user_part):
         return False
     if domain_part in EMAIL_VALIDATOR.domain_allowlist:
         return True

@@ -242,7 +242,9 @@ class Customer(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     last_name = models.CharField(max_length=80)
     email = models.CharField(max_length=254, help_text="As given at registration.")
     email_canonical = models.CharField(max_length=254, editable=False, help_text="Lower-cased, +tag-free key.")
-    phone = models.CharField(max_length=20, blank=True, db_index=True, help_text="E.164.")
+    # Indexed in Meta (customer_phone_idx): a plain b-tree only. `db_index=True` also made a varchar_pattern_ops
+    # copy for LIKE 'prefix%', which no query uses (the search is `phone__contains`, '%digits%': no b-tree helps).
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164.")
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2.")
     locale = models.CharField(max_length=16, default="en")
     password = models.CharField(max_length=128, blank=True)
@@ -255,10 +257,14 @@ class Customer(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     promo_code = models.ForeignKey(PromoCode, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
     marketing_consent = models.BooleanField(default=False)
 
+    # No single-column index of their own: customer_assigned_idx and customer_team_idx (Meta) start with them and
+    # serve every lookup by them (lists, the SET NULL on delete).
     assigned_to = models.ForeignKey(
-        "teams.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_customers"
+        "teams.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_customers",
+        db_index=False,
     )
-    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="customers")
+    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="customers",
+                             db_index=False)
 
     possible_duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="possible_duplicates"
@@ -295,6 +301,7 @@ class Customer(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["affiliate_lead_id"], name="customer_aff_lead_idx"),
+            models.Index(fields=["phone"], name="customer_phone_idx"),
             models.Index(fields=["assigned_to", "-registered_at"], name="customer_assigned_idx"),
             models.Index(fields=["team", "-registered_at"], name="customer_team_idx"),
         ]
@@ -327,7 +334,8 @@ class Activity(models.Model):
 
     `data` never holds raw email or phone: renderers mask per viewer from the customer row instead."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
+    # Indexed by activity_customer_keyset (Meta), which starts with it.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities", db_index=False)
     actor = models.ForeignKey("teams.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     verb = models.CharField(max_length=64)
     summary = models.CharField(max_length=255, blank=True)

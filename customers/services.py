@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from brokercrm import errors
 from brokercrm.actors import SYSTEM, actor_check, actor_user
-from brokercrm.bulk import insert_select
+from brokercrm.bulk import copy_insert
 from brokercrm.errors import DomainError
 from brokercrm.events import event_emit, event_emit_many
 from teams.models import User
@@ -466,15 +466,17 @@ def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> li
         Activity(customer=c, actor=by, verb="customer.registered", summary=f"Registered ({source})",
                  data={"source": source}, created_at=now) for c in customers
     ])
-    groups = dict(CustomerGroup.objects.values_list("id", "name"))
+    group_ids = {row["group_id"] for row in rows if row.get("group_id")}
+    groups = dict(CustomerGroup.objects.filter(pk__in=group_ids).values_list("id", "name")) if group_ids else {}
     event_emit_many("customer.registered", [{"customer_id": c.pk, "source": source, "country": c.country,
                                              "group": groups.get(c.group_id)} for c in customers])
     return customers
 
 
 def customers_insert_bulk(*, rows: list[dict], by, source: str = "import") -> list[int]:
-    """`customers_bulk_create` as set-based SQL (PostgreSQL; the import's path): one INSERT … SELECT FROM unnest for
-    the customers, the trading accounts (ledger's in-transaction hook, given the ids), one for the activity entries;
+    """`customers_bulk_create` as set-based SQL (PostgreSQL; the import's path): one COPY for the customers (their ids
+    taken from the sequence first), the trading accounts (ledger's in-transaction hook, given the ids), one COPY for
+    the activity entries;
     `customer.registered` after commit. `rows` hold attnames (`group_id`, `assigned_to_id`, …). Returns the new ids
     in the order of `rows`. Raises IntegrityError when a canonical email already exists, as the ORM form does."""
 
@@ -485,13 +487,14 @@ def customers_insert_bulk(*, rows: list[dict], by, source: str = "import") -> li
     keys = sorted({k for row in rows for k in row})
     defaults = {k: Customer._meta.get_field(k).get_default() for k in keys}  # rows may leave a field out
     now = timezone.now()
-    ids = insert_select(Customer, {k: [row.get(k, defaults[k]) for row in rows] for k in keys},
+    ids = copy_insert(Customer, {k: [row.get(k, defaults[k]) for row in rows] for k in keys},
                         constants={"source": source, "registered_at": now})
     customers_created_bulk.send(sender=Customer, customers=None, customer_ids=ids)  # ledger opens the accounts
-    insert_select(Activity, {"customer_id": ids},
+    copy_insert(Activity, {"customer_id": ids},
                   constants={"actor_id": getattr(by, "pk", None), "verb": "customer.registered",
                              "summary": f"Registered ({source})", "data": {"source": source}, "created_at": now})
-    groups = dict(CustomerGroup.objects.values_list("id", "name"))
+    group_ids = {row["group_id"] for row in rows if row.get("group_id")}
+    groups = dict(CustomerGroup.objects.filter(pk__in=group_ids).values_list("id", "name")) if group_ids else {}
     event_emit_many("customer.registered", [
         {"customer_id": pk, "source": source, "country": row["country"],
          "group": groups.get(row["group_id"]) if row.get("group_id") else None}

@@ -4,12 +4,15 @@ and in-file duplicates keep their reasons and row numbers (earlier rows of the s
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
 from customers.gates import _email_valid, pipeline_for
-from customers.models import FraudSettings
+from customers.models import Customer, FraudSettings, RegistrationPath
 from imports.models import ImportJob
 from imports.services import _take_slot, import_cancel, import_create, import_process, import_step
 
@@ -115,3 +118,19 @@ def test_cancelled_job_claims_nothing(demo):
     job.refresh_from_db()
     assert job.status == ImportJob.Status.CANCELLED and job.processed_rows == 0
     assert job.rows.get().status == "pending"
+
+
+def test_email_taken_past_the_gates_falls_back_row_by_row(demo):
+    """The chunk's statements bind their arrays on the server (`brokercrm.bulk.array_cursor`): a unique violation
+    still arrives as Django's IntegrityError, so a chunk whose email was taken meanwhile (here: the duplicates gate
+    off) falls back to one row at a time, and awkward text arrives intact."""
+    RegistrationPath.objects.filter(source="import").update(check_duplicates=False)
+    taken = Customer.objects.exclude(email="").first().email
+    odd = 'O"Brien {a,b} \\ é,\'x\' NULL'
+    body = io.StringIO()
+    csv.writer(body, lineterminator="\n").writerows([[taken, "+447911293001", "A", "One", "GB"],
+                                                     ["o@example.org", "+447911293002", odd, "Two", "GB"]])
+    out = run_import(demo["admin"], body.getvalue())
+    assert out[1] == ("rejected", "duplicate_customer: duplicate of an existing customer (email)")
+    assert out[2] == ("imported", "")
+    assert Customer.objects.get(email="o@example.org").first_name == odd
