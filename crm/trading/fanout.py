@@ -39,38 +39,99 @@ KEEP_ALIVE_EVERY = 20.0
 MAX_BUFFER = 10  # chunks a slow stream may hold; past it the oldest go (the latest state always stays)
 
 
+def body(chunk: bytes) -> dict:
+    """The ASGI message that writes `chunk` on a stream (built once per event, shared by every stream)."""
+    return {"type": "http.response.body", "body": chunk, "more_body": True}
+
+
+OPEN_MESSAGE = body(OPEN)
+KEEP_ALIVE_MESSAGE = body(KEEP_ALIVE)
+
+
 class Subscriber:
-    __slots__ = ("buffer", "waiter", "channel")
+    """One stream's slot in the hub.
+
+    Generator mode (Django's streaming loop, `stream()`): chunks wait in `buffer` until the stream takes them.
+    Direct mode (`LiveStreamResponse.asgi_body` under brokercrm.asgi): `send` is the connection's ASGI send and the
+    hub writes each event through it at once, from its own callback: the send coroutine is stepped in place, so a
+    write that does not have to wait (the usual case: the socket takes it) costs no task wake-up, future or loop
+    iteration. Only a write that has to wait (the server's flow control paused a client that stopped reading) is
+    handed to the stream's own coroutine (`busy`), which finishes it; meanwhile further chunks wait in `buffer`
+    (at most MAX_BUFFER, the oldest dropped) and then go out in one write. No other stream waits for it."""
+
+    __slots__ = ("buffer", "waiter", "channel", "send", "busy")
 
     def __init__(self, channel: str):
         self.channel = channel
         self.buffer: list[bytes] = []
         self.waiter: asyncio.Future | None = None
+        self.send = None  # direct mode: the ASGI send
+        # None: the hub writes directly. Otherwise chunks are buffered: True (generator mode, or the stream's
+        # coroutine is sending the opening or catching up), a (send coroutine, what it awaits) of a write that had
+        # to wait, or the exception a write raised.
+        self.busy: object = True
 
-    def push(self, chunk: bytes) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            self.waiter = None
-            waiter.set_result(chunk)
+    def push(self, chunk: bytes, message: dict | None = None) -> None:
+        if self.busy is None:  # direct mode, nothing in flight: write now
+            coro = self.send(message if message is not None else body(chunk))
+            try:
+                awaiting = coro.send(None)
+            except StopIteration:
+                return  # written (or the client is gone: uvicorn's send then does nothing)
+            except Exception as e:  # the stream's coroutine raises it and the response ends
+                self.busy = e
+            else:
+                self.busy = (coro, awaiting)
+            self._wake()
             return
         self.buffer.append(chunk)
         if len(self.buffer) > MAX_BUFFER:
             del self.buffer[0]
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            self.waiter = None
+            waiter.set_result(None)
 
     async def next(self, loop) -> bytes:
-        if self.buffer:
-            return self.buffer.pop(0)
-        self.waiter = loop.create_future()
-        return await self.waiter
+        while not self.buffer:
+            self.waiter = loop.create_future()
+            await self.waiter
+        return self.buffer.pop(0)
 
-    async def take(self, loop) -> bytes:
-        """Everything waiting, as one write (a stream that fell behind catches up in one send)."""
-        if self.buffer:
-            chunk = b"".join(self.buffer)
-            self.buffer.clear()
-            return chunk
-        self.waiter = loop.create_future()
-        return await self.waiter
+    async def serve(self, loop, send) -> None:
+        """Direct mode: the stream's coroutine. Sends the opening, then sleeps until a write has to wait."""
+        await send(OPEN_MESSAGE)
+        self.send = send
+        while True:
+            busy = self.busy
+            if isinstance(busy, Exception):
+                raise busy
+            if isinstance(busy, tuple):  # finish the write that had to wait (the client reads again, or left)
+                coro, awaiting = busy
+                try:
+                    while True:
+                        if awaiting is None:  # a bare yield (asyncio.sleep(0))
+                            await asyncio.sleep(0)
+                        else:  # an asyncio future: wait for it as a task would (the same protocol flag)
+                            awaiting._asyncio_future_blocking = False
+                            await awaiting
+                        try:
+                            awaiting = coro.send(None)
+                        except StopIteration:
+                            break
+                finally:
+                    coro.close()
+            while self.buffer:  # what came meanwhile, in one write
+                chunk = b"".join(self.buffer)
+                self.buffer.clear()
+                self.busy = True
+                await send(body(chunk))
+            self.busy = None
+            self.waiter = loop.create_future()
+            await self.waiter
 
 
 class _Account:
@@ -131,7 +192,7 @@ class Hub:
         account = self.channels.get(channel)
         if account is None:
             return
-        chunk = sse_encode_event(event_type, data).encode()
+        chunk = sse_encode_event(event_type, data).encode()  # once per event, whatever the number of streams
         if event_type != "state":
             self._deliver(account, chunk)
             return
@@ -152,9 +213,10 @@ class Hub:
             self._deliver(account, chunk)
 
     @staticmethod
-    def _deliver(account: _Account, chunk: bytes) -> None:
+    def _deliver(account: _Account, chunk: bytes, message: dict | None = None) -> None:
+        message = message or body(chunk)  # one ASGI message for every stream of the account
         for sub in account.subscribers:
-            sub.push(chunk)
+            sub.push(chunk, message)
 
     async def _read_redis(self) -> None:
         from redis.asyncio import Redis
@@ -198,7 +260,7 @@ class Hub:
             if self.loop.time() - last_keep_alive >= KEEP_ALIVE_EVERY - 0.5:
                 last_keep_alive = self.loop.time()
                 for account in self.channels.values():
-                    self._deliver(account, KEEP_ALIVE)
+                    self._deliver(account, KEEP_ALIVE, KEEP_ALIVE_MESSAGE)
 
 
 class _LocalTap:
@@ -265,11 +327,7 @@ class LiveStreamResponse(StreamingHttpResponse):
         current = hub()
         sub = current.subscribe(self.channel)
         try:
-            await send({"type": "http.response.body", "body": OPEN, "more_body": True})
-            loop = current.loop
-            while True:
-                chunk = await sub.take(loop)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await sub.serve(current.loop, send)  # returns only when cancelled (the client left) or on an error
         finally:
             current.unsubscribe(sub)
 
