@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 
@@ -52,24 +53,24 @@ class Subscriber:
     """One stream's slot in the hub.
 
     Generator mode (Django's streaming loop, `stream()`): chunks wait in `buffer` until the stream takes them.
-    Direct mode (`LiveStreamResponse.asgi_body` under brokercrm.asgi): `send` is the connection's ASGI send and the
-    hub writes each event through it at once, from its own callback: the send coroutine is stepped in place, so a
-    write that does not have to wait (the usual case: the socket takes it) costs no task wake-up, future or loop
-    iteration. Only a write that has to wait (the server's flow control paused a client that stopped reading) is
-    handed to the stream's own coroutine (`busy`), which finishes it; meanwhile further chunks wait in `buffer`
-    (at most MAX_BUFFER, the oldest dropped) and then go out in one write. No other stream waits for it."""
+    Direct mode (`serve_stream` under brokercrm.asgi): `send` is the connection's ASGI send and the hub writes each
+    event through it at once, from its own callback: the send coroutine is stepped in place, so a write that does not
+    have to wait (the usual case: the socket takes it) costs no task wake-up, future or loop iteration. A write that
+    has to wait (the server's flow control paused a client that stopped reading) is finished by a task started for
+    it (`finisher`); meanwhile further chunks wait in `buffer` (at most MAX_BUFFER, the oldest dropped) and then go
+    out in one write. No other stream waits for it."""
 
-    __slots__ = ("buffer", "waiter", "channel", "send", "busy")
+    __slots__ = ("buffer", "waiter", "channel", "send", "busy", "finisher")
 
     def __init__(self, channel: str):
         self.channel = channel
         self.buffer: list[bytes] = []
         self.waiter: asyncio.Future | None = None
         self.send = None  # direct mode: the ASGI send
-        # None: the hub writes directly. Otherwise chunks are buffered: True (generator mode, or the stream's
-        # coroutine is sending the opening or catching up), a (send coroutine, what it awaits) of a write that had
-        # to wait, or the exception a write raised.
+        # None: the hub writes directly. Otherwise chunks are buffered: True (generator mode, the opening, catching
+        # up, or a stream whose send failed) or the (send coroutine, what it awaits) of a write that had to wait.
         self.busy: object = True
+        self.finisher: asyncio.Task | None = None
 
     def push(self, chunk: bytes, message: dict | None = None) -> None:
         if self.busy is None:  # direct mode, nothing in flight: write now
@@ -78,18 +79,16 @@ class Subscriber:
                 awaiting = coro.send(None)
             except StopIteration:
                 return  # written (or the client is gone: uvicorn's send then does nothing)
-            except Exception as e:  # the stream's coroutine raises it and the response ends
-                self.busy = e
-            else:
-                self.busy = (coro, awaiting)
-            self._wake()
+            except Exception:
+                self.busy = True  # not written again; the stream ends when its client goes
+                log.warning("live feed: a stream's write failed", exc_info=True)
+                return
+            self.busy = (coro, awaiting)
+            self.finisher = asyncio.get_running_loop().create_task(self._finish())
             return
         self.buffer.append(chunk)
         if len(self.buffer) > MAX_BUFFER:
             del self.buffer[0]
-        self._wake()
-
-    def _wake(self) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             self.waiter = None
@@ -101,15 +100,12 @@ class Subscriber:
             await self.waiter
         return self.buffer.pop(0)
 
-    async def serve(self, loop, send) -> None:
-        """Direct mode: the stream's coroutine. Sends the opening, then sleeps until a write has to wait."""
-        await send(OPEN_MESSAGE)
-        self.send = send
-        while True:
-            busy = self.busy
-            if isinstance(busy, Exception):
-                raise busy
-            if isinstance(busy, tuple):  # finish the write that had to wait (the client reads again, or left)
+    async def _finish(self) -> None:
+        """Direct mode: finish the write that had to wait (the client reads again, or left), then send what came
+        meanwhile in one write, and hand the writes back to the hub."""
+        busy, send = self.busy, self.send
+        try:
+            if isinstance(busy, tuple):
                 coro, awaiting = busy
                 try:
                     while True:
@@ -124,14 +120,17 @@ class Subscriber:
                             break
                 finally:
                     coro.close()
-            while self.buffer:  # what came meanwhile, in one write
+            while self.buffer:
                 chunk = b"".join(self.buffer)
                 self.buffer.clear()
                 self.busy = True
                 await send(body(chunk))
             self.busy = None
-            self.waiter = loop.create_future()
-            await self.waiter
+        except Exception:
+            self.busy = True
+            log.warning("live feed: a stream's write failed", exc_info=True)
+        finally:
+            self.finisher = None
 
 
 class _Account:
@@ -316,20 +315,34 @@ def hub() -> Hub:
 
 class LiveStreamResponse(StreamingHttpResponse):
     """A live stream's response. Served through Django's ASGI handler it streams `stream(channel)` like any
-    streaming response; brokercrm.asgi's stream handler instead awaits `asgi_body(send)` once the headers are out,
-    which writes each event straight to the ASGI `send` (no async-generator layers per event)."""
+    streaming response; brokercrm.asgi's stream handler instead sends its headers, lets the request and the response
+    go, and awaits `live_stream(send, receive)` (`serve_stream`), whose events the hub writes straight to `send`."""
 
     def __init__(self, channel: str):
         super().__init__(stream(channel), content_type="text/event-stream")
         self.channel = channel
+        self.live_stream = functools.partial(serve_stream, channel)  # holds the channel only, not the response
 
-    async def asgi_body(self, send) -> None:
-        current = hub()
-        sub = current.subscribe(self.channel)
-        try:
-            await sub.serve(current.loop, send)  # returns only when cancelled (the client left) or on an error
-        finally:
-            current.unsubscribe(sub)
+
+async def serve_stream(channel: str, send, receive) -> None:
+    """A live stream's body after its headers: the opening, then the hub writes its events through `send` until the
+    client goes (`receive` answers `http.disconnect`). Nothing runs for this stream in between: it waits on its
+    connection's `receive`, the only future it holds."""
+    current = hub()
+    sub = current.subscribe(channel)
+    try:
+        await send(OPEN_MESSAGE)
+        sub.send = send
+        if sub.buffer:  # events that came during the opening
+            sub.finisher = current.loop.create_task(sub._finish())
+        else:
+            sub.busy = None
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    finally:
+        current.unsubscribe(sub)
+        if sub.finisher is not None:
+            sub.finisher.cancel()
 
 
 async def stream(channel: str):
