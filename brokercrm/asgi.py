@@ -20,6 +20,7 @@ token auth, the same view) with two differences, both for streams that stay open
   per stream). Any other response is sent by Django as usual.
 """
 
+import asyncio
 import itertools
 import os
 import re
@@ -63,10 +64,15 @@ class LiveStreamHandler(ASGIHandler):
         self._next = itertools.cycle(self.executors)
 
     async def __call__(self, scope, receive, send):
-        async with ThreadSensitiveContext(executor=next(self._next)):
-            live = await self.connect(scope, receive, send)
+        # The connect runs as a task of its own, i.e. in a copy of this context: what the request's middleware left
+        # in context variables (the user, asgiref's locals) goes with it instead of staying with the open stream.
+        live = await asyncio.create_task(self.checked_connect(scope, receive, send))
         if live is not None:
             await live(send, receive)
+
+    async def checked_connect(self, scope, receive, send):
+        async with ThreadSensitiveContext(executor=next(self._next)):
+            return await self.connect(scope, receive, send)
 
     async def connect(self, scope, receive, send):
         """Django's `handle` up to the response: the same middleware, authentication and view. A live stream's
