@@ -10,7 +10,8 @@ through `sync_to_async` on overflow, and our throttle wrapped one more task and 
 - one `Hub` per process (per event loop) reads Redis once, keeps per account the set of streams watching it, and
   applies the 500 ms throttle once per account (the latest state wins; an unsent state goes out when the interval
   ends), encoding each event once and handing the same bytes to every stream;
-- a stream is an async generator plus a `Subscriber` (a few slots: a small buffer and a future while it waits);
+- a stream is a `Subscriber` (a few slots) that the hub writes to in place through the connection's ASGI `send`
+  (`serve_stream`, under brokercrm.asgi), or an async generator over its buffer (`stream`, Django's own handler);
 - one timer per process sends keep-alives and refreshes the "watched" marks of every account with a stream
   (one Redis call for all of them), instead of one timer per stream.
 
