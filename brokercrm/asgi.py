@@ -14,11 +14,14 @@ token auth, the same view) with two differences, both for streams that stay open
   (round robin, `STREAM_CONNECT_THREADS`): a burst of connects is checked on a few threads in parallel instead of
   queueing on one, and no thread is held per stream. Within one request every sync part still runs on the same
   thread (asgiref's thread-sensitive rule).
-- Body: a response with an `asgi_body(send)` coroutine (crm.trading.fanout.LiveStreamResponse) writes its events
-  straight to the ASGI `send` once Django has sent the headers, without the per-event async-generator layers of
-  Django's streaming loop. Any other response is sent by Django as usual.
+- Body: a response with a `live_stream(send, receive)` coroutine (crm.trading.fanout.LiveStreamResponse) has its
+  headers sent, the request is finished and let go, and the stream is served by the live feed's hub, which writes
+  each event straight to the ASGI `send` (no per-event async-generator layers of Django's streaming loop, no task
+  per stream). Any other response is sent by Django as usual.
 """
 
+import asyncio
+import gc
 import itertools
 import os
 import re
@@ -116,7 +119,8 @@ STREAM_CONNECT_THREADS = max(1, int(os.environ.get("STREAM_CONNECT_THREADS", "4"
 
 
 class LiveStreamHandler(ASGIHandler):
-    """Django's handler for long-lived streams: a shared pool of executor threads and a direct body."""
+    """Django's handler for long-lived streams: a shared pool of executor threads, and a stream that keeps nothing
+    of its request once its headers are out."""
 
     def __init__(self, threads: int = STREAM_CONNECT_THREADS):
         super().__init__()
@@ -125,18 +129,49 @@ class LiveStreamHandler(ASGIHandler):
         self._next = itertools.cycle(self.executors)
 
     async def __call__(self, scope, receive, send):
-        async with ThreadSensitiveContext(executor=next(self._next)):
-            await self.handle(scope, receive, send)
+        # The connect runs as a task of its own, i.e. in a copy of this context: what the request's middleware left
+        # in context variables (the user, asgiref's locals) goes with it instead of staying with the open stream.
+        live = await asyncio.create_task(self.checked_connect(scope, receive, send))
+        if live is not None:
+            await live(send, receive)
 
-    async def send_response(self, response, send):
-        body = getattr(response, "asgi_body", None)
-        if body is None:
-            return await super().send_response(response, send)
-        headers = [(k.encode("ascii"), v.encode("latin1")) for k, v in response.items()]
-        headers += [(b"Set-Cookie", c.output(header="").encode("ascii").strip()) for c in response.cookies.values()]
-        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-        await body(send)  # returns only when cancelled (the client went away) or on a server error
-        await send({"type": "http.response.body"})
+    async def checked_connect(self, scope, receive, send):
+        async with ThreadSensitiveContext(executor=next(self._next)):
+            return await self.connect(scope, receive, send)
+
+    async def connect(self, scope, receive, send):
+        """Django's `handle` up to the response: the same middleware, authentication and view. A live stream's
+        answer (a response with `live_stream(send, receive)`, crm.trading.fanout.LiveStreamResponse) gets its
+        headers sent and the request is finished at once (`request_finished`, as at the end of any request); only
+        `live_stream` is kept, so an open stream holds its connection and a slot in the hub, not a request, its
+        response or middleware state. Django's handler keeps all of them and two tasks (the view's and a disconnect
+        listener) until the stream ends. Any other answer (401, 404, 400…) is sent as Django sends it."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return None
+        set_script_prefix(get_script_prefix(scope))
+        await signals.request_started.asend(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            body_file.close()
+            await self.send_response(error_response, send)
+            await sync_to_async(error_response.close)()
+            return None
+        response = await self.run_get_response(request)
+        live = getattr(response, "live_stream", None)
+        try:
+            if live is None:
+                await self.send_response(response, send)
+                return None
+            headers = [(k.encode("ascii"), v.encode("latin1")) for k, v in response.items()]
+            headers += [(b"Set-Cookie", c.output(header="").encode("ascii").strip())
+                        for c in response.cookies.values()]
+            await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+            return live
+        finally:
+            await sync_to_async(response.close)()
+            body_file.close()
 
 
 live_stream_application = LiveStreamHandler()
@@ -146,3 +181,10 @@ async def application(scope, receive, send):
     if scope["type"] == "http" and LIVE_STREAM_PATH.match(scope["path"]):
         return await live_stream_application(scope, receive, send)
     return await django_application(scope, receive, send)
+
+
+# What is loaded by now (Django, the apps, the URL conf: ~134,000 tracked objects) lives as long as the process: out
+# of the cyclic garbage collector's way, each full collection is ~80 ms of CPU shorter (the event loop stops during
+# one; with thousands of open streams a full collection was the live feed's worst lag, docs/readme/performance.md).
+gc.collect()
+gc.freeze()

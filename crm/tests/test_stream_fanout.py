@@ -153,3 +153,73 @@ def test_many_streams_share_one_redis_subscription(demo_committed):
     for i, events in enumerate(results):
         assert [e["login"] for e in events] == [logins[i % 2]] * 2, events
         assert [e["n"] for e in events] == [0, 4], events
+
+
+@pytest.mark.django_db(transaction=True)  # the connect check runs on a connect thread (its own connection)
+def test_stream_handler_writes_in_place_and_keeps_no_request(demo_committed):
+    """Through brokercrm.asgi: a stream's headers and opening go out, its request is finished at connect
+    (`request_finished`), each further stream adds one task (its connection's, nothing of Django's), an event reaches
+    every stream's ASGI send within the hub's own call (no task wake-up in between), an account out of scope is
+    404, and a client that leaves takes its stream out of the hub."""
+    from asgiref.testing import ApplicationCommunicator
+    from django.core.signals import request_finished
+
+    from brokercrm.asgi import application
+    from teams.tokens import token_issue
+
+    agent = demo_committed["agent"]
+    login = Customer.objects.filter(assigned_to=agent).first().accounts.first().login
+    other = Customer.objects.filter(team__name="Sales LATAM").first().accounts.first().login
+    key = token_issue(user=agent)[1]
+    finished = []
+
+    def on_finished(**kwargs):
+        finished.append(1)
+
+    def scope(path):
+        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "path": path,
+                "raw_path": path.encode(), "query_string": b"", "scheme": "http", "server": ("127.0.0.1", 80),
+                "client": ("127.0.0.1", 50000),
+                "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Token {key}".encode())]}
+
+    async def open_stream(account):
+        app = ApplicationCommunicator(application, scope(f"/api/crm/accounts/{account}/stream"))
+        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await app.receive_output(timeout=20)
+        return app, start
+
+    async def scenario():
+        first, start = await open_stream(login)
+        assert start["status"] == 200 and (b"Content-Type", b"text/event-stream") in start["headers"]
+        assert (await first.receive_output(timeout=5))["body"] == fanout.OPEN
+        assert finished  # the request ended at connect
+        tasks = len(asyncio.all_tasks())
+        streams = [first]
+        for _ in range(3):
+            app, _ = await open_stream(login)
+            assert (await app.receive_output(timeout=5))["body"] == fanout.OPEN
+            streams.append(app)
+        added = len(asyncio.all_tasks()) - tasks
+        hub = fanout.hub()
+        hub.dispatch(f"account-{login}", "state", json.dumps({"n": 1}))
+        in_place = [app.output_queue.qsize() for app in streams]  # before this coroutine yields once
+        chunks = [(await app.receive_output(timeout=5))["body"] for app in streams]
+        refused, start = await open_stream(other)
+        refused_status = start["status"]
+        await refused.wait(timeout=5)
+        for app in streams:
+            await app.send_input({"type": "http.disconnect"})
+            await app.wait(timeout=5)
+        return added, in_place, chunks, refused_status, f"account-{login}" in hub.channels
+
+    request_finished.connect(on_finished)
+    try:
+        with override_settings(EVENTSTREAM_REDIS=None):
+            added, in_place, chunks, refused_status, still_there = _in_own_loop(scenario)
+    finally:
+        request_finished.disconnect(on_finished)
+    assert added == 3  # one task per stream: the connection's own
+    assert in_place == [1, 1, 1, 1]
+    assert chunks == [b'event: state\ndata: {"n": 1}\n\n'] * 4
+    assert refused_status == 404
+    assert not still_there

@@ -45,8 +45,14 @@ def test_slow_consumer_does_not_stall_the_others():
 
             return send
 
+        gone = asyncio.Event()
+
+        async def receive():  # the clients stay until the end
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
         channels = ["account-1", "account-1", "account-1", "account-2", "account-2"]
-        bodies = [asyncio.create_task(fanout.LiveStreamResponse(c).asgi_body(sender(i)))
+        bodies = [asyncio.create_task(fanout.LiveStreamResponse(c).live_stream(sender(i), receive))
                   for i, c in enumerate(channels)]
         await asyncio.sleep(0.01)
         for n in range(30):  # non-state events pass the throttle, so each one is a write
@@ -61,9 +67,8 @@ def test_slow_consumer_does_not_stall_the_others():
         release.set()
         await asyncio.sleep(0.05)
         caught_up = sent[0][2:]
-        for task in bodies:
-            task.cancel()
-        await asyncio.gather(*bodies, return_exceptions=True)
+        gone.set()  # every client leaves: each stream ends and leaves the hub
+        await asyncio.wait_for(asyncio.gather(*bodies), 5)
         return healthy, buffered, caught_up, len(hub.channels)
 
     with override_settings(EVENTSTREAM_REDIS=None):

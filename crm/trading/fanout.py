@@ -10,7 +10,8 @@ through `sync_to_async` on overflow, and our throttle wrapped one more task and 
 - one `Hub` per process (per event loop) reads Redis once, keeps per account the set of streams watching it, and
   applies the 500 ms throttle once per account (the latest state wins; an unsent state goes out when the interval
   ends), encoding each event once and handing the same bytes to every stream;
-- a stream is an async generator plus a `Subscriber` (a few slots: a small buffer and a future while it waits);
+- a stream is a `Subscriber` (a few slots) that the hub writes to in place through the connection's ASGI `send`
+  (`serve_stream`, under brokercrm.asgi), or an async generator over its buffer (`stream`, Django's own handler);
 - one timer per process sends keep-alives and refreshes the "watched" marks of every account with a stream
   (one Redis call for all of them), instead of one timer per stream.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 
@@ -39,38 +41,97 @@ KEEP_ALIVE_EVERY = 20.0
 MAX_BUFFER = 10  # chunks a slow stream may hold; past it the oldest go (the latest state always stays)
 
 
+def body(chunk: bytes) -> dict:
+    """The ASGI message that writes `chunk` on a stream (built once per event, shared by every stream)."""
+    return {"type": "http.response.body", "body": chunk, "more_body": True}
+
+
+OPEN_MESSAGE = body(OPEN)
+KEEP_ALIVE_MESSAGE = body(KEEP_ALIVE)
+
+
 class Subscriber:
-    __slots__ = ("buffer", "waiter", "channel")
+    """One stream's slot in the hub.
+
+    Generator mode (Django's streaming loop, `stream()`): chunks wait in `buffer` until the stream takes them.
+    Direct mode (`serve_stream` under brokercrm.asgi): `send` is the connection's ASGI send and the hub writes each
+    event through it at once, from its own callback: the send coroutine is stepped in place, so a write that does not
+    have to wait (the usual case: the socket takes it) costs no task wake-up, future or loop iteration. A write that
+    has to wait (the server's flow control paused a client that stopped reading) is finished by a task started for
+    it (`finisher`); meanwhile further chunks wait in `buffer` (at most MAX_BUFFER, the oldest dropped) and then go
+    out in one write. No other stream waits for it."""
+
+    __slots__ = ("buffer", "waiter", "channel", "send", "busy", "finisher")
 
     def __init__(self, channel: str):
         self.channel = channel
         self.buffer: list[bytes] = []
         self.waiter: asyncio.Future | None = None
+        self.send = None  # direct mode: the ASGI send
+        # None: the hub writes directly. Otherwise chunks are buffered: True (generator mode, the opening, catching
+        # up, or a stream whose send failed) or the (send coroutine, what it awaits) of a write that had to wait.
+        self.busy: object = True
+        self.finisher: asyncio.Task | None = None
 
-    def push(self, chunk: bytes) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            self.waiter = None
-            waiter.set_result(chunk)
+    def push(self, chunk: bytes, message: dict | None = None) -> None:
+        if self.busy is None:  # direct mode, nothing in flight: write now
+            coro = self.send(message if message is not None else body(chunk))
+            try:
+                awaiting = coro.send(None)
+            except StopIteration:
+                return  # written (or the client is gone: uvicorn's send then does nothing)
+            except Exception:
+                self.busy = True  # not written again; the stream ends when its client goes
+                log.warning("live feed: a stream's write failed", exc_info=True)
+                return
+            self.busy = (coro, awaiting)
+            self.finisher = asyncio.get_running_loop().create_task(self._finish())
             return
         self.buffer.append(chunk)
         if len(self.buffer) > MAX_BUFFER:
             del self.buffer[0]
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            self.waiter = None
+            waiter.set_result(None)
 
     async def next(self, loop) -> bytes:
-        if self.buffer:
-            return self.buffer.pop(0)
-        self.waiter = loop.create_future()
-        return await self.waiter
+        while not self.buffer:
+            self.waiter = loop.create_future()
+            await self.waiter
+        return self.buffer.pop(0)
 
-    async def take(self, loop) -> bytes:
-        """Everything waiting, as one write (a stream that fell behind catches up in one send)."""
-        if self.buffer:
-            chunk = b"".join(self.buffer)
-            self.buffer.clear()
-            return chunk
-        self.waiter = loop.create_future()
-        return await self.waiter
+    async def _finish(self) -> None:
+        """Direct mode: finish the write that had to wait (the client reads again, or left), then send what came
+        meanwhile in one write, and hand the writes back to the hub."""
+        busy, send = self.busy, self.send
+        try:
+            if isinstance(busy, tuple):
+                coro, awaiting = busy
+                try:
+                    while True:
+                        if awaiting is None:  # a bare yield (asyncio.sleep(0))
+                            await asyncio.sleep(0)
+                        else:  # an asyncio future: wait for it as a task would (the same protocol flag)
+                            awaiting._asyncio_future_blocking = False
+                            await awaiting
+                        try:
+                            awaiting = coro.send(None)
+                        except StopIteration:
+                            break
+                finally:
+                    coro.close()
+            while self.buffer:
+                chunk = b"".join(self.buffer)
+                self.buffer.clear()
+                self.busy = True
+                await send(body(chunk))
+            self.busy = None
+        except Exception:
+            self.busy = True
+            log.warning("live feed: a stream's write failed", exc_info=True)
+        finally:
+            self.finisher = None
 
 
 class _Account:
@@ -131,7 +192,7 @@ class Hub:
         account = self.channels.get(channel)
         if account is None:
             return
-        chunk = sse_encode_event(event_type, data).encode()
+        chunk = sse_encode_event(event_type, data).encode()  # once per event, whatever the number of streams
         if event_type != "state":
             self._deliver(account, chunk)
             return
@@ -152,9 +213,10 @@ class Hub:
             self._deliver(account, chunk)
 
     @staticmethod
-    def _deliver(account: _Account, chunk: bytes) -> None:
+    def _deliver(account: _Account, chunk: bytes, message: dict | None = None) -> None:
+        message = message or body(chunk)  # one ASGI message for every stream of the account
         for sub in account.subscribers:
-            sub.push(chunk)
+            sub.push(chunk, message)
 
     async def _read_redis(self) -> None:
         from redis.asyncio import Redis
@@ -198,7 +260,7 @@ class Hub:
             if self.loop.time() - last_keep_alive >= KEEP_ALIVE_EVERY - 0.5:
                 last_keep_alive = self.loop.time()
                 for account in self.channels.values():
-                    self._deliver(account, KEEP_ALIVE)
+                    self._deliver(account, KEEP_ALIVE, KEEP_ALIVE_MESSAGE)
 
 
 class _LocalTap:
@@ -254,24 +316,34 @@ def hub() -> Hub:
 
 class LiveStreamResponse(StreamingHttpResponse):
     """A live stream's response. Served through Django's ASGI handler it streams `stream(channel)` like any
-    streaming response; brokercrm.asgi's stream handler instead awaits `asgi_body(send)` once the headers are out,
-    which writes each event straight to the ASGI `send` (no async-generator layers per event)."""
+    streaming response; brokercrm.asgi's stream handler instead sends its headers, lets the request and the response
+    go, and awaits `live_stream(send, receive)` (`serve_stream`), whose events the hub writes straight to `send`."""
 
     def __init__(self, channel: str):
         super().__init__(stream(channel), content_type="text/event-stream")
         self.channel = channel
+        self.live_stream = functools.partial(serve_stream, channel)  # holds the channel only, not the response
 
-    async def asgi_body(self, send) -> None:
-        current = hub()
-        sub = current.subscribe(self.channel)
-        try:
-            await send({"type": "http.response.body", "body": OPEN, "more_body": True})
-            loop = current.loop
-            while True:
-                chunk = await sub.take(loop)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        finally:
-            current.unsubscribe(sub)
+
+async def serve_stream(channel: str, send, receive) -> None:
+    """A live stream's body after its headers: the opening, then the hub writes its events through `send` until the
+    client goes (`receive` answers `http.disconnect`). Nothing runs for this stream in between: it waits on its
+    connection's `receive`, the only future it holds."""
+    current = hub()
+    sub = current.subscribe(channel)
+    try:
+        await send(OPEN_MESSAGE)
+        sub.send = send
+        if sub.buffer:  # events that came during the opening
+            sub.finisher = current.loop.create_task(sub._finish())
+        else:
+            sub.busy = None
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    finally:
+        current.unsubscribe(sub)
+        if sub.finisher is not None:
+            sub.finisher.cancel()
 
 
 async def stream(channel: str):
