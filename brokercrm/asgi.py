@@ -108,9 +108,6 @@ class SyncChainHandler(ASGIHandler):
         else:  # past a burst: don't keep more idle threads than a steady load needs
             executor.shutdown(wait=False)
 
-    async def get_response_async(self, request):
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
-
 
 django_application = SyncChainHandler()
 

@@ -454,6 +454,12 @@ def customer_register(*, data: dict[str, Any], source: str, affiliate=None, by=N
 # --- bulk creation (imports) -------------------------------------------------------------------------------------
 
 
+def _group_names(group_ids) -> dict[int, str]:
+    """The names of these groups (for `customer.registered`): only the ones named, none read when none is."""
+    ids = {pk for pk in group_ids if pk}
+    return dict(CustomerGroup.objects.filter(pk__in=ids).values_list("id", "name")) if ids else {}
+
+
 def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> list[Customer]:
     """Create already-validated customers in bulk with their trading accounts and a registration activity each;
     announce `customer.registered` after commit. Raises IntegrityError when a canonical email already exists
@@ -466,8 +472,7 @@ def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> li
         Activity(customer=c, actor=by, verb="customer.registered", summary=f"Registered ({source})",
                  data={"source": source}, created_at=now) for c in customers
     ])
-    group_ids = {row["group_id"] for row in rows if row.get("group_id")}
-    groups = dict(CustomerGroup.objects.filter(pk__in=group_ids).values_list("id", "name")) if group_ids else {}
+    groups = _group_names(c.group_id for c in customers)
     event_emit_many("customer.registered", [{"customer_id": c.pk, "source": source, "country": c.country,
                                              "group": groups.get(c.group_id)} for c in customers])
     return customers
@@ -479,9 +484,6 @@ def customers_insert_bulk(*, rows: list[dict], by, source: str = "import") -> li
     the activity entries;
     `customer.registered` after commit. `rows` hold attnames (`group_id`, `assigned_to_id`, …). Returns the new ids
     in the order of `rows`. Raises IntegrityError when a canonical email already exists, as the ORM form does."""
-
-    from .models import Activity, CustomerGroup
-
     if not rows:
         return []
     keys = sorted({k for row in rows for k in row})
@@ -493,8 +495,7 @@ def customers_insert_bulk(*, rows: list[dict], by, source: str = "import") -> li
     copy_insert(Activity, {"customer_id": ids},
                   constants={"actor_id": getattr(by, "pk", None), "verb": "customer.registered",
                              "summary": f"Registered ({source})", "data": {"source": source}, "created_at": now})
-    group_ids = {row["group_id"] for row in rows if row.get("group_id")}
-    groups = dict(CustomerGroup.objects.filter(pk__in=group_ids).values_list("id", "name")) if group_ids else {}
+    groups = _group_names(row.get("group_id") for row in rows)
     event_emit_many("customer.registered", [
         {"customer_id": pk, "source": source, "country": row["country"],
          "group": groups.get(row["group_id"]) if row.get("group_id") else None}
