@@ -98,3 +98,73 @@ def test_a_fee_beyond_the_available_funds_is_still_refused(funded, demo):
     assert response.status_code == 409 and response.json()["code"] == "insufficient_funds"
     funded.refresh_from_db()
     assert funded.balance == Decimal("1000.00")
+
+
+def _post(client, **body):
+    return client.post("/api/backoffice/transactions", {"type": "withdrawal", "amount": "1.00", "currency": "USD",
+                                                        **body}, format="json")
+
+
+def test_the_locked_read_keeps_the_view_scope_by_login_and_by_customer(funded, demo):
+    """The account is read by fixed SQL (brokercrm.rows); the scope is still `Customer.objects.visible_to`: an agent
+    posts to their own customer's account by login or by customer, another team's is 404 either way."""
+    from ledger.tests.factories import customer_with_account
+
+    other = customer_with_account("BR", n=3, assigned_to=demo["agent4"]).accounts.first()
+    agent = _client(demo["agent"])
+    assert _post(agent, account_login=funded.login).status_code == 201
+    assert _post(agent, customer_id=funded.customer_id).status_code == 201
+    for body in ({"account_login": other.login}, {"customer_id": other.customer_id}):
+        response = _post(agent, **body)
+        assert response.status_code == 404 and response.json()["code"] == "not_found", body
+    admin = _client(demo["admin"])  # scope "all": no scope condition at all
+    assert _post(admin, type="deposit", account_login=other.login).status_code == 201
+    assert Transaction.objects.filter(account=funded, type="withdrawal").count() == 2  # pending approval
+    assert not Transaction.objects.filter(account=other, type="withdrawal").exists() and ledger_verify() == []
+
+
+@pytest.mark.parametrize("body", [{"account_login": 2**63}, {"customer_id": 2**63}, {"account_login": -(2**63) - 1},
+                                  {"account_login": 0}])
+def test_a_login_or_customer_beyond_the_column_range_is_404_not_500(funded, demo, body):
+    response = _post(_client(demo["admin"]), **body)
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_out_of_scope_account_is_not_locked(demo):
+    """Scope and row lock are one statement: a row outside the caller's scope is never locked (nor waited for)."""
+    import threading
+
+    import psycopg
+
+    from ledger.tests.factories import customer_with_account
+
+    mine = customer_with_account("GB", n=8, assigned_to=demo["agent"]).accounts.first()
+    other = customer_with_account("BR", n=9, assigned_to=demo["agent4"]).accounts.first()
+    agent = _client(demo["agent"])
+    settings = connection.settings_dict
+    holder = psycopg.connect(host=settings["HOST"], port=settings["PORT"], user=settings["USER"],
+                             password=settings["PASSWORD"], dbname=settings["NAME"])
+    try:  # another transaction holds both accounts' rows
+        holder.execute("SELECT 1 FROM ledger_tradingaccount WHERE id IN (%s, %s) FOR UPDATE", [mine.pk, other.pk])
+        answers = {}
+
+        def post(name, login):
+            try:
+                answers[name] = _post(agent, type="deposit", account_login=login).status_code
+            finally:
+                connection.close()  # this thread's own connection
+
+        out_of_scope = threading.Thread(target=post, args=("other", other.login))
+        out_of_scope.start()
+        out_of_scope.join(10)
+        assert answers.get("other") == 404  # answered at once: the locked row was never in its result
+        in_scope = threading.Thread(target=post, args=("mine", mine.login))
+        in_scope.start()
+        in_scope.join(1)
+        assert "mine" not in answers  # its own account: waits for the lock, as a posting must
+    finally:
+        holder.rollback()
+        holder.close()
+    in_scope.join(10)
+    assert answers["mine"] == 201
