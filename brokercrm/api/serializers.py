@@ -8,14 +8,16 @@ from rest_framework.serializers import BaseSerializer
 
 
 class FieldsBuiltOnce:
-    """A ModelSerializer mixin: the model introspection behind `get_fields()` (ModelSerializer.build_field for every
-    Meta field, the extra and uniqueness kwargs) runs once per serializer class instead of once per instance.
+    """A serializer mixin: `get_fields()` runs once per serializer class instead of once per instance — for a
+    ModelSerializer the model introspection behind it (build_field for every Meta field, the extra and uniqueness
+    kwargs), for a plain one the deep copy of its declared fields.
 
     Each instance gets its own copy of every field, so binding (name, parent, source) and context stay per instance:
     a shallow copy for a plain field (what `bind()` and the output set are the copy's own attributes; the shared
     parts, its kwargs, validators and messages, are only read), a deep copy for a nested serializer, as DRF copies
-    declared fields. Only for output serializers whose `get_fields()` depends on nothing but the class (no request,
-    no context) and whose fields nobody changes per instance: the hot ones."""
+    declared fields. Only for serializers whose `get_fields()` depends on nothing but the class (no request, no
+    context) and whose fields nobody changes per instance: the hot ones (a posting's input and output). Validation
+    keeps its state per instance too: a field's validators list is built in its constructor and only read after."""
 
     def get_fields(self):
         cls = type(self)

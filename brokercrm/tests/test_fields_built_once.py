@@ -42,3 +42,27 @@ def test_fields_are_built_once_per_class_and_copied_per_instance(monkeypatch):
     # The class's fields are prototypes: never bound, so no instance's binding leaks into another's.
     for field in RoleOut._fields_built_once.values():
         assert getattr(field, "parent", None) is None and getattr(field, "field_name", None) is None
+
+
+def test_an_input_serializer_validates_each_instance_on_its_own():
+    """A plain (input) serializer with fields built once: every instance validates, binds and reports errors by
+    itself, exactly as the same serializer without the mixin."""
+    from ledger.api.serializers import TransactionIn
+
+    class TransactionInPlain(serializers.Serializer):
+        pass
+
+    TransactionInPlain._declared_fields = TransactionIn._declared_fields
+    TransactionInPlain.validate = TransactionIn.validate
+    cases = [{"type": "deposit", "amount": "10.50", "currency": "USD", "account_login": 5000001},
+             {"type": "nope", "amount": "-x", "currency": "USDX", "comment": "c" * 501},
+             {"type": "fee", "amount": "1", "currency": "EUR", "customer_id": 7, "idempotency_key": None},
+             {"type": "fee", "amount": "1", "currency": "EUR"},
+             {}]
+    for _ in range(2):
+        for data in cases:
+            once, plain = TransactionIn(data=data), TransactionInPlain(data=data)
+            assert once.is_valid() == plain.is_valid(), data
+            assert once.errors == plain.errors and dict(once.validated_data) == dict(plain.validated_data), data
+            assert all(field.parent is once for field in once.fields.values())
+    assert TransactionIn().fields["amount"] is not TransactionIn().fields["amount"]

@@ -10,7 +10,7 @@ from ..money import AmountField
 from ..services import ACCOUNT_CURRENCIES
 
 
-class TransactionIn(serializers.Serializer):
+class TransactionIn(FieldsBuiltOnce, serializers.Serializer):
     customer_id = serializers.IntegerField(required=False)
     account_login = serializers.IntegerField(required=False)
     type = serializers.ChoiceField(choices=TxType.choices)
