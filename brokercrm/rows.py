@@ -59,24 +59,24 @@ class JoinedRow:
 
 
 @cache
-def _insert_head(model: type[Model]) -> tuple[str, str, list]:
+def _insert_head(model: type[Model], with_pk: bool) -> tuple[str, str, list]:
     q = connection.ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
     columns = ", ".join(q(f.column) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     return f"INSERT INTO {q(model._meta.db_table)} ({columns}) VALUES ", row, fields
 
 
-def insert_sql(objs: list[Model]) -> tuple[str, list]:
-    """`INSERT INTO … VALUES …` of unsaved instances of one model (their primary keys from the column's default)."""
-    head, row, fields = _insert_head(type(objs[0]))
+def insert_sql(objs: list[Model], *, with_pk: bool = False) -> tuple[str, list]:
+    """`INSERT INTO … VALUES …` of unsaved instances of one model: their primary keys from the column's default, or
+    (`with_pk`) the ones they were given (taken from the table's sequence beforehand). Then `mark_saved` them."""
+    head, row, fields = _insert_head(type(objs[0]), with_pk)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
     return head + ", ".join([row] * len(objs)), params
 
 
 def insert_one(obj: Model) -> None:
-    """Insert `obj` and give it its primary key, as `obj.save()` on a new instance (no signals). A django-fsm
-    `ConcurrentTransitionMixin` model has its initial states recorded, as its `save()` does."""
+    """Insert `obj` and give it its primary key, as `obj.save()` on a new instance (no signals)."""
     sql, params = insert_sql([obj])
     pk = obj._meta.pk
     with connection.cursor() as cursor:
@@ -86,6 +86,12 @@ def insert_one(obj: Model) -> None:
         else:
             cursor.execute(sql, params)
             obj.pk = connection.ops.last_insert_id(cursor, obj._meta.db_table, pk.column)
+    mark_saved(obj)
+
+
+def mark_saved(obj: Model) -> None:
+    """What `save()` records on an instance it inserted: it is in the database now; a django-fsm
+    `ConcurrentTransitionMixin` model also records its initial states (its next save checks them)."""
     obj._state.adding = False
     obj._state.db = connection.alias
     if hasattr(obj, "_update_initial_state"):

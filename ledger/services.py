@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from typing import NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
@@ -19,7 +20,8 @@ from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.bulk import allocate_ids, copy_insert
 from brokercrm.errors import DomainError, InvalidTransition, NotFound, PermissionDenied
 from brokercrm.events import event_emit
-from brokercrm.rows import JoinedRow, insert_one, insert_sql
+from brokercrm.rows import JoinedRow, insert_one, insert_sql, mark_saved
+from customers.kyc.models import KycSettings
 from customers.kyc.services import kyc_gate_check
 from customers.models import Activity, Customer
 from customers.services import activity_record, customer_transition
@@ -349,10 +351,11 @@ def _pending_debits_sql() -> tuple[str, list[str]]:
 
 
 def _post(tx: Transaction, account: TradingAccount, *, activities: list | None = None,
-          deposit_at=None) -> None:
+          deposit_at=None, insert: bool = False) -> None:
     """Write the balanced lines of `tx` and move the account (caller holds the account's row lock). `activities`
     (unsaved Activity entries) and `deposit_at` (the customer's last deposit and activity time) are written with
-    them: on PostgreSQL all of it is one statement (data-modifying CTEs), each part what the ORM would write."""
+    them, and with `insert` the new transaction itself (its id already taken from its sequence; PostgreSQL only): on
+    PostgreSQL all of it is one statement (data-modifying CTEs), each part what the ORM would write."""
 
     spec = TYPES[tx.type]
     signed = tx.amount * spec.sign * (-1 if tx.reverses_id else 1)  # a reversal undoes its original
@@ -364,7 +367,8 @@ def _post(tx: Transaction, account: TradingAccount, *, activities: list | None =
     move = (f'UPDATE "{table}" SET "{column}" = "{column}" + %s WHERE "id" = %s RETURNING "balance", "credit"',
             [signed, account.pk])
     if connection.vendor == "postgresql":
-        parts = [insert_sql(lines), *([insert_sql(activities)] if activities else [])]
+        parts = [*([insert_sql([tx], with_pk=True)] if insert else []), insert_sql(lines),
+                 *([insert_sql(activities)] if activities else [])]
         if deposit_at is not None:
             parts.append((f'UPDATE "{Customer._meta.db_table}" SET "last_deposit_at" = %s, "last_activity_at" = %s '
                           'WHERE "id" = %s', [deposit_at, deposit_at, tx.customer_id]))
@@ -379,6 +383,8 @@ def _post(tx: Transaction, account: TradingAccount, *, activities: list | None =
         sql, params = move
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        if insert:
+            mark_saved(tx)
         # PostgreSQL returns Decimals; SQLite (the embedded default) numbers: read them as the model's decimals.
         account.balance, account.credit = (v if isinstance(v, Decimal) else Decimal(str(v)).quantize(CENT)
                                            for v in cursor.fetchone())
@@ -435,23 +441,50 @@ def _auto_freeze(tx: Transaction, account: TradingAccount) -> None:
 
 
 _ACCOUNT_ROW = JoinedRow(("a", TradingAccount), ("c", Customer))
+_POSTING_ROW = JoinedRow(("a", TradingAccount), ("c", Customer), ("k", KycSettings))
+
+
+class Locked(NamedTuple):
+    """What a posting reads with its row lock: the account (`.customer` loaded), the broker's KYC rules as of the
+    statement (None on SQLite, or when the row is missing: `kyc_gate_check` then reads them itself) and, when asked
+    for, the new transaction's id taken from its sequence (None otherwise)."""
+
+    account: TradingAccount
+    kyc: KycSettings | None
+    next_id: int | None
 
 
 @cache
-def _account_sql(by_login: bool) -> str:
+def _account_sql(by_login: bool, posting: bool, new_id: bool) -> str:
     """The locked read of an account and its customer (`{scope}` left for the caller's scope condition), built once
-    per process: as fixed SQL it costs a tenth of the ORM's compilation of the same `select_related` query."""
+    per process: as fixed SQL it costs a tenth of the ORM's compilation of the same `select_related` query.
+
+    `posting` (PostgreSQL): in the same round trip, the KYC rules row and (`new_id`) a new id from the transactions'
+    sequence (nextval is never rolled back: a posting refused after it leaves a gap in the ids, as any rolled-back
+    INSERT does). The lock stays on the account's and the customer's rows only (`FOR UPDATE OF a, c`)."""
     q = connection.ops.quote_name
     where = f"a.{q('login')} = %s" if by_login else f"a.{q('customer_id')} = %s"
     order = "" if by_login else f" ORDER BY a.{q('login')}"  # logins are unique: no ORDER BY for one
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    return (f"SELECT {_ACCOUNT_ROW.columns} FROM {q(TradingAccount._meta.db_table)} a "
-            f"JOIN {q(Customer._meta.db_table)} c ON c.{q('id')} = a.{q('customer_id')} "
-            f"WHERE {where}{{scope}}{order} LIMIT 1{lock}")
+    tables = (f"FROM {q(TradingAccount._meta.db_table)} a "
+              f"JOIN {q(Customer._meta.db_table)} c ON c.{q('id')} = a.{q('customer_id')}")
+    if not posting:
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        return f"SELECT {_ACCOUNT_ROW.columns} {tables} WHERE {where}{{scope}}{order} LIMIT 1{lock}"
+    next_id = "NULL"
+    if new_id:
+        with connection.cursor() as cursor:  # the sequence's name, once: not looked up on every posting
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)",
+                           [Transaction._meta.db_table, Transaction._meta.pk.column])
+            next_id = f"nextval('{cursor.fetchone()[0]}'::regclass)"
+    return (f"SELECT {_POSTING_ROW.columns}, {next_id} {tables} "
+            f"LEFT JOIN LATERAL (SELECT * FROM {q(KycSettings._meta.db_table)} ORDER BY {q('id')} LIMIT 1) k ON TRUE "
+            f"WHERE {where}{{scope}}{order} LIMIT 1 FOR UPDATE OF a, c")
 
 
-def _resolve_account(*, by, customer_id=None, account_login=None) -> TradingAccount:
-    """The account within `by`'s scope, its row and its customer's locked in the same query (`.customer` loaded).
+def _resolve_account(*, by, customer_id=None, account_login=None, posting: bool = False,
+                     new_id: bool = False) -> Locked:
+    """The account within `by`'s scope, its row and its customer's locked in the same query (`.customer` loaded);
+    with `posting` (PostgreSQL only) also the KYC rules and (`new_id`) a new transaction id (see `_account_sql`).
 
     The scope is `Customer.objects.visible_to(by)`, as `TradingAccount.objects.visible_to(by)` applies it: nothing
     is added for a user who sees every customer, otherwise the customer must be in that queryset (its SQL as a
@@ -473,13 +506,18 @@ def _resolve_account(*, by, customer_id=None, account_login=None) -> TradingAcco
     except EmptyResultSet:  # no customer in scope at all
         raise LedgerNotFound("No such customer or account.") from None
     with connection.cursor() as cursor:
-        cursor.execute(_account_sql(account_login is not None).format(scope=scope), [value, *scope_params])
+        sql = _account_sql(account_login is not None, posting, posting and new_id)
+        cursor.execute(sql.format(scope=scope), [value, *scope_params])
         row = cursor.fetchone()
     if row is None:
         raise LedgerNotFound("No such customer or account.")
-    account, customer = _ACCOUNT_ROW.models(row)
+    if posting:
+        account, customer, kyc = _POSTING_ROW.models(row)
+        next_id = row[-1]
+    else:
+        (account, customer), kyc, next_id = _ACCOUNT_ROW.models(row), None, None
     TradingAccount.customer.field.set_cached_value(account, customer)
-    return account
+    return Locked(account, kyc, next_id)
 
 
 @transaction.atomic
@@ -506,8 +544,12 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
             return _idempotent_repeat(existing, request), False
     if amount <= 0:
         raise LedgerError("Amounts are positive.", fields={"amount": ["Must be greater than zero."]})
-    # Scope and row lock in one query (the account's row and its customer's, as before).
-    account = _resolve_account(by=by, customer_id=customer_id, account_login=account_login)
+    completes_now = status != TxStatus.PROCESSING and not spec.needs_approval
+    # Without a key nothing can collide: a posting completed at once is one statement with its lines (PostgreSQL).
+    one_statement = completes_now and not idempotency_key and connection.vendor == "postgresql"
+    # Scope and row lock in one query (the account's row and its customer's), with the KYC rules and a new id.
+    account, kyc, next_id = _resolve_account(by=by, customer_id=customer_id, account_login=account_login,
+                                             posting=connection.vendor == "postgresql", new_id=one_statement)
     currency = (currency or "").upper()
     if currency != account.currency:
         raise LedgerError("The currency must be the account's.",
@@ -521,17 +563,18 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     amount_usd = to_usd(amount, currency)
     if type in (TxType.DEPOSIT, TxType.WITHDRAWAL):
         # The broker's KYC rules (customers.kyc): 409 kyc_required when they need approved KYC.
-        kyc_gate_check(customer=customer, operation=type, amount_usd=amount_usd)
+        kyc_gate_check(customer=customer, operation=type, amount_usd=amount_usd, settings=kyc)
     tx = Transaction(account=account, customer=customer, type=type, amount=amount, currency=currency,
                      amount_usd=amount_usd, comment=comment, created_by=actor_user(by),
                      idempotency_key=idempotency_key or None,
                      provider=provider, required_role=required_role_for(amount_usd) if spec.needs_approval else "")
-    completes_now = status != TxStatus.PROCESSING and not spec.needs_approval
     if completes_now:  # inserted completed (one INSERT rather than INSERT + UPDATE); same transitions
         tx.approve()
         tx.complete()
         tx.completed_at = timezone.now()
-    if idempotency_key:  # only a key can collide: the savepoint is needed for it alone
+    if one_statement:
+        tx.pk = next_id  # inserted by `_post`'s statement, with its lines
+    elif idempotency_key:  # only a key can collide: the savepoint is needed for it alone
         try:
             with transaction.atomic():
                 insert_one(tx)
@@ -551,7 +594,7 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
         now = timezone.now()
         _post(tx, account, deposit_at=now if type == TxType.DEPOSIT else None, activities=[Activity(
             customer=customer, actor=actor_user(by), verb=created["verb"], summary=created["summary"][:255],
-            data=created["data"], created_at=now), _completed_activity(tx, by, now)])
+            data=created["data"], created_at=now), _completed_activity(tx, by, now)], insert=one_statement)
         _after_completion(tx, account, by, locked_customer=customer, written=True)
         return tx, True
     activity_record(**created)

@@ -338,12 +338,13 @@ def kyc_expiry_scan(*, today: date | None = None) -> int:
 GATED_OPERATIONS = ("deposit", "withdrawal", "account")
 
 
-def kyc_gate_check(*, customer, operation: str, amount_usd=None) -> None:
+def kyc_gate_check(*, customer, operation: str, amount_usd=None, settings: KycSettings | None = None) -> None:
     """Raise 409 kyc_required when the broker's rules need approved KYC for this operation and the customer's
-    is not approved: deposits above the USD threshold, any withdrawal, opening a further trading account."""
+    is not approved: deposits above the USD threshold, any withdrawal, opening a further trading account.
+    `settings`: the rules row already read in the caller's statement (a posting reads it with its row lock)."""
     if customer.kyc_status == "approved":
         return
-    settings = KycSettings.current()
+    settings = settings or KycSettings.current()
     if operation == "deposit":
         needed = settings.gate_deposits_above_usd is not None and amount_usd is not None and (
             amount_usd > settings.gate_deposits_above_usd)

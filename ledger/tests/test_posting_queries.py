@@ -1,7 +1,8 @@
 """One posting through the API costs a fixed, small number of SQL statements, with every invariant kept: scope and
-row lock in one query, the balance check for debits, one INSERT of the transaction (completed), then one statement
-(issue #16) for its two ledger lines, both activity entries, a deposit's customer times and the balance moved and
-read back (UPDATE … RETURNING), the event after commit, and no read of rows already in hand."""
+row lock in one query (which also reads the KYC rules and takes the new transaction's id), the balance check for
+debits, then one statement (issue #16) for the transaction (completed), its two ledger lines, both activity
+entries, a deposit's customer times and the balance moved and read back (UPDATE … RETURNING), the event after
+commit, and no read of rows already in hand."""
 
 from __future__ import annotations
 
@@ -29,12 +30,13 @@ def demo(db):
     return demo_staff()
 
 
-# token lookup, savepoint (BEGIN in production), scope + lock, insert, ledger lines + activities + balance (+ a
-# deposit's customer times) in one statement, release (COMMIT in production); guarded debits (fees, withdrawals) also
-# read the available funds, deposits and withdrawals the broker's KYC rules (customers.kyc: 409 kyc_required)
-QUERIES_PER_POSTING = 6
+# token lookup, savepoint (BEGIN in production), scope + row lock (with the broker's KYC rules and the new
+# transaction's id, read in the same statement), then one statement (issue #16) for the transaction, its ledger lines,
+# both activity entries, a deposit's customer times and the balance, release (COMMIT in production); guarded debits
+# (fees, withdrawals) also read the available funds under the lock
+QUERIES_PER_POSTING = 5
 AVAILABLE_FUNDS_READ = {"fee": 1, "withdrawal": 1}
-KYC_RULES_READ = {"deposit": 1, "withdrawal": 1}
+KYC_RULES_READ: dict[str, int] = {}
 
 
 def _client(user):
@@ -168,3 +170,26 @@ def test_an_out_of_scope_account_is_not_locked(demo):
         holder.close()
     in_scope.join(10)
     assert answers["mine"] == 201
+
+
+def test_the_kyc_rules_read_with_the_lock_are_fresh_and_a_refusal_writes_nothing(funded, demo):
+    """The KYC rules come with the row lock, read anew by every posting: a rule changed between two postings applies
+    to the second. A refused posting (its id already taken from the sequence) leaves no transaction, line or
+    activity behind."""
+    from customers.kyc.models import KycSettings
+
+    client = _client(demo["admin"])
+    body = {"type": "deposit", "amount": "600.00", "currency": "USD", "account_login": funded.login}
+    assert client.post("/api/backoffice/transactions", body, format="json").status_code == 201
+    rules = KycSettings.current()
+    rules.gate_deposits_above_usd = Decimal("500.00")
+    rules.save()
+    counts = (Transaction.objects.count(), LedgerLine.objects.count(), Activity.objects.count())
+    response = client.post("/api/backoffice/transactions", body, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "kyc_required"
+    assert (Transaction.objects.count(), LedgerLine.objects.count(), Activity.objects.count()) == counts
+    funded.refresh_from_db()
+    assert funded.balance == Decimal("1600.00") and ledger_verify() == []
+    rules.gate_deposits_above_usd = None
+    rules.save()
+    assert client.post("/api/backoffice/transactions", body, format="json").status_code == 201
