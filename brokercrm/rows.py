@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import cache, cached_property
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 
@@ -43,6 +43,7 @@ class JoinedRow:
     def models(self, row) -> list[Model | None]:
         """One model per part from a fetched row; None for a part whose primary key is NULL (an outer join that
         found nothing). The primary key must be each model's first concrete field (Django puts it first)."""
+        conn = connections[DEFAULT_DB_ALIAS]
         objects: list[Model | None] = []
         start = 0
         for model, names, converters in self._layout:
@@ -53,26 +54,39 @@ class JoinedRow:
                 continue
             for i, funcs, expression in converters:
                 for func in funcs:
-                    values[i] = func(values[i], expression, connection)
-            objects.append(model.from_db(connection.alias, names, values))
+                    values[i] = func(values[i], expression, conn)
+            objects.append(model.from_db(conn.alias, names, values))
         return objects
 
 
 @cache
-def _insert_head(model: type[Model], with_pk: bool) -> tuple[str, str, list]:
+def _insert_head(model: type[Model], with_pk: bool) -> tuple[str, list]:
     q = connection.ops.quote_name
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
     columns = ", ".join(q(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return f"INSERT INTO {q(model._meta.db_table)} ({columns}) VALUES ", row, fields
+    return f"INSERT INTO {q(model._meta.db_table)} ({columns}) VALUES ", fields
 
 
 def insert_sql(objs: list[Model], *, with_pk: bool = False) -> tuple[str, list]:
     """`INSERT INTO … VALUES …` of unsaved instances of one model: their primary keys from the column's default, or
-    (`with_pk`) the ones they were given (taken from the table's sequence beforehand). Then `mark_saved` them."""
-    head, row, fields = _insert_head(type(objs[0]), with_pk)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
-    return head + ", ".join([row] * len(objs)), params
+    (`with_pk`) the ones they were given (taken from the table's sequence beforehand). Then `mark_saved` them.
+
+    A NULL is written as the keyword, not as a parameter: the statement keeps few enough parameters (≤ 50) for
+    psycopg to cache its parsing, and its text only varies with which columns are NULL."""
+    head, fields = _insert_head(type(objs[0]), with_pk)
+    conn = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy: the fields read it per value
+    rows, params = [], []
+    for obj in objs:
+        marks = []
+        for f in fields:
+            value = f.get_db_prep_save(f.pre_save(obj, True), conn)
+            if value is None:
+                marks.append("NULL")
+            else:
+                marks.append("%s")
+                params.append(value)
+        rows.append("(" + ", ".join(marks) + ")")
+    return head + ", ".join(rows), params
 
 
 def insert_one(obj: Model) -> None:
