@@ -173,9 +173,9 @@ class Command(BaseCommand):
         w("CPU per request (the machine may be shared; these do not depend on its load): posting "
           + _per_request(posting_cpu, total) + "; anchor " + _per_request(anchor_cpu, anchor)
           + f"; bare {1000 * bare_cpu['server'] / max(bare, 1):.2f} ms server")
-        w(f"one posting: {len(queries)} SQL statements for a deposit (token, BEGIN, scope + row lock, "
-          f"KYC rules, insert, lines + activities + customer + balance, COMMIT; a fee reads the available funds "
-          f"instead of the KYC rules); production mode (DEBUG off); machine load "
+        w(f"one posting: {len(queries)} SQL statements for a deposit (token, BEGIN, scope + row lock with the KYC "
+          f"rules and the new id, transaction + lines + activities + customer + balance, COMMIT; a fee also reads "
+          f"the available funds under the lock); production mode (DEBUG off); machine load "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
         problems = ledger_verify()
         w("verify_ledger: " + ("consistent" if not problems else f"{len(problems)} problems"))
