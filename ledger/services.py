@@ -20,7 +20,7 @@ from brokercrm.actors import SYSTEM, actor_check, actor_user
 from brokercrm.bulk import allocate_ids, copy_insert
 from brokercrm.errors import DomainError, InvalidTransition, NotFound, PermissionDenied
 from brokercrm.events import event_emit
-from brokercrm.rows import JoinedRow, insert_one, insert_sql, mark_saved
+from brokercrm.rows import JoinedRow, fixed_cursor, insert_one, insert_sql, mark_saved
 from customers.kyc.models import KycSettings
 from customers.kyc.services import kyc_gate_check
 from customers.models import Activity, Customer
@@ -326,7 +326,7 @@ def available_balance(account: TradingAccount) -> Decimal:
 
     A pending reversal of a balance credit (a deposit's) reserves its amount too; a withdrawal's reversal does not."""
     sql, params = _pending_debits_sql()
-    with connection.cursor() as cursor:
+    with fixed_cursor() as cursor:
         cursor.execute(sql, [account.pk, *params])
         pending = cursor.fetchone()[0]
     # PostgreSQL returns a Decimal; SQLite (the embedded default) a number: read it as the model's decimals.
@@ -381,7 +381,7 @@ def _post(tx: Transaction, account: TradingAccount, *, activities: list | None =
         if deposit_at is not None:
             Customer.objects.filter(pk=tx.customer_id).update(last_deposit_at=deposit_at, last_activity_at=deposit_at)
         sql, params = move
-    with connection.cursor() as cursor:
+    with fixed_cursor() as cursor:
         cursor.execute(sql, params)
         if insert:
             mark_saved(tx)
@@ -505,7 +505,7 @@ def _resolve_account(*, by, customer_id=None, account_login=None, posting: bool 
             scope = f" AND c.{connection.ops.quote_name('id')} IN ({sub})"
     except EmptyResultSet:  # no customer in scope at all
         raise LedgerNotFound("No such customer or account.") from None
-    with connection.cursor() as cursor:
+    with fixed_cursor() as cursor:
         sql = _account_sql(account_login is not None, posting, posting and new_id)
         cursor.execute(sql.format(scope=scope), [value, *scope_params])
         row = cursor.fetchone()

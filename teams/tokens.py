@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from brokercrm.rows import JoinedRow
+from brokercrm.rows import JoinedRow, fixed_cursor
 
 from . import conf
 from .models import ApiToken, Role, Team, User
@@ -84,7 +84,7 @@ def _token_query() -> str:
 def _token_with_user(hashed: str) -> ApiToken | None:
     """The token whose key hashes to `hashed`, with `.user`, `.user.role` and `.user.team` loaded (as
     `select_related` would), or None."""
-    with connection.cursor() as cursor:
+    with fixed_cursor() as cursor:
         cursor.execute(_token_query(), [hashed])
         row = cursor.fetchone()
     if row is None:

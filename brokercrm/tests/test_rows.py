@@ -1,0 +1,70 @@
+"""brokercrm.rows: fixed SQL for the hottest statements — models built as the ORM builds them, INSERTs as `save()`
+writes them, and (PostgreSQL) prepared once per connection unless DATABASE_PREPARED_STATEMENTS is off."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from brokercrm.rows import JoinedRow, fixed_cursor, insert_one
+from teams.models import Role, Team, User
+
+pytestmark = pytest.mark.django_db
+
+ROW = JoinedRow(("u", User), ("r", Role), ("m", Team))
+SQL = (f"SELECT {ROW.columns} FROM teams_user u LEFT JOIN teams_role r ON r.id = u.role_id "
+       "LEFT JOIN teams_team m ON m.id = u.team_id WHERE u.email = %s")
+
+
+def _read(email):
+    with fixed_cursor() as cursor:
+        cursor.execute(SQL, [email])
+        return ROW.models(cursor.fetchone())
+
+
+def test_a_joined_row_builds_the_models_the_orm_builds():
+    role = Role.objects.create(name="r-rows", permissions=["customers.view"], customer_view_scope="team")
+    team = Team.objects.create(name="T-rows")
+    user = User.objects.create_user(email="rows@example.com", password="x" * 12, role=role, team=team)
+    loner = User.objects.create_user(email="loner@example.com", password="x" * 12)
+    got_user, got_role, got_team = _read(user.email)
+    orm = User.objects.select_related("role", "team").get(pk=user.pk)
+    for got, want in ((got_user, orm), (got_role, orm.role), (got_team, orm.team)):
+        assert type(got) is type(want) and not got._state.adding
+        assert {f.attname: getattr(got, f.attname) for f in want._meta.concrete_fields} == {
+            f.attname: getattr(want, f.attname) for f in want._meta.concrete_fields}
+    assert got_role.permissions == ["customers.view"]  # JSON converted, as the ORM converts it
+    assert _read(loner.email)[1:] == [None, None]  # outer joins that found nothing
+
+
+def test_insert_one_writes_what_save_writes():
+    team = Team(name="T-insert")
+    insert_one(team)
+    assert team.pk and not team._state.adding
+    stored = Team.objects.get(pk=team.pk)
+    assert (stored.name, stored.parent_id, stored.created_at) == ("T-insert", None, team.created_at)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_fixed_statements_are_prepared_once_per_connection_and_logged():
+    User.objects.create_user(email="prep@example.com", password="x" * 12)
+
+    def prepared():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", [f"{SQL[:40]}%"])
+            return cursor.fetchone()[0]
+
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(3):
+            assert _read("prep@example.com")[0].email == "prep@example.com"
+    assert prepared() == 1  # one statement, prepared at its first use, reused after
+    assert all(q["sql"].startswith("SELECT u.") and "$1" in q["sql"] for q in captured.captured_queries)
+    with override_settings(DATABASE_PREPARED_STATEMENTS=False):
+        with fixed_cursor() as cursor:
+            cursor.execute("SELECT 42 AS rows_unprepared")
+            assert cursor.fetchone() == (42,)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%rows_unprepared%'")
+            assert cursor.fetchone() == (0,)
