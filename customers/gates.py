@@ -20,7 +20,7 @@ from disposable_email_domains import blocklist as DISPOSABLE
 from django.db import connection
 from django.db.models import Q
 
-from brokercrm.bulk import json_rows
+from brokercrm.bulk import array_cursor, json_rows
 
 from .errors import DuplicateCustomer, GateError, InvalidPromoCode
 from .models import Customer, FraudSettings, PromoCode, RegistrationPath
@@ -289,7 +289,7 @@ def duplicate_scores_sql(keys: list[DedupeKey], *, fraud: FraudSettings | None =
     results: list[DuplicateMatch | None] = [None] * len(keys)
     if not keys:
         return results
-    with connection.cursor() as cursor:
+    with array_cursor() as cursor:  # the JSON bound on the server, not quoted into the statement's text
         cursor.execute(DUPLICATES_SQL, {
             "keys": json_rows([k.email_canonical or "" for k in keys], [k.phone or "" for k in keys],
                               [k.country or "" for k in keys], [k.affiliate_lead_id or "" for k in keys]),

@@ -31,7 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from brokercrm.bulk import copy_insert, json_rows
+from brokercrm.bulk import array_cursor, copy_insert, json_rows
 from brokercrm.errors import DomainError, PermissionDenied
 from brokercrm.events import event_emit
 from crm.models import Note
@@ -380,7 +380,7 @@ def _mark_rows(job: ImportJob, rows: list, *, imported: int) -> None:
     # A chunk's ids are nearly contiguous (staged in row order, claimed in row order), so the range is a short scan.
     # The rows' UPDATE runs to completion as a data-modifying WITH, whether or not the outer statement reads it.
     ids = [r.pk for r in rows]
-    with connection.cursor() as cursor:
+    with array_cursor() as cursor:  # the JSON bound on the server, not quoted into a 60 KB statement text
         cursor.execute(
             "WITH marked AS (UPDATE imports_importrow AS r SET status = v.e ->> 1, reason = v.e ->> 2, "
             "customer_id = (v.e ->> 3)::bigint FROM jsonb_array_elements(%(outcomes)s::jsonb) AS v(e) "
