@@ -17,9 +17,10 @@ from typing import Any
 
 import phonenumbers
 from disposable_email_domains import blocklist as DISPOSABLE
+from django.db import connection
 from django.db.models import Q
 
-from brokercrm.bulk import array_cursor
+from brokercrm.bulk import array_cursor, json_rows
 
 from .errors import DuplicateCustomer, GateError, InvalidPromoCode
 from .models import Customer, FraudSettings, PromoCode, RegistrationPath
@@ -249,12 +250,13 @@ def duplicate_scores_bulk(keys: list[DedupeKey], *, fraud: FraudSettings | None 
 
 
 # The set-based form of the duplicate scoring (`_score` + best match), for a whole batch in one statement: the keys
-# as arrays, joined against the unique canonical-email, phone and lead-id indexes, scored with the same weights, the
+# as one JSON parameter (`brokercrm.bulk.json_rows`: written in C, where array parameters are dumped in Python),
+# joined against the unique canonical-email, phone and lead-id indexes, scored with the same weights, the
 # best match per key by (score desc, id asc) — as `duplicate_score` picks it row by row. A test holds the two equal.
 DUPLICATES_SQL = """
 WITH k AS (
-    SELECT * FROM unnest(%(emails)b::text[], %(phones)b::text[], %(countries)b::text[], %(leads)b::text[])
-        WITH ORDINALITY AS k(email, phone, country, lead, i)
+    SELECT e ->> 0 AS email, e ->> 1 AS phone, e ->> 2 AS country, e ->> 3 AS lead, i
+        FROM jsonb_array_elements(%(keys)s::jsonb) WITH ORDINALITY AS k(e, i)
 ), m AS (
     SELECT k.i, c.id, c.email_canonical, c.phone, c.country, c.affiliate_lead_id
         FROM k JOIN customers_customer c ON c.email_canonical = k.email WHERE k.email <> ''
@@ -287,10 +289,10 @@ def duplicate_scores_sql(keys: list[DedupeKey], *, fraud: FraudSettings | None =
     results: list[DuplicateMatch | None] = [None] * len(keys)
     if not keys:
         return results
-    with array_cursor() as cursor:
+    with array_cursor() as cursor:  # the JSON bound on the server, not quoted into the statement's text
         cursor.execute(DUPLICATES_SQL, {
-            "emails": [k.email_canonical or "" for k in keys], "phones": [k.phone or "" for k in keys],
-            "countries": [k.country or "" for k in keys], "leads": [k.affiliate_lead_id or "" for k in keys],
+            "keys": json_rows([k.email_canonical or "" for k in keys], [k.phone or "" for k in keys],
+                              [k.country or "" for k in keys], [k.affiliate_lead_id or "" for k in keys]),
             "w_lead": weights["affiliate_lead_id"], "w_email": weights["email"], "w_phone": weights["phone"],
             "w_country": weights["country"]})
         for i, customer_id, *matched in cursor.fetchall():
@@ -561,8 +563,6 @@ class Pipeline:
         passed (same canonical email, or same phone and country). Flags are set on the candidates."""
         if not self.runs("duplicates"):
             return [None] * len(candidates)
-        from django.db import connection
-
         bulk = duplicate_scores_sql if connection.vendor == "postgresql" else duplicate_scores_bulk
         matches = bulk([c.key for c in candidates], fraud=self.fraud)
         seen_email: dict[str, int] = {}

@@ -121,8 +121,8 @@ def test_cancelled_job_claims_nothing(demo):
 
 
 def test_email_taken_past_the_gates_falls_back_row_by_row(demo):
-    """The chunk's statements bind their arrays on the server (`brokercrm.bulk.array_cursor`): a unique violation
-    still arrives as Django's IntegrityError, so a chunk whose email was taken meanwhile (here: the duplicates gate
+    """The chunk's customers go in with COPY (`brokercrm.bulk.copy_insert`): a unique violation still arrives as
+    Django's IntegrityError, so a chunk whose email was taken meanwhile (here: the duplicates gate
     off) falls back to one row at a time, and awkward text arrives intact."""
     RegistrationPath.objects.filter(source="import").update(check_duplicates=False)
     taken = Customer.objects.exclude(email="").first().email
@@ -134,3 +134,50 @@ def test_email_taken_past_the_gates_falls_back_row_by_row(demo):
     assert out[1] == ("rejected", "duplicate_customer: duplicate of an existing customer (email)")
     assert out[2] == ("imported", "")
     assert Customer.objects.get(email="o@example.org").first_name == odd
+
+
+def test_claimed_cells_and_written_outcomes_arrive_exactly(demo):
+    """The claim reads a staged row's cells as text columns and the outcomes go back as one JSON parameter
+    (`brokercrm.bulk.json_rows`): every column in any header order, a short row (its missing cells), awkward text
+    in cells and in reasons (quotes, braces, backslashes, NULL, accents), and each row's number, status, reason and
+    customer as before."""
+    from crm.models import Note
+    from customers.models import CustomerGroup
+    from imports.models import ImportRow
+
+    CustomerGroup.objects.get_or_create(name="VIP")
+    odd = 'O"Brien {a,b} \\ é,\'x\' NULL'
+    header = ["comment", "country", "group_name", "last_name", "assigned_to_email", "phone", "first_name", "email"]
+    body = io.StringIO()
+    writer = csv.writer(body, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([
+        [odd, "GB", "vip", "One", "", "+447911294001", odd, "one@example.org"],           # 1 imported
+        ["", "GB", odd, "Two", "", "+447911294002", "A", "two@example.org"],              # 2 unknown group
+        ["", "GB", "", "Three", "nobody@example.org", "+447911294003", "A", "three@example.org"],  # 3 assignee
+        ["", "GB", "", "Four", "", "+447911294004", "A", "ONE+x@example.org"],            # 4 duplicate of 1
+        ["", "GB", "", "Five", "", "+447911294005", "A", "not-an-email"],                 # 5 invalid email
+        ["", "GB"],                                                                       # 6 a short row
+        ["x", "GB", "", "Seven", "", "+447911294007", "A", "seven@example.org"],          # 7 imported
+    ])
+    job = import_create(by=demo["admin"], raw=body.getvalue().encode(), file_name="t.csv", rate_per_second=0)
+    import_process(job_id=job.pk)
+    rows = {r.row_number: r for r in ImportRow.objects.filter(job=job)}
+    outcomes = {n: (r.status, r.reason) for n, r in rows.items()}
+    assert outcomes == {
+        1: ("imported", ""),
+        2: ("rejected", f"validation_error: unknown group {odd[:40]!r}"),
+        3: ("rejected", "validation_error: assigned_to_email is not staff you may assign to"),
+        4: ("rejected", "duplicate_customer: duplicate of row 1 of this file"),
+        5: ("rejected", "validation_error: invalid email address"),
+        6: ("rejected", "validation_error: invalid email address"),
+        7: ("imported", ""),
+    }
+    one, seven = Customer.objects.get(email="one@example.org"), Customer.objects.get(email="seven@example.org")
+    assert (rows[1].customer_id, rows[7].customer_id) == (one.pk, seven.pk)
+    assert all(rows[n].customer_id is None for n in (2, 3, 4, 5, 6))
+    assert one.first_name == odd and one.group.name == "VIP"
+    assert Note.objects.get(customer=one).body == odd and Note.objects.get(customer=seven).body == "x"
+    assert rows[2].data["group_name"] == odd  # the staged cells are untouched (the rejections report reads them)
+    job.refresh_from_db()
+    assert (job.processed_rows, job.imported_rows, job.rejected_rows) == (7, 2, 5)
