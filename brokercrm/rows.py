@@ -23,8 +23,13 @@ def fixed_cursor():
     logging) for this module's fixed statements. On PostgreSQL it is psycopg's server-binding cursor and each of
     its statements is prepared on the connection at its first use, so the server plans it once per connection
     instead of on every call (planning was a third of a posting's database CPU; the pool keeps the connections).
-    `DATABASE_PREPARED_STATEMENTS=false` turns this off (behind a transaction-pooling proxy older than PgBouncer
-    1.21, which cannot route prepared statements); Django's own cursor is used then, and on SQLite."""
+
+    Only these statements are prepared: Django keeps psycopg's preparing off for the connection (threshold None,
+    so psycopg tracks no other query) and the cursor turns it on for its own call alone. A ROLLBACK makes psycopg
+    forget (and deallocate) the connection's prepared statements; they are prepared again at their next use.
+    `DATABASE_PREPARED_STATEMENTS=false` turns all this off (behind a transaction-pooling proxy that cannot keep
+    prepared statements: PgBouncer before 1.22, or without `max_prepared_statements`); Django's own cursor is used
+    then, and on SQLite."""
     if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         return connection.cursor()
     connection.ensure_connection()
@@ -34,10 +39,27 @@ def fixed_cursor():
 @cache
 def _prepared_cursor_class():
     from django.db.backends.postgresql.base import ServerBindingCursor
+    from psycopg import errors
+    from psycopg.pq import TransactionStatus
 
     class PreparedCursor(ServerBindingCursor):
         def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=binary)
+            conn = self.connection
+            previous, conn.prepare_threshold = conn.prepare_threshold, 2**31 - 1  # explicit preparing only
+            try:
+                try:
+                    return super().execute(query, params, prepare=True, binary=binary)
+                except errors.FeatureNotSupported:
+                    # "cached plan must not change result type": a column the statement returns changed type since
+                    # it was prepared (a migration ran meanwhile). Outside a transaction, forget the connection's
+                    # prepared statements (psycopg clears its cache on DEALLOCATE ALL) and run it once more; in a
+                    # transaction the error aborts it, and its ROLLBACK clears them for the next request.
+                    if conn.info.transaction_status != TransactionStatus.IDLE:
+                        raise
+                    super().execute("DEALLOCATE ALL", prepare=False)
+                    return super().execute(query, params, prepare=True, binary=binary)
+            finally:
+                conn.prepare_threshold = previous
 
         def _send_query_prepared(self, name, pgq, *, binary=None):
             # psycopg records the statement it ran (what Django's query log and CaptureQueriesContext read) only
@@ -67,7 +89,8 @@ class JoinedRow:
         layout = []
         for _alias, model in self.parts:
             fields = model._meta.concrete_fields
-            converters = [(i, [*f.get_db_converters(connection), *connection.ops.get_db_converters(f.cached_col)],
+            # the backend's converters first, then the field's: the order of Django's compiler
+            converters = [(i, [*connection.ops.get_db_converters(f.cached_col), *f.get_db_converters(connection)],
                            f.cached_col) for i, f in enumerate(fields)]
             layout.append((model, [f.attname for f in fields], [c for c in converters if c[1]]))
         return layout

@@ -185,13 +185,9 @@ else:
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 # The hottest fixed statements (token lookup, a posting's) as prepared statements (brokercrm.rows.fixed_cursor);
-# off behind a transaction-pooling proxy that cannot route them (PgBouncer before 1.21).
+# off behind a transaction-pooling proxy that cannot keep them (PgBouncer before 1.22 or without
+# max_prepared_statements).
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
-if IS_POSTGRES and DATABASE_PREPARED_STATEMENTS:
-    # Django turns psycopg's preparing off (threshold None), which also ignores an explicit `prepare=True`. Django's
-    # own cursors bind on the client and never prepare; so a threshold no statement reaches only lets the fixed
-    # cursor's explicit preparing through.
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**31 - 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache, Celery, events -----------------------------------------------------------------------------

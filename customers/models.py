@@ -150,8 +150,8 @@ class CustomerOwnedQuerySet(models.QuerySet):
         actor_check(user)
         if user is SYSTEM:
             return self
-        customers = Customer.objects.visible_to(user)
-        if not customers.query.where:  # every customer (scope "all", superusers): no subquery over the customers
+        customers = Customer.objects.scope_for(user)
+        if customers is None:  # every customer (scope "all", superusers): no subquery over the customers
             return self.filter(**{f"{self.customer_path()}__isnull": False})
         return self.filter(self._through_customer(customers))
 
@@ -204,6 +204,13 @@ class CustomerQuerySet(models.QuerySet):
         """Customers `user` may see: own = assigned to them; team = in their team subtrees; all; plus grants."""
         role = getattr(user, "role", None)
         return self._scoped(user, role.customer_view_scope if role else "none", "view_customer")
+
+    def scope_for(self, user) -> CustomerQuerySet | None:
+        """`visible_to(user)` as a condition on rows that hang off a customer: None when it is every customer
+        (nothing to add), else the customers to restrict to (an empty queryset raises EmptyResultSet when
+        compiled). Used by `CustomerOwnedQuerySet.visible_to` and by fixed SQL that applies the same scope."""
+        customers = self.visible_to(user)
+        return None if not customers.query.where else customers
 
     def editable_by(self, user) -> CustomerQuerySet:
         """Customers `user` may change, by their edit scope (none/own/team/all) plus explicit change grants.

@@ -446,8 +446,8 @@ _POSTING_ROW = JoinedRow(("a", TradingAccount), ("c", Customer), ("k", KycSettin
 
 class Locked(NamedTuple):
     """What a posting reads with its row lock: the account (`.customer` loaded), the broker's KYC rules as of the
-    statement (None on SQLite, or when the row is missing: `kyc_gate_check` then reads them itself) and, when asked
-    for, the new transaction's id taken from its sequence (None otherwise)."""
+    lock (None when they were not read with it: `kyc_gate_check` then reads them itself) and, when asked for, the
+    new transaction's id taken from its sequence (None otherwise)."""
 
     account: TradingAccount
     kyc: KycSettings | None
@@ -459,9 +459,12 @@ def _account_sql(by_login: bool, posting: bool, new_id: bool) -> str:
     """The locked read of an account and its customer (`{scope}` left for the caller's scope condition), built once
     per process: as fixed SQL it costs a tenth of the ORM's compilation of the same `select_related` query.
 
-    `posting` (PostgreSQL): in the same round trip, the KYC rules row and (`new_id`) a new id from the transactions'
-    sequence (nextval is never rolled back: a posting refused after it leaves a gap in the ids, as any rolled-back
-    INSERT does). The lock stays on the account's and the customer's rows only (`FOR UPDATE OF a, c`)."""
+    `posting` (PostgreSQL, by login): the same read that never waits for the lock (`SKIP LOCKED`: a row another
+    transaction holds is left out, and the caller falls back to the waiting read), and so can bring in the same
+    round trip the KYC rules row as of the lock (a read that waited would see the rules from before its wait) and
+    (`new_id`) a new id from the transactions' sequence (nextval is never rolled back: a posting refused after it
+    leaves a gap in the ids, as any rolled-back INSERT does). Either way the lock is on the account's and the
+    customer's rows only."""
     q = connection.ops.quote_name
     where = f"a.{q('login')} = %s" if by_login else f"a.{q('customer_id')} = %s"
     order = "" if by_login else f" ORDER BY a.{q('login')}"  # logins are unique: no ORDER BY for one
@@ -470,6 +473,7 @@ def _account_sql(by_login: bool, posting: bool, new_id: bool) -> str:
     if not posting:
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         return f"SELECT {_ACCOUNT_ROW.columns} {tables} WHERE {where}{{scope}}{order} LIMIT 1{lock}"
+    assert by_login  # SKIP LOCKED over several candidate rows would pick another account
     next_id = "NULL"
     if new_id:
         with connection.cursor() as cursor:  # the sequence's name, once: not looked up on every posting
@@ -478,44 +482,49 @@ def _account_sql(by_login: bool, posting: bool, new_id: bool) -> str:
             next_id = f"nextval('{cursor.fetchone()[0]}'::regclass)"
     return (f"SELECT {_POSTING_ROW.columns}, {next_id} {tables} "
             f"LEFT JOIN LATERAL (SELECT * FROM {q(KycSettings._meta.db_table)} ORDER BY {q('id')} LIMIT 1) k ON TRUE "
-            f"WHERE {where}{{scope}}{order} LIMIT 1 FOR UPDATE OF a, c")
+            f"WHERE {where}{{scope}} LIMIT 1 FOR UPDATE OF a, c SKIP LOCKED")
 
 
 def _resolve_account(*, by, customer_id=None, account_login=None, posting: bool = False,
                      new_id: bool = False) -> Locked:
     """The account within `by`'s scope, its row and its customer's locked in the same query (`.customer` loaded);
-    with `posting` (PostgreSQL only) also the KYC rules and (`new_id`) a new transaction id (see `_account_sql`).
+    with `posting` (PostgreSQL only) and an account login, also the KYC rules and (`new_id`) a new transaction id
+    when the lock was free (see `_account_sql`).
 
-    The scope is `Customer.objects.visible_to(by)`, as `TradingAccount.objects.visible_to(by)` applies it: nothing
-    is added for a user who sees every customer, otherwise the customer must be in that queryset (its SQL as a
-    subquery). Out of scope, like absent, is 404 and locks nothing."""
+    The scope is `Customer.objects.scope_for(by)`, the one `TradingAccount.objects.visible_to(by)` applies: nothing
+    is added for a user who sees every customer, otherwise the customer must be in it (its SQL as a subquery). Out of
+    scope, like absent, is 404 and locks nothing."""
     if account_login is None and customer_id is None:
         raise LedgerError("customer_id or account_login is required.",
                           fields={"customer_id": ["customer_id or account_login is required."]})
-    field = TradingAccount._meta.get_field("login" if account_login is not None else "customer")
-    value = field.get_prep_value(account_login if account_login is not None else customer_id)
+    by_login = account_login is not None
+    field = TradingAccount._meta.get_field("login" if by_login else "customer")
+    value = field.get_prep_value(account_login if by_login else customer_id)
     low, high = connection.ops.integer_field_range(getattr(field, "target_field", field).get_internal_type())
-    customers = Customer.objects.visible_to(by)
     scope, scope_params = "", []
     try:
         if not low <= value <= high:  # no such row (the ORM answers an out-of-range lookup the same way)
             raise EmptyResultSet
-        if customers.query.where:
+        customers = Customer.objects.scope_for(by)
+        if customers is not None:
             sub, scope_params = customers.order_by().values("pk").query.sql_with_params()
             scope = f" AND c.{connection.ops.quote_name('id')} IN ({sub})"
     except EmptyResultSet:  # no customer in scope at all
         raise LedgerNotFound("No such customer or account.") from None
+    row = None
     with fixed_cursor() as cursor:
-        sql = _account_sql(account_login is not None, posting, posting and new_id)
-        cursor.execute(sql.format(scope=scope), [value, *scope_params])
-        row = cursor.fetchone()
-    if row is None:
-        raise LedgerNotFound("No such customer or account.")
-    if posting:
-        account, customer, kyc = _POSTING_ROW.models(row)
-        next_id = row[-1]
-    else:
-        (account, customer), kyc, next_id = _ACCOUNT_ROW.models(row), None, None
+        if posting and by_login:  # the lock is free (the usual case): rules and id in the same round trip
+            cursor.execute(_account_sql(True, True, new_id).format(scope=scope), [value, *scope_params])
+            row = cursor.fetchone()
+            if row is not None:
+                account, customer, kyc = _POSTING_ROW.models(row)
+                next_id = row[-1]
+        if row is None:  # held by another transaction (or absent, or out of scope): wait for it
+            cursor.execute(_account_sql(by_login, False, False).format(scope=scope), [value, *scope_params])
+            row = cursor.fetchone()
+            if row is None:
+                raise LedgerNotFound("No such customer or account.")
+            (account, customer), kyc, next_id = _ACCOUNT_ROW.models(row), None, None
     TradingAccount.customer.field.set_cached_value(account, customer)
     return Locked(account, kyc, next_id)
 
@@ -550,6 +559,7 @@ def transaction_create(*, by, type: str, amount, currency: str, customer_id=None
     # Scope and row lock in one query (the account's row and its customer's), with the KYC rules and a new id.
     account, kyc, next_id = _resolve_account(by=by, customer_id=customer_id, account_login=account_login,
                                              posting=connection.vendor == "postgresql", new_id=one_statement)
+    one_statement = next_id is not None  # no id when the lock had to be waited for: the INSERT of its own then
     currency = (currency or "").upper()
     if currency != account.currency:
         raise LedgerError("The currency must be the account's.",

@@ -68,3 +68,40 @@ def test_fixed_statements_are_prepared_once_per_connection_and_logged():
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%rows_unprepared%'")
             assert cursor.fetchone() == (0,)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_only_the_fixed_statements_are_prepared():
+    """Django keeps psycopg's preparing off for the connection (nothing else is prepared or tracked); the fixed
+    cursor turns it on for its own call only."""
+    User.objects.create_user(email="only@example.com", password="x" * 12)
+    _read("only@example.com")
+    raw = connection.connection
+    assert raw.prepare_threshold is None
+    list(User.objects.filter(email="only@example.com"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert statements and all(s.startswith("SELECT u.") for s in statements), statements
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_column_type_changed_by_a_migration_does_not_break_a_prepared_read():
+    """PostgreSQL refuses a prepared plan whose result type changed ("cached plan must not change result type"):
+    outside a transaction the cursor deallocates and runs the statement again."""
+    import psycopg
+
+    User.objects.create_user(email="ddl@example.com", password="x" * 12)
+    assert _read("ddl@example.com")[0].email == "ddl@example.com"  # prepared now
+    settings = connection.settings_dict
+    other = psycopg.connect(host=settings["HOST"], port=settings["PORT"], user=settings["USER"],
+                            password=settings["PASSWORD"], dbname=settings["NAME"], autocommit=True)
+    length = User._meta.get_field("first_name").max_length
+    try:
+        other.execute(f'ALTER TABLE teams_user ALTER COLUMN first_name TYPE varchar({length + 1})')
+        for _ in range(2):
+            assert _read("ddl@example.com")[0].email == "ddl@example.com"
+    finally:
+        other.execute(f'ALTER TABLE teams_user ALTER COLUMN first_name TYPE varchar({length})')
+        other.close()

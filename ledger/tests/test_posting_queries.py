@@ -193,3 +193,53 @@ def test_the_kyc_rules_read_with_the_lock_are_fresh_and_a_refusal_writes_nothing
     rules.gate_deposits_above_usd = None
     rules.save()
     assert client.post("/api/backoffice/transactions", body, format="json").status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kyc_rules_changed_while_a_posting_waits_for_the_lock_apply_to_it(demo):
+    """A posting that has to wait for its account's lock reads the KYC rules after the wait (the fast read, which
+    brings them with the lock, never waits: SKIP LOCKED): rules tightened meanwhile refuse it, as they would have
+    before issue #16's change."""
+    import threading
+    import time
+
+    import psycopg
+
+    from customers.kyc.models import KycSettings
+    from ledger.services import transaction_create
+    from ledger.tests.factories import customer_with_account
+
+    account = customer_with_account("GB", n=21, assigned_to=demo["agent"]).accounts.first()
+    KycSettings.objects.filter(pk=KycSettings.current().pk).update(gate_deposits_above_usd=None)
+    settings = connection.settings_dict
+
+    def raw():
+        return psycopg.connect(host=settings["HOST"], port=settings["PORT"], user=settings["USER"],
+                               password=settings["PASSWORD"], dbname=settings["NAME"])
+
+    holder = raw()
+    holder.execute("SELECT 1 FROM ledger_tradingaccount WHERE id = %s FOR UPDATE", [account.pk])
+    result = {}
+
+    def post():
+        try:
+            result["ok"] = transaction_create(by=demo["admin"], type="deposit", amount="500.00", currency="USD",
+                                              account_login=account.login)[0].pk
+        except Exception as error:  # noqa: BLE001 — the outcome is what the test reads
+            result["error"] = error
+        finally:
+            connection.close()
+
+    waiting = threading.Thread(target=post)
+    try:
+        waiting.start()
+        time.sleep(1.0)  # the posting waits on the row lock
+        assert not result
+        with raw() as admin:
+            admin.execute(f'UPDATE "{KycSettings._meta.db_table}" SET gate_deposits_above_usd = 100')
+    finally:
+        holder.commit()
+        holder.close()
+    waiting.join(30)
+    assert type(result.get("error")).__name__ == "KycRequired", result
+    assert not Transaction.objects.filter(account=account).exists()
