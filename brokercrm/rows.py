@@ -11,7 +11,9 @@ CPU than the rest of the statement's work.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache, cached_property
+from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -95,11 +97,11 @@ class JoinedRow:
             layout.append((model, [f.attname for f in fields], [c for c in converters if c[1]]))
         return layout
 
-    def models(self, row) -> list[Model | None]:
+    def models(self, row) -> list[Any]:
         """One model per part from a fetched row; None for a part whose primary key is NULL (an outer join that
         found nothing). The primary key must be each model's first concrete field (Django puts it first)."""
         conn = connections[DEFAULT_DB_ALIAS]
-        objects: list[Model | None] = []
+        objects: list[Any] = []
         start = 0
         for model, names, converters in self._layout:
             values = list(row[start:start + len(names)])
@@ -122,7 +124,7 @@ def _insert_head(model: type[Model], with_pk: bool) -> tuple[str, list]:
     return f"INSERT INTO {q(model._meta.db_table)} ({columns}) VALUES ", fields
 
 
-def insert_sql(objs: list[Model], *, with_pk: bool = False) -> tuple[str, list]:
+def insert_sql(objs: Sequence[Model], *, with_pk: bool = False) -> tuple[str, list]:
     """`INSERT INTO … VALUES …` of unsaved instances of one model: their primary keys from the column's default, or
     (`with_pk`) the ones they were given (taken from the table's sequence beforehand). Then `mark_saved` them.
 

@@ -367,13 +367,14 @@ def _mark_rows(job: ImportJob, rows: list, *, imported: int) -> None:
     in C."""
     from django.db import connection
 
-    counters = {"processed": len(rows), "imported": imported, "rejected": len(rows) - imported, "now": timezone.now()}
+    now = timezone.now()
+    counters = {"processed": len(rows), "imported": imported, "rejected": len(rows) - imported, "now": now}
     if connection.vendor != "postgresql":
         ImportRow.objects.bulk_update(rows, ["status", "reason", "customer_id"], batch_size=1000)
-        ImportJob.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + counters["processed"],
-                                                   imported_rows=F("imported_rows") + counters["imported"],
-                                                   rejected_rows=F("rejected_rows") + counters["rejected"],
-                                                   heartbeat_at=counters["now"])
+        ImportJob.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + len(rows),
+                                                   imported_rows=F("imported_rows") + imported,
+                                                   rejected_rows=F("rejected_rows") + (len(rows) - imported),
+                                                   heartbeat_at=now)
         return
     # The id range bounds the join: without it the planner hashes the outcomes and scans the whole staging table
     # (every job's rows) once per chunk — 65 ms a chunk with one 50,000-row job staged, growing with each import.

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Field, Sum
 from django.utils import timezone
 
 from brokercrm.actors import SYSTEM, actor_check, actor_user
@@ -498,7 +498,7 @@ def _resolve_account(*, by, customer_id=None, account_login=None, posting: bool 
         raise LedgerError("customer_id or account_login is required.",
                           fields={"customer_id": ["customer_id or account_login is required."]})
     by_login = account_login is not None
-    field = TradingAccount._meta.get_field("login" if by_login else "customer")
+    field = cast(Field, TradingAccount._meta.get_field("login" if by_login else "customer"))
     value = field.get_prep_value(account_login if by_login else customer_id)
     low, high = connection.ops.integer_field_range(getattr(field, "target_field", field).get_internal_type())
     scope, scope_params = "", []
