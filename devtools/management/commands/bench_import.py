@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import os
 import time
@@ -42,6 +43,17 @@ def lead_csv(rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _timed(seconds: dict, name: str, fn):
+    """`fn`, adding the seconds of each call to `seconds[name]`."""
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            seconds[name] += time.perf_counter() - start
+    return wrapper
+
+
 @contextmanager
 def stage_timers():
     """Time each table's COPY, the accounts and the after-commit dispatch, into `services.STAGE_SECONDS` (wrappers
@@ -50,14 +62,7 @@ def stage_timers():
     the 50,000-row run, measuring the bench rather than the import)."""
     seconds = services.STAGE_SECONDS
 
-    def timed(name, fn):
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                seconds[name] += time.perf_counter() - start
-        return wrapper
+    timed = functools.partial(_timed, seconds)
 
     def copy_insert(model, *args, **kwargs):
         start = time.perf_counter()
@@ -99,14 +104,7 @@ def gate_replay(job, rows: list[dict], size: int = 1000) -> dict[str, float]:
     (`services._validate` per row, a fresh pipeline per chunk of `size`): a wrapper per gate and row."""
     seconds: dict[str, float] = dict.fromkeys((g.name for g in gates.GATES), 0.0)
 
-    def timed(name, fn):
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                seconds[name] += time.perf_counter() - start
-        return wrapper
+    timed = functools.partial(_timed, seconds)
 
     saved = gates.GATES
     gates.GATES = tuple(dataclasses.replace(g, check=timed(g.name, g.check)) for g in saved)
