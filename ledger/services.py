@@ -512,7 +512,9 @@ def _resolve_account(*, by, customer_id=None, account_login=None, posting: bool 
     except EmptyResultSet:  # no customer in scope at all
         raise LedgerNotFound("No such customer or account.") from None
     row = None
-    with fixed_cursor() as cursor:
+    # Prepared only without a scope condition: a scope's subquery (team paths as LIKE patterns, grants) is planned
+    # for its values each time, where a generic plan could not use the path index.
+    with (connection.cursor() if scope else fixed_cursor()) as cursor:
         if posting and by_login:  # the lock is free (the usual case): rules and id in the same round trip
             cursor.execute(_account_sql(True, True, new_id).format(scope=scope), [value, *scope_params])
             row = cursor.fetchone()

@@ -121,6 +121,12 @@ def test_the_locked_read_keeps_the_view_scope_by_login_and_by_customer(funded, d
         assert response.status_code == 404 and response.json()["code"] == "not_found", body
     admin = _client(demo["admin"])  # scope "all": no scope condition at all
     assert _post(admin, type="deposit", account_login=other.login).status_code == 201
+    if connection.vendor == "postgresql":  # only the unscoped read is prepared (a scope is planned for its values)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
+                           ["%ledger_tradingaccount%FOR UPDATE%"])
+            locked_reads = [row[0] for row in cursor.fetchall()]
+        assert locked_reads and not any(" IN (SELECT" in statement for statement in locked_reads)
     assert Transaction.objects.filter(account=funded, type="withdrawal").count() == 2  # pending approval
     assert not Transaction.objects.filter(account=other, type="withdrawal").exists() and ledger_verify() == []
 
