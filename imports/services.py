@@ -354,8 +354,7 @@ def _claim(job: ImportJob, size: int) -> list | None:
         return None
     if found[0][2] != ImportJob.Status.RUNNING:
         return []
-    names = STAGED_COLUMNS
-    return [_Row(pk, number, {k: v for k, v in zip(names, values, strict=True) if v is not None})
+    return [_Row(pk, number, {k: v for k, v in zip(STAGED_COLUMNS, values, strict=True) if v is not None})
             for pk, number, _, *values in found]
 
 
@@ -368,7 +367,6 @@ def _mark_rows(job: ImportJob, rows: list, *, imported: int) -> None:
     from django.db import connection
 
     now = timezone.now()
-    counters = {"processed": len(rows), "imported": imported, "rejected": len(rows) - imported, "now": now}
     if connection.vendor != "postgresql":
         ImportRow.objects.bulk_update(rows, ["status", "reason", "customer_id"], batch_size=1000)
         ImportJob.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + len(rows),
@@ -391,7 +389,8 @@ def _mark_rows(job: ImportJob, rows: list, *, imported: int) -> None:
             "heartbeat_at = %(now)s WHERE id = %(job)s",
             {"outcomes": json_rows(ids, [r.status for r in rows], [r.reason for r in rows],
                                    [r.customer_id for r in rows]),
-             "low": min(ids), "high": max(ids), "job": job.pk, **counters})
+             "low": min(ids), "high": max(ids), "job": job.pk, "processed": len(rows), "imported": imported,
+             "rejected": len(rows) - imported, "now": now})
 
 
 def _insert_orm(*, rows: list[dict], by) -> list[int]:
