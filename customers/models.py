@@ -8,6 +8,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 from guardian.models import UserObjectPermissionBase
 
 from brokercrm.actors import SYSTEM, actor_check
+from brokercrm.fsm import StateFieldsOnce
 from teams.models import subtree_q
 from teams.selectors import team_paths_for
 
@@ -242,7 +243,7 @@ def _pipeline_transitions(fields: dict[str, FSMField]) -> dict[str, object]:
     return methods
 
 
-class Customer(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+class Customer(StateFieldsOnce, ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     """A retail client of the broker: identity, origin, ownership, pipeline statuses and retention class."""
 
     first_name = models.CharField(max_length=80)

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
+from brokercrm.fsm import StateFieldsOnce
 from customers.models import CustomerOwnedQuerySet
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -97,7 +98,7 @@ class ApprovalRule(models.Model):
         return f"{self.min_amount_usd}–{self.max_amount_usd or '∞'}: {self.required_role}"
 
 
-class Transaction(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+class Transaction(StateFieldsOnce, ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     """One money movement on one trading account. Never edited or deleted: a correction is a new transaction.
 
     Its ledger lines are written in the same database transaction as the move to `completed`."""

@@ -66,3 +66,55 @@ def test_an_input_serializer_validates_each_instance_on_its_own():
             assert once.errors == plain.errors and dict(once.validated_data) == dict(plain.validated_data), data
             assert all(field.parent is once for field in once.fields.values())
     assert TransactionIn().fields["amount"] is not TransactionIn().fields["amount"]
+
+
+class Mixed(FieldsBuiltOnce, serializers.Serializer):
+    """Plain fields (bound once on a prototype), a method field, and fields with a child (bound per instance)."""
+
+    name = serializers.CharField(source="title", max_length=5)
+    label = serializers.SerializerMethodField()
+    tags = serializers.ListField(child=serializers.CharField(max_length=3))
+    scores = serializers.DictField(child=serializers.IntegerField())
+
+    def get_label(self, obj) -> str:
+        return f"{obj['title']}:{self.context['who']}"
+
+
+class MixedPlain(serializers.Serializer):
+    name = serializers.CharField(source="title", max_length=5)
+    label = serializers.SerializerMethodField()
+    tags = serializers.ListField(child=serializers.CharField(max_length=3))
+    scores = serializers.DictField(child=serializers.IntegerField())
+
+    def get_label(self, obj) -> str:
+        return f"{obj['title']}:{self.context['who']}"
+
+
+def test_prebound_copies_belong_to_their_instance_and_children_are_bound_per_instance():
+    row = {"title": "abc", "tags": ["x", "y"], "scores": {"a": 1}}
+    first, second = Mixed(row, context={"who": 1}), Mixed(row, context={"who": 2})
+    assert first.data == {**MixedPlain(row, context={"who": 1}).data} == {
+        "name": "abc", "label": "abc:1", "tags": ["x", "y"], "scores": {"a": 1}}
+    assert second.data["label"] == "abc:2"  # the method field asks its own instance, with its own context
+    for name in ("name", "label", "tags", "scores"):
+        assert first.fields[name] is not second.fields[name]
+        assert first.fields[name].parent is first and second.fields[name].parent is second
+        assert first.fields[name].field_name == name
+    assert first.fields["name"].source == "title" and first.fields["name"].source_attrs == ["title"]
+    assert first.fields["name"].label == MixedPlain().fields["name"].label
+    # A child is the instance's own, bound to its own parent field: its context is the instance's.
+    assert first.fields["tags"].child is not second.fields["tags"].child
+    assert first.fields["tags"].child.parent is first.fields["tags"]
+    assert first.fields["tags"].child.context == {"who": 1}
+    assert first.fields["scores"].child.parent is first.fields["scores"]
+    # The prototypes stay unbound to any instance.
+    for _name, field, _prebound in Mixed._fields_bound_once:
+        assert getattr(field, "parent", None) is None
+
+
+def test_validation_errors_match_the_plain_serializer():
+    cases = ({"name": "toolong", "tags": ["abcd"], "scores": {"a": "x"}}, {"name": "ok", "tags": [], "scores": {}}, {})
+    for data in cases:
+        once, plain = Mixed(data=data), MixedPlain(data=data)
+        assert once.is_valid() == plain.is_valid()
+        assert once.errors == plain.errors
