@@ -122,7 +122,7 @@ if env_bool("DEVTOOLS", DEBUG):
 CSRF_FAILURE_VIEW = "brokercrm.middleware.csrf_failure"  # the 403 page in the workspace layout (#14)
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "brokercrm.middleware.CSPMiddleware",  # django-csp's, its nonce-less header built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -289,6 +289,7 @@ REST_FRAMEWORK = {
         "auth": env_str("AUTH_RATE", "30/min"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "brokercrm.api.negotiation.RememberedNegotiation",
     "DEFAULT_PARSER_CLASSES": [
         "brokercrm.api.parsers.JSONParser",
         "brokercrm.api.parsers.MultiPartParser",

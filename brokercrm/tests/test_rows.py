@@ -105,3 +105,27 @@ def test_a_column_type_changed_by_a_migration_does_not_break_a_prepared_read():
     finally:
         other.execute(f'ALTER TABLE teams_user ALTER COLUMN first_name TYPE varchar({length})')
         other.close()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the kept cursor is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_the_fixed_cursor_is_kept_per_connection_and_reads_timestamps_in_utc():
+    import datetime
+
+    user = User.objects.create_user(email="kept@example.com", password="x" * 12)
+    User.objects.filter(pk=user.pk).update(last_login=datetime.datetime(2026, 3, 29, 0, 59, 58, 123456,
+                                                                      tzinfo=datetime.UTC))
+    with fixed_cursor() as first:
+        first.execute("SELECT 1")
+        first.fetchone()
+    with fixed_cursor() as second:
+        assert second.cursor is first.cursor and not second.cursor.closed  # the same psycopg cursor, still open
+    mine = _read("kept@example.com")[0]
+    orm = User.objects.get(pk=user.pk)
+    for name in ("last_login", "date_joined"):
+        ours, theirs = getattr(mine, name), getattr(orm, name)
+        assert ours == theirs and ours.tzinfo is theirs.tzinfo is datetime.UTC, name
+    assert mine.last_login.isoformat() == "2026-03-29T00:59:58.123456+00:00"
+    # A new connection (the pool hands out another, or the same one again) gets a working cursor.
+    connection.close()
+    assert _read("kept@example.com")[0].pk == user.pk
