@@ -103,7 +103,10 @@ class Transaction(StateFieldsOnce, ConcurrentTransitionMixin, FSMModelMixin, mod
 
     Its ledger lines are written in the same database transaction as the move to `completed`."""
 
-    account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="transactions")
+    # Indexed by tx_account_status (account first); the references below that are mostly unset by their partial
+    # indexes: every posting writes a row into each index of this table.
+    account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="transactions",
+                                db_index=False)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="transactions")
     type = models.CharField(max_length=24, choices=TxType.choices)
     amount = models.DecimalField(**MONEY)
@@ -116,14 +119,15 @@ class Transaction(StateFieldsOnce, ConcurrentTransitionMixin, FSMModelMixin, mod
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+                                    related_name="+", db_index=False)
     rejected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+                                    related_name="+", db_index=False)
     # NULL = no key: the partial unique constraint tx_idempotency_unique holds only for keys that are set.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     provider = models.CharField(max_length=20, blank=True)
     provider_reference = models.CharField(max_length=120, blank=True)
-    related = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    related = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
     # A reversal has the original's type and amount and the opposite effect (ledger.services.transaction_reverse).
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
     requested_by_customer = models.BooleanField(default=False, help_text="Requested in the client area.")
@@ -149,7 +153,13 @@ class Transaction(StateFieldsOnce, ConcurrentTransitionMixin, FSMModelMixin, mod
                                     condition=Q(reverses__isnull=False)
                                     & ~Q(status__in=["rejected", "cancelled", "failed"])),
         ]
-        indexes = [models.Index(fields=["account", "status"], name="tx_account_status")]
+        indexes = [
+            models.Index(fields=["account", "status"], name="tx_account_status"),
+            # Set on few rows (approvals, rejections, linked payments): only those rows are indexed, and
+            # a lookup by one of these columns (`= value`) implies it is set, so it still uses its index.
+            *(models.Index(fields=[name], name=f"tx_{name}_set", condition=Q(**{f"{name}__isnull": False}))
+              for name in ("approved_by", "rejected_by", "related")),
+        ]
         triggers = [pgtrigger.Protect(name="tx_never_deleted", operation=pgtrigger.Delete)]
 
     def __str__(self) -> str:
@@ -197,7 +207,8 @@ class LedgerLine(models.Model):
     Append-only: the database refuses UPDATE and DELETE."""
 
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="lines")
-    account = models.ForeignKey(TradingAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(TradingAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="lines",
+                                db_index=False)  # indexed by line_account_book (account first)
     book = models.CharField(max_length=32, help_text="balance, credit, or a house book such as house:cash")
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
