@@ -7,5 +7,3 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50_000)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 IMPORT_PARALLELISM = env_int("IMPORT_PARALLELISM", 2)  # processing tasks per job (they share the job's pace)
 IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 60)  # a running job silent this long is resumed
-# The next chunk's row-wise gates computed on a thread while a chunk's statements run (same answers; 0 = off).
-IMPORT_LOOKAHEAD = env_int("IMPORT_LOOKAHEAD", 1)

@@ -19,13 +19,10 @@ at start-up) re-enqueues running jobs whose heartbeat went silent and pending jo
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import os
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -223,26 +220,11 @@ def _validate(row: dict, pipeline, groups, assignable):
     """The candidate and its cleaned customer fields after the import path's gates up to duplicates (which run over
     the chunk), or the reason the row is rejected (no PII in reasons)."""
 
-    candidate, reason = _gates(row, pipeline)
-    if candidate is None:
-        return None, None, reason
-    return _resolve(row, candidate, pipeline, groups, assignable)
-
-
-def _gates(row: dict, pipeline):
-    """The import path's gates up to duplicates for one row: (candidate, "") or (None, reason). Reads no database
-    (the pipeline holds the settings): the lookahead thread runs it for the next chunk."""
     candidate = gates.Candidate.from_data(row)
     try:
         pipeline.check(candidate, until="duplicates")
     except gates.GateError as error:
-        return None, _reason(error)
-    return candidate, ""
-
-
-def _resolve(row: dict, candidate, pipeline, groups, assignable):
-    """A row that passed the gates: its cleaned customer fields, with its group and assignee (read from the database
-    on first use), or the reason it is rejected."""
+        return None, None, _reason(error)
     clean = {"first_name": candidate.first_name, "last_name": candidate.last_name, "email": candidate.email,
              "email_canonical": candidate.email_canonical, "phone": candidate.phone, "country": candidate.country,
              "group_id": pipeline.path.default_group_id}
@@ -269,27 +251,16 @@ def _process_chunk(job: ImportJob, size: int) -> int | None:
         pipeline, groups, assignable = _context(job)
     with transaction.atomic():
         with _stage("claim"):
-            claimed, following = _claim(job, size, ahead=size if conf.IMPORT_LOOKAHEAD else 0)
-            if claimed is None:
+            rows = _claim(job, size)
+            if rows is None:
                 return None
-            if not claimed:
+            if not rows:
                 return 0
         outcome: dict[int, tuple[str, str]] = {}
         candidates = []
         with _stage("gates (row-wise)"):
-            # The rows and the gates' answers for them were made on the lookahead thread while the previous chunk's
-            # statements ran, when it read exactly these rows and the settings are the same; otherwise here.
-            ahead = _lookahead_take(job.pk, claimed, pipeline)
-            if ahead is None:
-                rows = _rows(claimed) if connection.vendor == "postgresql" else claimed
-                checked = [_gates(row.data, pipeline) for row in rows]
-            else:
-                rows, checked = ahead
-            _lookahead_start(job.pk, following, pipeline)
-            for row, (candidate, reason) in zip(rows, checked, strict=True):
-                clean = None
-                if candidate is not None:
-                    clean, reason = _resolve(row.data, candidate, pipeline, groups, assignable)[1:]
+            for row in rows:
+                candidate, clean, reason = _validate(row.data, pipeline, groups, assignable)
                 if clean is None:
                     outcome[row.pk] = (ImportRow.Status.REJECTED, reason)
                 else:
@@ -354,125 +325,37 @@ class _Row:
     customer_id: int | None = None
 
 
-def _claim(job: ImportJob, size: int, *, ahead: int = 0) -> tuple[list | None, list]:
+def _claim(job: ImportJob, size: int) -> list | None:
     """Lock the next `size` pending rows of the job (SKIP LOCKED: chains never share a row): None when there are
     none, [] when the job is no longer running (cancelled), else the rows in row order. On PostgreSQL one round trip
-    for both (the job's status read beside the claim), rows as tuples `(id, row_number, job status, *cells)`
-    (`_rows` makes them `_Row`s); elsewhere ImportRow instances. Second, on
-    PostgreSQL: up to `ahead` pending rows after them, read in the same statement but not locked (the next chunk's
-    likely rows, as raw tuples, for the lookahead thread); elsewhere []."""
+    for both (the job's status read beside the claim), rows as `_Row`; elsewhere ImportRow instances."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         rows = list(ImportRow.objects.filter(job=job, status=ImportRow.Status.PENDING).order_by("row_number")
                     .select_for_update(skip_locked=True)[:size])
         if not rows:
-            return None, []
+            return None
         running = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True)[0] == ImportJob.Status.RUNNING
-        return (rows if running else []), []
+        return rows if running else []
     # The cells come as text columns (`data ->> 'email'`, …), not as the JSON document: decoding 1,000 documents
     # a chunk with json.loads was a tenth of the import's Python. Only the columns the import reads exist in a
     # staged row (parsing drops the others), every cell a string; a missing one reads NULL and is left out.
-    # The first column tells the claimed rows (0) from the unlocked rows after them (1); the rest of a row is the
-    # same tuple in both, so the next claim can compare what it locked with what the lookahead read.
     cells = ", ".join(f"r.data ->> '{name}'" for name in STAGED_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
-            "WITH c AS MATERIALIZED (SELECT id, row_number, data FROM imports_importrow"
-            " WHERE job_id = %(job)s AND status = %(pending)s ORDER BY row_number LIMIT %(size)s"
-            " FOR UPDATE SKIP LOCKED),"
-            " j AS (SELECT status FROM imports_importjob WHERE id = %(job)s)"
-            f" SELECT 0, r.id, r.row_number, j.status, {cells} FROM c r CROSS JOIN j"
-            f" UNION ALL SELECT 1, r.id, r.row_number, j.status, {cells} FROM ("
-            " SELECT id, row_number, data FROM imports_importrow WHERE job_id = %(job)s AND status = %(pending)s"
-            " AND row_number > (SELECT max(row_number) FROM c) ORDER BY row_number LIMIT %(ahead)s) r CROSS JOIN j"
-            " ORDER BY 1, 3",
-            {"job": job.pk, "pending": ImportRow.Status.PENDING, "size": size, "ahead": ahead})
+            f"SELECT r.id, r.row_number, j.status, {cells} FROM ("
+            " SELECT id, row_number, data FROM imports_importrow WHERE job_id = %s AND status = %s"
+            " ORDER BY row_number LIMIT %s FOR UPDATE SKIP LOCKED) r"
+            " CROSS JOIN (SELECT status FROM imports_importjob WHERE id = %s) j ORDER BY r.row_number",
+            [job.pk, ImportRow.Status.PENDING, size, job.pk])
         found = cursor.fetchall()
-    claimed = [values[1:] for values in found if values[0] == 0]
-    following = [values[1:] for values in found if values[0] == 1]
-    if not claimed:
-        return None, []
-    if claimed[0][2] != ImportJob.Status.RUNNING:
-        return [], []
-    return claimed, following
-
-
-def _rows(found: list[tuple]) -> list[_Row]:
-    """Claimed rows `(id, row_number, job status, *cells)` as `_Row`s, the cells as the staged row's dict."""
+    if not found:
+        return None
+    if found[0][2] != ImportJob.Status.RUNNING:
+        return []
     return [_Row(pk, number, {k: v for k, v in zip(STAGED_COLUMNS, values, strict=True) if v is not None})
             for pk, number, _, *values in found]
-
-
-# --- the lookahead (issue #16, fifth pass) ------------------------------------------------------------------------
-# The row-wise gates read no database: while a chunk's statements run (psycopg releases the GIL while it waits for
-# the server), a thread runs them over the next chunk's likely rows, read unlocked beside the claim. The next chunk
-# uses those answers only if it claimed exactly those rows (same ids, numbers and cells, in the same order) and its
-# pipeline reads the same settings (every field of the registration path and the fraud settings, the same gates);
-# otherwise — another chain took some of the rows, a setting changed, the thread failed, another process ran the
-# step — it runs the gates itself, as before. The answers are the same either way: the gates are functions of the
-# row and those settings.
-
-_LOOKAHEAD: dict = {}  # job id -> (the rows' tuples, the settings, the future): one job per process, the latest
-_POOL: list = []  # [(pid, executor)]: a forked worker makes its own
-
-
-def _lookahead_pool() -> ThreadPoolExecutor:
-    if not _POOL or _POOL[0][0] != os.getpid():
-        _POOL[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-lookahead"))]
-    return _POOL[0][1]
-
-
-def _settings_key(pipeline) -> tuple:
-    """What the row-wise gates' answers depend on besides the row: every field of the path and the fraud settings,
-    and the gates themselves."""
-    def values(instance):
-        return tuple(getattr(instance, f.attname) for f in instance._meta.concrete_fields)
-
-    return values(pipeline.path), values(pipeline.fraud), pipeline.gates
-
-
-def _lookahead_start(job_id, following: list[tuple], pipeline) -> None:
-    _LOOKAHEAD.clear()
-    if not following:
-        return
-    # A pipeline of its own (the same settings, a fresh memo): nothing is shared with this thread's pipeline.
-    twin = dataclasses.replace(pipeline, memo={})
-    _LOOKAHEAD[job_id] = (following, _settings_key(pipeline),
-                          _lookahead_pool().submit(_lookahead_gates, following, twin))
-
-
-def _lookahead_gates(found: list[tuple], pipeline) -> tuple[list[_Row], list[tuple]]:
-    """On the lookahead thread: the rows as `_Row`s and the gates' answers for them, in their order. A query here
-    would be a bug (the answers must depend on the row and the settings only): it raises, and the chunk runs the
-    gates itself."""
-    from django.db import connection
-
-    def no_queries(*args, **kwargs):
-        raise RuntimeError("the import's lookahead thread does not query the database")
-
-    try:
-        with _stage("gates (next chunk, on the lookahead thread)"), connection.execute_wrapper(no_queries):
-            rows = _rows(found)
-            return rows, [_gates(row.data, pipeline) for row in rows]
-    finally:
-        connection.close()  # nothing is open unless something tried to query
-
-
-def _lookahead_take(job_id, claimed: list, pipeline) -> tuple[list[_Row], list[tuple]] | None:
-    """The lookahead's rows and answers for the `claimed` tuples, or None when they cannot be used (see above)."""
-    entry = _LOOKAHEAD.pop(job_id, None)
-    if entry is None:
-        return None
-    following, settings, future = entry
-    if following != claimed or settings != _settings_key(pipeline):  # ids, numbers, the job's status, every cell
-        future.cancel()
-        return None
-    try:
-        return future.result()
-    except Exception:
-        log.warning("import %s: the lookahead thread failed; the chunk runs its gates itself", job_id, exc_info=True)
-        return None
 
 
 def _mark_rows(job: ImportJob, rows: list, *, imported: int) -> None:
