@@ -19,6 +19,7 @@ at start-up) re-enqueues running jobs whose heartbeat went silent and pending jo
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -61,6 +62,24 @@ def _stage(name: str):
         STAGE_SECONDS[name] += time.perf_counter() - start
 
 
+@contextmanager
+def _gc_paused():
+    """Python's cyclic garbage collector paused for one chunk (or the staging of a file), then back on. A chunk
+    allocates some 10⁵ objects: each 700 set off a young collection, and every few chunks a full one walked the
+    whole process's heap (Django, the phone metadata, the disposable-domains list: ≈ 60 ms each) — ≈ 0.5 s of CPU
+    over a 50,000-row import. The chunk's garbage is freed by reference counting as before; any reference cycle it
+    leaves is collected as usual after the chunk. Left alone when the collector is already off (another chain in
+    this process pausing it, or the host's choice)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 class ImportError_(DomainError):
     """An error of this app's services (see brokercrm.errors): invalid input; files: parsing.ImportFileError."""
 
@@ -79,6 +98,11 @@ def import_create(*, by, raw: bytes, file_name: str, rate_per_second: int | None
     if rate < 0 or rate > 10_000:
         raise ImportError_("Invalid pace.",
                            fields={"rate_per_second": ["0 to 10000; 0 = unpaced."]})
+    with _gc_paused():
+        return _import_stage(by, raw, file_name, rate)
+
+
+def _import_stage(by, raw: bytes, file_name: str, rate: int) -> ImportJob:
     with _stage("staging: parse"):
         parsed = parse(raw)  # ImportFileError: the file's own code
     with transaction.atomic():
@@ -157,7 +181,7 @@ def import_step(*, job_id, slot: datetime | None = None) -> datetime | None:
             return None
     if slot > timezone.now() + SLOT_EARLY:
         return slot  # not due yet (a step woken early): wait for it, still holding no worker
-    with _stage("chunk (total, with commit)"):
+    with _stage("chunk (total, with commit)"), _gc_paused():
         processed = _process_chunk(job, size)
     if processed is None:  # nothing pending that this chain could claim
         finished = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING,
