@@ -108,8 +108,13 @@ def test_throttle_scope_and_two_web_processes(demo_committed):
         for events in results:  # both web processes deliver the simulator's events (Redis carries them)
             assert len(events) >= 5, len(events)
             assert len(events) <= 4.0 / 0.5 + 2
-            gaps = [b[0] - a[0] for a, b in pairwise(events)]
-            assert min(gaps) >= 0.4, gaps  # ≤ one event per 500 ms (network jitter allowed for)
+            # ≤ one event per 500 ms, seen from the client: arrival times carry the machine's jitter (a late event
+            # arrives just before the next on-time one), so over any span of events the count is bounded, with
+            # 0.3 s allowed for jitter, rather than each single gap.
+            times = [at for at, _ in events]
+            spans = [(j - i, times[j] - times[i]) for i in range(len(times)) for j in range(i + 1, len(times))]
+            assert all(span >= count * 0.5 - 0.3 for count, span in spans), [round(b - a, 3) for a, b in
+                                                                             pairwise(times)]
             for _, data in events:
                 assert set(data) == FIELDS
                 assert data["equity"] == pytest.approx(data["balance"] + data["credit"] + data["pnl"], abs=0.011)
