@@ -36,18 +36,23 @@ def fixed_cursor():
 
     The psycopg cursor is made once per database connection and kept on it (pooled connections keep theirs), so
     a call pays for neither a new cursor nor its copy of the adapters; closing Django's wrapper leaves it open. Each
-    call runs and reads one statement before the next (the callers fetch their row inside the `with`), and a
-    connection serves one thread at a time. In UTC (Django's session zone here) it reads timestamptz columns with
-    psycopg's C loader, not Django's Python one: the same aware datetimes in `datetime.timezone.utc`."""
+    call runs and reads its statement inside its `with`; a fixed statement run inside another's `with` gets a
+    cursor of its own (closed after), so the other's unread rows stay. A connection serves one thread at a time.
+    In UTC (Django's session zone here) it reads timestamptz columns with psycopg's C loader, not Django's Python
+    one: the same aware datetimes in `datetime.timezone.utc`."""
     if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         return connection.cursor()
     connection.ensure_connection()
     raw = connection.connection
     cursor = raw.__dict__.get("_brokercrm_fixed_cursor")
     if cursor is None:
+        cursor = raw._brokercrm_fixed_cursor = _prepared_cursor_class()(raw)
+        cursor.kept = True
+        _read_timestamptz_in_c(cursor)
+    if cursor.in_use:  # a fixed statement inside another's `with`: a cursor of its own, so the other's rows stay
         cursor = _prepared_cursor_class()(raw)
         _read_timestamptz_in_c(cursor)
-        raw._brokercrm_fixed_cursor = cursor
+    cursor.in_use = True
     return connection._prepare_cursor(cursor)
 
 
@@ -76,8 +81,15 @@ def _prepared_cursor_class():
     from psycopg.pq import TransactionStatus
 
     class PreparedCursor(ServerBindingCursor):
+        kept = False  # the connection's kept cursor (see `fixed_cursor`)
+        in_use = False  # handed out, its `with` not ended yet
+
         def close(self):
-            """Kept open for the connection's next fixed statement (see `fixed_cursor`); it goes with it."""
+            """The kept cursor stays open for the connection's next fixed statement (it goes with the connection);
+            any other really closes."""
+            self.in_use = False
+            if not self.kept:
+                super().close()
 
         def execute(self, query, params=None, *, prepare=None, binary=None):
             conn = self.connection

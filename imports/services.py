@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import threading
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -62,22 +63,34 @@ def _stage(name: str):
         STAGE_SECONDS[name] += time.perf_counter() - start
 
 
+_gc_pause_lock = threading.Lock()
+_gc_pauses = 0  # chunks (or stagings) of this process running with the collector paused
+_gc_resume = False  # whether the last of them turns it back on (it was on when the first began)
+
+
 @contextmanager
 def _gc_paused():
     """Python's cyclic garbage collector paused for one chunk (or the staging of a file), then back on. A chunk
     allocates some 10⁵ objects: each 700 set off a young collection, and every few chunks a full one walked the
     whole process's heap (Django, the phone metadata, the disposable-domains list: ≈ 60 ms each) — ≈ 0.5 s of CPU
     over a 50,000-row import. The chunk's garbage is freed by reference counting as before; any reference cycle it
-    leaves is collected as usual after the chunk. Left alone when the collector is already off (another chain in
-    this process pausing it, or the host's choice)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
+    leaves is collected as usual after the chunk.
+
+    The collector is the process's: pauses that overlap (two threads staging files in a web process) are counted,
+    and the last one to end turns it back on, only if it was on when the first began (the host's choice stays)."""
+    global _gc_pauses, _gc_resume
+    with _gc_pause_lock:
+        if _gc_pauses == 0:
+            _gc_resume = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
     try:
         yield
     finally:
-        gc.enable()
+        with _gc_pause_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_resume:
+                gc.enable()
 
 
 class ImportError_(DomainError):

@@ -6,7 +6,7 @@ import copy
 
 from django.utils.functional import cached_property
 from rest_framework.fields import Field, SerializerMethodField
-from rest_framework.serializers import BaseSerializer
+from rest_framework.serializers import BaseSerializer, Serializer
 from rest_framework.utils.serializer_helpers import BindingDict
 
 # Fields whose binding is only their own attributes (name, label, source, method name): bound once on a
@@ -31,8 +31,9 @@ class FieldsBuiltOnce:
     own; the shared parts, its kwargs, validators and messages, are only read); a field with a child or a nested
     serializer is deep-copied and bound per instance, as DRF does for declared fields. Only for serializers whose
     `get_fields()` depends on nothing but the class (no request, no context) and whose fields nobody changes per
-    instance: the hot ones (a posting's input and output). Validation keeps its state per instance too: a field's
-    validators list is built in its constructor and only read after."""
+    instance: the hot ones (a posting's input and output). A subclass that overrides `get_fields()` gets DRF's own
+    `fields` (its override, over copies of the fields built once). Validation keeps its state per instance too: a
+    field's validators list is built in its constructor and only read after."""
 
     def get_fields(self):
         return {name: copy.deepcopy(field) for name, field in self._fields_once().items()}
@@ -62,6 +63,8 @@ class FieldsBuiltOnce:
 
     @cached_property
     def fields(self):
+        if type(self).get_fields is not FieldsBuiltOnce.get_fields:  # a subclass shapes its own fields: DRF's way
+            return Serializer.fields.func(self)
         fields = BindingDict(self)
         for name, field, prebound in self._bound_once():
             if prebound:

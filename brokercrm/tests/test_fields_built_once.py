@@ -117,3 +117,19 @@ def test_validation_errors_match_the_plain_serializer():
         once, plain = Mixed(data=data), MixedPlain(data=data)
         assert once.is_valid() == plain.is_valid()
         assert once.errors == plain.errors
+
+
+def test_a_subclass_that_overrides_get_fields_gets_its_own_fields():
+    """The independent review's case: an override of `get_fields()` is honoured (DRF's `fields`)."""
+    from ledger.api.serializers import TransactionOut
+
+    class Narrow(TransactionOut):
+        def get_fields(self):
+            fields = super().get_fields()
+            fields.pop("comment")
+            return fields
+
+    narrow, full = Narrow(), TransactionOut()
+    assert "comment" not in narrow.fields and "comment" in full.fields
+    assert set(full.fields) - set(narrow.fields) == {"comment"}
+    assert all(field.parent is narrow for field in narrow.fields.values())

@@ -129,3 +129,19 @@ def test_the_fixed_cursor_is_kept_per_connection_and_reads_timestamps_in_utc():
     # A new connection (the pool hands out another, or the same one again) gets a working cursor.
     connection.close()
     assert _read("kept@example.com")[0].pk == user.pk
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the kept cursor is PostgreSQL's")
+def test_a_fixed_statement_inside_another_keeps_the_outer_rows():
+    """The independent review's case: the kept cursor is handed out once at a time; a nested `with` gets a cursor
+    of its own, and after both the kept one serves again."""
+    with fixed_cursor() as outer:
+        outer.execute("SELECT g FROM generate_series(1, 3) g")
+        with fixed_cursor() as inner:
+            assert inner.cursor is not outer.cursor
+            inner.execute("SELECT 'inner'")
+            assert inner.fetchone() == ("inner",)
+        assert inner.cursor.closed and not outer.cursor.closed
+        assert outer.fetchall() == [(1,), (2,), (3,)]
+    with fixed_cursor() as again:
+        assert again.cursor is outer.cursor

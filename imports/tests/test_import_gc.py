@@ -11,7 +11,7 @@ import pytest
 from customers.models import Customer
 from customers.signals import customers_created_bulk
 from imports.models import ImportJob
-from imports.services import import_create, import_process, import_step
+from imports.services import _gc_paused, import_create, import_process, import_step
 
 pytestmark = pytest.mark.django_db
 HEADER = "email,phone,first_name,last_name,country\n"
@@ -85,3 +85,25 @@ def test_collector_left_off_when_the_host_turned_it_off(demo, collector):
     assert not gc.isenabled()
     job.refresh_from_db()
     assert job.imported_rows == 3
+
+
+def test_overlapping_pauses_keep_the_collector_off_until_the_last_ends():
+    """The independent review's case: two threads of one process pausing at once (two stagings in a web process);
+    the first to end does not turn the collector back on under the other."""
+    import threading
+
+    inside_b, a_done, seen = threading.Event(), threading.Event(), []
+
+    def b():
+        with _gc_paused():
+            inside_b.set()
+            a_done.wait(5)
+            seen.append(gc.isenabled())
+
+    thread = threading.Thread(target=b)
+    with _gc_paused():
+        thread.start()
+        inside_b.wait(5)
+    a_done.set()
+    thread.join()
+    assert seen == [False] and gc.isenabled()

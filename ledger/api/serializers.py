@@ -11,6 +11,9 @@ from ..services import ACCOUNT_CURRENCIES
 
 
 class TransactionIn(FieldsBuiltOnce, serializers.Serializer):
+    """A new transaction: its type, amount and currency, on a customer's account (`account_login`) or their first
+    (`customer_id`); an `idempotency_key` makes a repeat return the first one."""
+
     customer_id = serializers.IntegerField(required=False)
     account_login = serializers.IntegerField(required=False)
     type = serializers.ChoiceField(choices=TxType.choices)
@@ -26,6 +29,8 @@ class TransactionIn(FieldsBuiltOnce, serializers.Serializer):
 
 
 class TransactionOut(FieldsBuiltOnce, serializers.ModelSerializer):
+    """A transaction: its state in its lifecycle, who made, approved or rejected it, and its payout if any."""
+
     account_login = serializers.IntegerField(source="account.login", read_only=True)
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
     amount_usd = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
