@@ -99,6 +99,28 @@ def _cpu_since(before: dict, server_pgid: int, db_name: str) -> dict[str, float]
     return spent
 
 
+def _machine() -> list[int]:
+    """The machine's CPU time so far, in ticks, from /proc/stat's first line: user, nice, system, idle, iowait,
+    irq, softirq, steal (guests' time is already in user)."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return []
+
+
+def _machine_share(before: list[int]) -> str:
+    """Over a phase: how busy the machine's cores were, and which share of their time the hypervisor gave to other
+    machines (steal): on a shared host a run is only comparable with runs at the same steal."""
+    after = _machine()
+    if not before or len(after) != len(before):
+        return "-"
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(spent) or 1
+    busy = total - spent[3] - spent[4]
+    return f"cores busy {100 * busy / total:.0f} % (steal {100 * spent[7] / total:.0f} %)"
+
+
 def _per_request(spent: dict[str, float], requests: int) -> str:
     if not requests:
         return "-"
@@ -161,7 +183,9 @@ class Command(BaseCommand):
             anchor, anchor_errors = self.run_clients(clients, base, key, logins, anchor_seconds,
                                                      anchor="/bench/plain-drf")
             anchor_cpu, cpu = _cpu_since(cpu, server.pid, db_name), _cpu(server.pid, db_name)
+            machine = _machine()
             total, errors = self.run_clients(clients, base, key, logins, seconds, anchor=None)
+            machine = _machine_share(machine)
             posting_cpu = _cpu_since(cpu, server.pid, db_name)
         w = self.stdout.write
         w(f"{total:,} postings in {seconds:.1f} s with {clients} client processes and {workers} uvicorn workers: "
@@ -176,7 +200,7 @@ class Command(BaseCommand):
         w(f"one posting: {len(queries)} SQL statements for a deposit (token, BEGIN, scope + row lock with the KYC "
           f"rules and the new id, transaction + lines + activities + customer + balance, COMMIT; a fee also reads "
           f"the available funds under the lock); production mode (DEBUG off); machine load "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores; during the postings: {machine}")
         problems = ledger_verify()
         w("verify_ledger: " + ("consistent" if not problems else f"{len(problems)} problems"))
 
