@@ -35,21 +35,39 @@ from teams.tokens import token_issue
 PATH = "/api/backoffice/transactions"
 
 
-def _client(n, clients, base, key, logins, start, stop, counts, errors, anchor):
-    """One client process: one keep-alive HTTP/1.1 connection, postings (or an anchor's requests) until `stop`.
+def _connect(host: str, port: int, worker: int | None) -> http.client.HTTPConnection:
+    """A keep-alive connection, served by `worker` (a uvicorn worker's pid) when one is given. The workers share
+    one listening socket and whichever accepts first serves the connection for good: with one connection per client
+    both clients' connections landed on the same worker in about half the runs, which then ran on one core while
+    the other idled (the machine 60 % busy, half the postings). So a client reconnects until it reaches its own."""
+    for _ in range(200):
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        conn.connect()
+        # TCP_NODELAY: a request's head and body may go out in two writes; with Nagle on, the second waits for the
+        # server's delayed ACK (~40 ms per request on Linux), which would measure the client, not the server.
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if worker is None:
+            return conn
+        conn.request("GET", "/bench/worker")
+        response = conn.getresponse()
+        if response.read().decode() == str(worker):
+            return conn
+        conn.close()
+    raise RuntimeError(f"no connection reached worker {worker}")
+
+
+def _client(n, clients, base, key, logins, start, stop, counts, errors, anchor, worker=None):
+    """One client process: one keep-alive HTTP/1.1 connection (to its own uvicorn worker), postings (or an
+    anchor's requests) until `stop`.
 
     The standard library's http.client, not httpx: the clients share the machine's cores with the server, and
     httpx spent several milliseconds of CPU per request here, which capped even a bare ASGI responder near 220
     requests/s (the client measured itself)."""
-    while time.time() < start:
-        time.sleep(0.005)
     headers = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
     host, port = base.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    conn.connect()
-    # TCP_NODELAY: a request's head and body may go out in two writes; with Nagle on, the second waits for the
-    # server's delayed ACK (~40 ms per request on Linux), which would measure the client, not the server.
-    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn = _connect(host, int(port), worker)
+    while time.time() < start:
+        time.sleep(0.005)
     i = n
     try:
         while time.time() < stop:
@@ -97,6 +115,23 @@ def _cpu_since(before: dict, server_pgid: int, db_name: str) -> dict[str, float]
     for pid, (kind, seconds) in _cpu(server_pgid, db_name).items():
         spent[kind] += seconds - before.get(pid, (kind, 0.0))[1]
     return spent
+
+
+def _workers(master: int) -> list[int]:
+    """The pids of uvicorn's worker processes: the children of its supervisor that run `spawn_main` (not
+    multiprocessing's resource tracker); none with one worker (uvicorn serves in the supervisor then)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rpartition(")")[2].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == master and b"spawn_main" in cmdline:
+            found.append(int(pid))
+    return sorted(found)
 
 
 def _machine() -> list[int]:
@@ -177,14 +212,16 @@ class Command(BaseCommand):
             for _ in range(20):  # warm every worker (imports, pools) before timing
                 httpx.post(f"{base}/bench/plain-drf", headers={"Authorization": f"Token {key}"}, json={})
             anchor_seconds = max(seconds / 4, 2.0)
+            worker_pids = _workers(server.pid)
             cpu = _cpu(server.pid, db_name)
-            bare, bare_errors = self.run_clients(clients, base, key, logins, anchor_seconds, anchor="/bench/bare")
+            bare, bare_errors = self.run_clients(clients, base, key, logins, anchor_seconds, anchor="/bench/bare",
+                                                  workers=worker_pids)
             bare_cpu, cpu = _cpu_since(cpu, server.pid, db_name), _cpu(server.pid, db_name)
             anchor, anchor_errors = self.run_clients(clients, base, key, logins, anchor_seconds,
-                                                     anchor="/bench/plain-drf")
+                                                     anchor="/bench/plain-drf", workers=worker_pids)
             anchor_cpu, cpu = _cpu_since(cpu, server.pid, db_name), _cpu(server.pid, db_name)
             machine = _machine()
-            total, errors = self.run_clients(clients, base, key, logins, seconds, anchor=None)
+            total, errors = self.run_clients(clients, base, key, logins, seconds, anchor=None, workers=worker_pids)
             machine = _machine_share(machine)
             posting_cpu = _cpu_since(cpu, server.pid, db_name)
         w = self.stdout.write
@@ -205,12 +242,14 @@ class Command(BaseCommand):
         w("verify_ledger: " + ("consistent" if not problems else f"{len(problems)} problems"))
 
     @staticmethod
-    def run_clients(clients, base, key, logins, seconds, *, anchor):
+    def run_clients(clients, base, key, logins, seconds, *, anchor, workers=()):
+        """`workers`: the uvicorn workers' pids; client n loads worker n modulo their number."""
         ctx = multiprocessing.get_context("fork")
         counts, errors = ctx.Array("i", clients), ctx.Array("i", clients)
-        start = time.time() + 1.0
+        start = time.time() + 2.0
         procs = [ctx.Process(target=_client, args=(n, clients, base, key, logins, start, start + seconds, counts,
-                                                   errors, anchor)) for n in range(clients)]
+                                                   errors, anchor, workers[n % len(workers)] if workers else None))
+                 for n in range(clients)]
         [p.start() for p in procs]
         [p.join() for p in procs]
         return sum(counts), sum(errors)
