@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from customers.tests.test_indexes import _btree_indexes, _plan
+from customers.tests.test_indexes import _btree_indexes, _plan, _redundant_indexes
 
 pytestmark = [pytest.mark.django_db,
               pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL catalogs and plans")]
@@ -15,12 +15,7 @@ pytestmark = [pytest.mark.django_db,
 
 @pytest.mark.parametrize("table", ["ledger_transaction", "ledger_ledgerline"])
 def test_no_index_is_a_prefix_of_another(table):
-    indexes = _btree_indexes(table)
-    redundant = [(a["name"], b["name"]) for a in indexes for b in indexes
-                 if a is not b and not (a["unique"] or a["partial"] or a["expressions"])
-                 and not (b["partial"] or b["expressions"]) and len(b["keys"]) >= len(a["keys"])
-                 and b["keys"][:len(a["keys"])] == a["keys"] and b["classes"][:len(a["keys"])] == a["classes"]]
-    assert redundant == []
+    assert _redundant_indexes(table) == []
 
 
 def test_the_unset_references_are_indexed_where_set_and_the_reversal_guard_is_kept():
