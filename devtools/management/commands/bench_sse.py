@@ -6,7 +6,10 @@ their anchors from the same run.
 Two uvicorn processes on loopback, one after the other (Redis carries the events, as in production):
 
 1. the anchor: N idle streams of a plain async Django view (devtools.bench_urls) — memory per connection;
-2. the product: N subscribers of `GET /api/crm/accounts/<login>/stream` (staff token, spread over 50 demo
+2. the floor: N streams of `GET /bench/fanout/<login>` (devtools.bench_asgi): a bare ASGI fan-out of one Redis
+   subscription, no Django — the same rounds, the same clients; its lag is what the socket writes alone cost on this
+   machine, the lag no fan-out in this server can beat;
+3. the product: N subscribers of `GET /api/crm/accounts/<login>/stream` (staff token, spread over 50 demo
    accounts); events go out through `send_event` (Redis), one per account per round and a round every 500 ms,
    each stamped with its own send time; per subscriber and event, the lag is arrival − send. Memory per
    connection is the growth of the server's RSS divided by the subscribers.
@@ -92,12 +95,36 @@ class Command(BaseCommand):
             held, _, info = self.measure(port, None, "/bench/idle-stream", [0], subscribers, 0, proc.pid, procs)
             anchor_kib = (info["rss"] - base) / max(held, 1)
 
+        import redis
+
+        from devtools.bench_asgi import FANOUT_CHANNEL
+
+        bus = redis.Redis.from_url(settings.REDIS_URL)
+
+        def floor_publish(login):
+            bus.publish(FANOUT_CHANNEL, f'{login} {{"bench_sent": {time.time()}}}')
+
+        port = free_port()
+        floor_cmd = [part if part != "brokercrm.asgi:application" else "devtools.bench_asgi:application"
+                     for part in uvicorn_cmd(port)]
+        with running(floor_cmd, env=env, ready_url=f"http://127.0.0.1:{port}/api/health",
+                     log_name="bench-sse-floor") as proc:
+            time.sleep(1.0)
+            floor_connected, floor_lags, floor = self.measure(port, None, "/bench/fanout/{login}", logins,
+                                                              subscribers, events, proc.pid, procs, floor_publish)
+        floor_lags.sort()
+
+        from django_eventstream import send_event
+
+        def product_publish(login):
+            send_event(f"account-{login}", "state", {"bench_sent": time.time()})
+
         port, server = serve("bench-sse")
         with server as proc:
             time.sleep(1.0)
             base = rss_kb(proc.pid)
             connected, lags, info = self.measure(port, key, "/api/crm/accounts/{login}/stream", logins, subscribers,
-                                                 events, proc.pid, procs)
+                                                 events, proc.pid, procs, product_publish)
         per_conn = (info["rss"] - base) / max(connected, 1)
         expected = connected * events
         lags.sort()
@@ -108,6 +135,12 @@ class Command(BaseCommand):
         if lags:
             w(f"delivery lag: p50 {statistics.median(lags):.1f} ms, p99 {pct(lags, 0.99):.1f} ms, "
               f"max {lags[-1]:.1f} ms   [goal p99 ≤ 100 ms at the {CADENCE * 1000:.0f} ms cadence]")
+        if floor_lags:
+            w(f"floor, same run: a bare ASGI fan-out without Django (same uvicorn, clients and rounds; "
+              f"{floor_connected} streams): p50 {statistics.median(floor_lags):.1f} ms, "
+              f"p99 {pct(floor_lags, 0.99):.1f} ms, {len(floor_lags)} of {floor_connected * events} delivered; "
+              f"server CPU {floor['cpu'] / max(len(floor_lags), 1) * 1e6:.0f} µs per delivered event, "
+              f"{floor.get('sys', 0) / max(len(floor_lags), 1) * 1e6:.0f} µs of it in the kernel")
         w(f"memory: {per_conn:.1f} KiB per connection (server RSS {base / 1024:.1f} → {info['rss'] / 1024:.1f} MiB)"
           f"   [anchor: an idle async Django stream {anchor_kib:.1f} KiB, same run; goal ≤ 50 KiB]")
         per_event = info["cpu"] / max(len(lags), 1) * 1e6
@@ -117,7 +150,7 @@ class Command(BaseCommand):
           f"published in {info['send'] * 1000:.0f} ms (the machine's load: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores)")
 
-    def measure(self, port, key, path, logins, n, events, pid, procs):
+    def measure(self, port, key, path, logins, n, events, pid, procs, publish=None):
         """Open n streams from `procs` client processes; with events, publish and time them.
 
         Returns (connected, lags in ms, info: server RSS and CPU, clients' CPU, wall time of the event phase)."""
@@ -145,15 +178,13 @@ class Command(BaseCommand):
         info = {"rss": rss_kb(pid), "cpu": 0.0, "wall": 0.0, "client_cpu": 0.0, "send": 0.0}
         lags: list[float] = []
         if events:
-            from django_eventstream import send_event
-
             for pipe in pipes:
                 pipe.send("go")
             cpu0, sys0, wall0 = cpu_seconds(pid), cpu_seconds(pid, kernel=True), time.monotonic()
             for _ in range(events):  # a round, then the cadence: each account's events ≥ 500 ms apart
                 t0 = time.monotonic()
                 for login in logins:
-                    send_event(f"account-{login}", "state", {"bench_sent": time.time()})
+                    publish(login)
                 info["send"] = max(info["send"], time.monotonic() - t0)
                 time.sleep(CADENCE)
             deadline = time.monotonic() + 10  # children say "done" once all their streams have every event
