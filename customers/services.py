@@ -460,17 +460,19 @@ def _group_names(group_ids) -> dict[int, str]:
     return dict(CustomerGroup.objects.filter(pk__in=ids).values_list("id", "name")) if ids else {}
 
 
-def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> list[Customer]:
-    """Create already-validated customers in bulk with their trading accounts and a registration activity each;
-    announce `customer.registered` after commit. Raises IntegrityError when a canonical email already exists
-    (the caller falls back to one row at a time inside savepoints)."""
+def customers_bulk_create(*, rows: list[dict], by, source: str = "import",
+                          data: dict | None = None) -> list[Customer]:
+    """Create already-validated customers in bulk with their trading accounts and a registration activity each
+    (its data `{"source": source}` plus `data`, e.g. the import job); announce `customer.registered` after commit.
+    Raises IntegrityError when a canonical email already exists (the caller falls back to one row at a time inside
+    savepoints)."""
 
     customers = Customer.objects.bulk_create([Customer(source=source, **row) for row in rows])
     customers_created_bulk.send(sender=Customer, customers=customers)  # ledger opens the trading accounts
     now = timezone.now()
     Activity.objects.bulk_create([
         Activity(customer=c, actor=by, verb="customer.registered", summary=f"Registered ({source})",
-                 data={"source": source}, created_at=now) for c in customers
+                 data={**(data or {}), "source": source}, created_at=now) for c in customers
     ])
     groups = _group_names(c.group_id for c in customers)
     event_emit_many("customer.registered", [{"customer_id": c.pk, "source": source, "country": c.country,
@@ -478,7 +480,7 @@ def customers_bulk_create(*, rows: list[dict], by, source: str = "import") -> li
     return customers
 
 
-def customers_insert_bulk(*, rows: list[dict], by, source: str = "import") -> list[int]:
+def customers_insert_bulk(*, rows: list[dict], by, source: str = "import", data: dict | None = None) -> list[int]:
     """`customers_bulk_create` as set-based SQL (PostgreSQL; the import's path): one COPY for the customers (their ids
     taken from the sequence first), the trading accounts (ledger's in-transaction hook, given the ids), one COPY for
     the activity entries;
@@ -494,7 +496,8 @@ def customers_insert_bulk(*, rows: list[dict], by, source: str = "import") -> li
     customers_created_bulk.send(sender=Customer, customers=None, customer_ids=ids)  # ledger opens the accounts
     copy_insert(Activity, {"customer_id": ids},
                   constants={"actor_id": getattr(by, "pk", None), "verb": "customer.registered",
-                             "summary": f"Registered ({source})", "data": {"source": source}, "created_at": now})
+                             "summary": f"Registered ({source})", "data": {**(data or {}), "source": source},
+                             "created_at": now})
     groups = _group_names(row.get("group_id") for row in rows)
     event_emit_many("customer.registered", [
         {"customer_id": pk, "source": source, "country": row["country"],

@@ -54,11 +54,12 @@ class ImportJob(models.Model):
 
 
 class ImportRow(models.Model):
-    """One data row as uploaded, with its outcome. Rows are claimed in chunks with SKIP LOCKED."""
+    """One data row as uploaded, staged until it is processed. Rows are claimed in chunks with SKIP LOCKED; a row
+    whose customer is created is deleted in the same transaction (the customer holds its cells, and its registration
+    activity names the job), a rejected one stays with its reason for the rejections report."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
-        IMPORTED = "imported"
         REJECTED = "rejected"
 
     # No index of its own: `import_row_once` (job, row_number) serves every lookup by job.
@@ -67,7 +68,6 @@ class ImportRow(models.Model):
     data = models.JSONField(help_text="The cells as uploaded, by column name.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     reason = models.CharField(max_length=255, blank=True)
-    customer_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["row_number"]

@@ -35,7 +35,9 @@ def run_import(user, body: str) -> dict[int, tuple[str, str]]:
     import_process(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == ImportJob.Status.COMPLETED
-    return {r.row_number: (r.status, r.reason) for r in job.rows.all()}
+    # A row whose customer was created leaves the staging table; the rejected ones stay with their reason.
+    staged = {r.row_number: (r.status, r.reason) for r in job.rows.all()}
+    return {n: staged.get(n, ("imported", "")) for n in range(1, job.total_rows + 1)}
 
 
 def import_path(**settings) -> None:

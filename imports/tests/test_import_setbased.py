@@ -26,7 +26,9 @@ def run_import(user, body: str) -> dict[int, tuple[str, str]]:
     job.refresh_from_db()
     assert job.status == ImportJob.Status.COMPLETED
     assert job.imported_rows + job.rejected_rows == job.total_rows
-    return {r.row_number: (r.status, r.reason) for r in job.rows.all()}
+    # A row whose customer was created leaves the staging table; the rejected ones stay with their reason.
+    staged = {r.row_number: (r.status, r.reason) for r in job.rows.all()}
+    return {n: staged.get(n, ("imported", "")) for n in range(1, job.total_rows + 1)}
 
 
 EMAILS = [
@@ -164,18 +166,18 @@ def test_claimed_cells_and_written_outcomes_arrive_exactly(demo):
     import_process(job_id=job.pk)
     rows = {r.row_number: r for r in ImportRow.objects.filter(job=job)}
     outcomes = {n: (r.status, r.reason) for n, r in rows.items()}
-    assert outcomes == {
-        1: ("imported", ""),
+    assert outcomes == {  # rows 1 and 7 were imported: they left the staging table with their customers
         2: ("rejected", f"validation_error: unknown group {odd[:40]!r}"),
         3: ("rejected", "validation_error: assigned_to_email is not staff you may assign to"),
         4: ("rejected", "duplicate_customer: duplicate of row 1 of this file"),
         5: ("rejected", "validation_error: invalid email address"),
         6: ("rejected", "validation_error: invalid email address"),
-        7: ("imported", ""),
     }
     one, seven = Customer.objects.get(email="one@example.org"), Customer.objects.get(email="seven@example.org")
-    assert (rows[1].customer_id, rows[7].customer_id) == (one.pk, seven.pk)
-    assert all(rows[n].customer_id is None for n in (2, 3, 4, 5, 6))
+    assert not ImportRow.objects.filter(data__email__in=["one@example.org", "seven@example.org"]).exists()
+    for customer in (one, seven):  # each names its job in its registration activity
+        assert customer.activities.get(verb="customer.registered").data == {"source": "import",
+                                                                          "import_job": str(job.pk)}
     assert one.first_name == odd and one.group.name == "VIP"
     assert Note.objects.get(customer=one).body == odd and Note.objects.get(customer=seven).body == "x"
     assert rows[2].data["group_name"] == odd  # the staged cells are untouched (the rejections report reads them)
