@@ -19,11 +19,15 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .api.errors import domain_error_json, error_body
-from .errors import DomainError
+from .errors import Conflict, DomainError
 from .inputs import InvalidJson
+from .uniques import is_unique_violation
 
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("django.security")
+
+_CONCURRENT = ("A concurrent request saved the same value (one that must be unique) first, so this request was not "
+               "completed. Reload and try again.")
 
 _GENERIC = {
     400: ("validation_error", "The request could not be understood: some of its values are invalid."),
@@ -180,6 +184,13 @@ class JsonErrorMiddleware:
             if is_api(request):
                 return JsonResponse(error_body(code, detail), status=status)
             return error_page(request, status, detail)
+        if is_unique_violation(exception):
+            # A check-then-write overtaken by a concurrent request (services that check turn this into their own
+            # error with brokercrm.uniques.unique_or); the failed write's transaction is rolled back. Never a 500.
+            log.warning("unique violation (concurrent write) on %s %s", request.method, request.path)
+            if is_api(request):
+                return domain_error_json(Conflict(_CONCURRENT))
+            return error_page(request, 409, _CONCURRENT)
         if is_api(request):
             # Log the exception type and path only: messages may carry customer data.
             log.error("unhandled %s on %s %s", type(exception).__name__, request.method, request.path)

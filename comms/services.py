@@ -14,6 +14,7 @@ from django.utils.html import escape
 
 from brokercrm.actors import actor_check
 from brokercrm.errors import DomainError
+from brokercrm.uniques import unique_or
 from customers.services import activity_record
 from ledger import conf as ledger_conf
 from ledger.models import Transaction
@@ -72,11 +73,13 @@ def template_create(*, kind: str, name: str, category: str = Category.TRANSACTIO
     model: type[EmailTemplate] | type[SmsTemplate] = EmailTemplate if kind == "email" else SmsTemplate
     if kind not in ("email", "sms"):
         raise CommsError("Invalid input.", fields={"kind": ["email or sms."]})
+    taken = CommsError("Invalid input.", fields={"name": ["A template with this name exists."]})
     if model.objects.filter(name=name).exists():
-        raise CommsError("Invalid input.", fields={"name": ["A template with this name exists."]})
+        raise taken
     if category not in Category.values:
         raise CommsError("Invalid input.", fields={"category": [f"One of {', '.join(Category.values)}."]})
-    return model.objects.create(name=name, category=category, default_locale=_normalize_locale(default_locale))
+    with unique_or(taken):  # a concurrent request may take the name after the check
+        return model.objects.create(name=name, category=category, default_locale=_normalize_locale(default_locale))
 
 
 def locale_normalize(locale: str) -> str:

@@ -15,6 +15,7 @@ from django.db.models.functions import Concat, Substr
 
 from brokercrm.actors import SystemActor, actor_check, actor_user
 from brokercrm.errors import DomainError
+from brokercrm.uniques import unique_or
 
 from .constants import PERMISSION_CODES, ViewScope
 from .models import AuditLog, Role, Team, User, path_segment, validate_time_zone
@@ -176,10 +177,12 @@ def role_create(*, by: User, **data: Any) -> Role:
     data["permissions"] = _validate_permissions(list(data.get("permissions", [])))
     role = Role(**{k: v for k, v in data.items() if k in ROLE_FIELDS})
     escalation_check(by=by, role=role)
+    taken = TeamsError("A role with that name exists.", fields={"name": ["A role with that name exists."]})
     if Role.objects.filter(name__iexact=role.name).exists():
-        raise TeamsError("A role with that name exists.", fields={"name": ["A role with that name exists."]})
+        raise taken
     role_2fa_check(role)
-    role.save()
+    with unique_or(taken):  # a concurrent request may take the name after the check
+        role.save()
     audit_record(by=by, action="role.created", obj=role, before=None, after=_role_snapshot(role))
     return role
 
@@ -225,15 +228,17 @@ def user_create(
     if team is not None and not _within_reach(by=by, path=team.path):
         raise PrivilegeEscalation("You can only place users in your own team subtree.")
     email = User.objects.normalize_email(email).lower()
+    taken = TeamsError("A user with that email exists.", fields={"email": ["A user with that email exists."]})
     if User.objects.filter(email__iexact=email).exists():
-        raise TeamsError("A user with that email exists.", fields={"email": ["A user with that email exists."]})
+        raise taken
     candidate = User(email=email, first_name=first_name, last_name=last_name, role=role, team=team)
     try:
         validate_password(password, candidate)
     except ValidationError as exc:
         raise TeamsError("The password is too weak.", fields={"password": list(exc.messages)}) from None
     candidate.set_password(password)
-    candidate.save()
+    with unique_or(taken):  # a concurrent request may take the email after the check
+        candidate.save()
     audit_record(by=by, action="user.created", obj=candidate, before=None, after=_user_snapshot(candidate))
     return candidate
 
