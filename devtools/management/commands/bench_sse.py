@@ -7,8 +7,8 @@ Two uvicorn processes on loopback, one after the other (Redis carries the events
 
 1. the anchor: N idle streams of a plain async Django view (devtools.bench_urls) — memory per connection;
 2. the floor: N streams of `GET /bench/fanout/<login>` (devtools.bench_asgi): a bare ASGI fan-out of one Redis
-   subscription, no Django — the same rounds, the same clients; its lag is what the socket writes alone cost on this
-   machine, the lag no fan-out in this server can beat;
+   subscription, no Django — the same rounds, the same clients; its lag is what a fan-out that only writes costs on
+   this machine, the reference the product's lag is read against;
 3. the product: N subscribers of `GET /api/crm/accounts/<login>/stream` (staff token, spread over 50 demo
    accounts); events go out through `send_event` (Redis), one per account per round and a round every 500 ms,
    each stamped with its own send time; per subscriber and event, the lag is arrival − send. Memory per
