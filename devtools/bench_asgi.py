@@ -7,10 +7,11 @@ answers the serving process's id: a bench client keeps a connection only once it
 
 `GET /bench/fanout/<login>` is the live feed's floor (a reference, not a strict bound): the fewest lines of ASGI
 that fan one Redis subscription out to streams — no Django, no authentication, no scope, no throttle. One
-subscription per process (channel `FANOUT_CHANNEL`, messages `<login> <JSON>`); each message becomes one SSE event, encoded once and awaited
-on every stream of that login in turn through uvicorn's `send`. With the same clients, uvicorn and machine it
-measures what a fan-out costs when it does nothing but write; the product's own lag beside it shows what the
-product adds (within the run's noise it can even come out a little lower: its hub steps each send in place)."""
+subscription per process (channel `FANOUT_CHANNEL`, messages `<login> <JSON>`); each message becomes one SSE event,
+encoded once and awaited on every stream of that login in turn through uvicorn's `send`. With the same clients,
+uvicorn and machine it measures what a fan-out costs when it does nothing but write; the product's own lag beside it
+shows what the product adds (within the run's noise it can even come out a little lower: its hub steps each send in
+place)."""
 
 import asyncio
 import os
